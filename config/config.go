@@ -1,0 +1,157 @@
+// Package config owns the bridge's settings: their defaults, where they come
+// from (flags over environment over a YAML file over defaults) and whether
+// they make sense together. It never connects to anything and never logs.
+package config
+
+import (
+	"time"
+)
+
+// Config is every setting of the bridge. Zero values are never used: Load
+// starts from Defaults.
+type Config struct {
+	NATS    NATS
+	Konnect Konnect
+	Bridge  Bridge
+	Batch   Batch
+	Retry   Retry
+
+	// konnectURLSet is true when KONNECT_URL was given rather than defaulted.
+	konnectURLSet bool
+}
+
+// NATS says where the events come from and how to authenticate. An empty URL
+// means dev mode: the bridge runs an embedded NATS server.
+type NATS struct {
+	URL      string
+	Creds    string
+	NKey     string
+	Token    Secret
+	User     string
+	Password Secret
+	CA       string
+	Cert     string
+	Key      string
+
+	// EmbeddedAddr and DataDir configure the embedded server of dev mode.
+	EmbeddedAddr string
+	DataDir      string
+}
+
+// Konnect says where events are delivered.
+type Konnect struct {
+	URL            string
+	Region         string
+	Token          Secret
+	Timeout        time.Duration
+	ConnectTimeout time.Duration
+}
+
+// Bridge holds the subjects, names and process settings.
+type Bridge struct {
+	Subject         string
+	Stream          string
+	Consumer        string
+	DLQSubject      string
+	DLQStream       string
+	CoreSubject     string
+	QueueGroup      string
+	HTTPAddr        string
+	LogLevel        string
+	LogFormat       string
+	Sandbox         bool
+	ShutdownTimeout time.Duration
+}
+
+// Batch bounds each request to Konnect and how many run at once.
+type Batch struct {
+	Size     int
+	Bytes    int
+	Linger   time.Duration
+	InFlight int
+	AckWait  time.Duration
+}
+
+// Retry bounds how long a transient failure is retried in process before the
+// messages are handed back to JetStream with a delay.
+type Retry struct {
+	Budget     time.Duration
+	MaxBackoff time.Duration
+	NakDelay   time.Duration
+	ProbeMax   time.Duration
+}
+
+// Regions are the Konnect regions that serve Metering & Billing.
+var Regions = []string{"us", "eu", "au", "me", "in", "sg"}
+
+// RegionURL is the ingest URL of a Konnect region.
+func RegionURL(region string) string {
+	return "https://" + region + ".api.konghq.com/v3/openmeter/events"
+}
+
+// Defaults are the settings of `go run ./cmd/bridge` with nothing configured.
+func Defaults() Config {
+	return Config{
+		NATS: NATS{
+			EmbeddedAddr: "127.0.0.1:4222",
+			DataDir:      "data",
+		},
+		Konnect: Konnect{
+			URL:            RegionURL("us"),
+			Timeout:        10 * time.Second,
+			ConnectTimeout: 5 * time.Second,
+		},
+		Bridge: Bridge{
+			Subject:         "agent.runs.>",
+			Stream:          "AGENT_RUNS",
+			Consumer:        "konnect-bridge",
+			DLQSubject:      "dlq.agent.runs",
+			DLQStream:       "AGENT_RUNS_DLQ",
+			QueueGroup:      "konnect-bridge",
+			HTTPAddr:        "127.0.0.1:8080",
+			LogLevel:        "info",
+			LogFormat:       "auto",
+			ShutdownTimeout: 7 * time.Second,
+		},
+		Batch: Batch{
+			Size:     100,
+			Bytes:    900 << 10,
+			Linger:   50 * time.Millisecond,
+			InFlight: 4,
+			AckWait:  30 * time.Second,
+		},
+		Retry: Retry{
+			Budget:     time.Minute,
+			MaxBackoff: 10 * time.Second,
+			NakDelay:   30 * time.Second,
+			ProbeMax:   time.Minute,
+		},
+	}
+}
+
+// Prefetch is how many messages the consumer buffers ahead of the batcher.
+func (c Config) Prefetch() int { return 2 * c.Batch.Size }
+
+// MaxAckPending is sized so that the consumer never stalls on the bridge's
+// own pipeline: the prefetch buffer, the batch being filled, the batches in
+// flight and one queued per sender, with room for as much again.
+func (c Config) MaxAckPending() int {
+	return 2 * (c.Prefetch() + (2*c.Batch.InFlight+1)*c.Batch.Size)
+}
+
+// Secret is a setting that must never be printed: its String is redacted.
+type Secret string
+
+// String hides the value; use Reveal where it is really needed.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// Reveal returns the secret itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// MarshalText keeps secrets out of any JSON or YAML rendering.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Setting is one configurable value: its environment variable, flag and YAML
+// key, all parsed by the same Value. The table below is the single list the
+// loader, the usage text and the README follow.
+type Setting struct {
+	Env   string
+	Flag  string
+	YAML  string
+	Usage string
+	value func(c *Config) flag.Value
+}
+
+// Settings lists every setting in the order the README documents them.
+var Settings = []Setting{
+	{"NATS_URL", "nats-url", "nats.url", "NATS server URL(s), comma separated; empty runs an embedded NATS server (dev mode)", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.URL) }},
+	{"NATS_CREDS", "nats-creds", "nats.creds", "path of a NATS credentials (.creds) file", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Creds) }},
+	{"NATS_NKEY", "nats-nkey", "nats.nkey", "path of an NKey seed file", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.NKey) }},
+	{"NATS_TOKEN", "nats-token", "nats.token", "NATS token (secret)", func(c *Config) flag.Value { return (*secretValue)(&c.NATS.Token) }},
+	{"NATS_USER", "nats-user", "nats.user", "NATS user name", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.User) }},
+	{"NATS_PASSWORD", "nats-password", "nats.password", "NATS password (secret)", func(c *Config) flag.Value { return (*secretValue)(&c.NATS.Password) }},
+	{"NATS_CA", "nats-ca", "nats.ca", "path of a CA bundle to verify the NATS server", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.CA) }},
+	{"NATS_CERT", "nats-cert", "nats.cert", "path of a client certificate for NATS mutual TLS", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Cert) }},
+	{"NATS_KEY", "nats-key", "nats.key", "path of the client certificate's key", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Key) }},
+	{"BRIDGE_NATS_LISTEN", "nats-listen", "nats.listen", "dev mode: address of the embedded NATS server", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.EmbeddedAddr) }},
+	{"BRIDGE_DATA_DIR", "data-dir", "nats.data_dir", "dev mode: JetStream storage directory of the embedded NATS server", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.DataDir) }},
+
+	{"KONNECT_URL", "konnect-url", "konnect.url", "full ingest URL (Konnect, or self-hosted OpenMeter)", func(c *Config) flag.Value { return (*stringValue)(&c.Konnect.URL) }},
+	{"KONNECT_REGION", "konnect-region", "konnect.region", "Konnect region (us|eu|au|me|in|sg); builds KONNECT_URL", func(c *Config) flag.Value { return (*stringValue)(&c.Konnect.Region) }},
+	{"KONNECT_TOKEN", "konnect-token", "konnect.token", "Konnect system-account token with the Ingest role (secret)", func(c *Config) flag.Value { return (*secretValue)(&c.Konnect.Token) }},
+	{"KONNECT_TIMEOUT", "konnect-timeout", "konnect.timeout", "whole-request timeout for one batch", func(c *Config) flag.Value { return (*durationValue)(&c.Konnect.Timeout) }},
+	{"KONNECT_CONNECT_TIMEOUT", "konnect-connect-timeout", "konnect.connect_timeout", "TCP and TLS connect timeout", func(c *Config) flag.Value { return (*durationValue)(&c.Konnect.ConnectTimeout) }},
+
+	{"BRIDGE_SUBJECT", "subject", "bridge.subject", "subjects the stream captures and the consumer reads", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Subject) }},
+	{"BRIDGE_STREAM", "stream", "bridge.stream", "JetStream stream (created when missing, never changed)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Stream) }},
+	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
+	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "subject dead letters are published on", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
+	{"BRIDGE_DLQ_STREAM", "dlq-stream", "bridge.dlq_stream", "JetStream stream that keeps the dead letters", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQStream) }},
+	{"BRIDGE_CORE_SUBJECT", "core-subject", "bridge.core_subject", "also read core NATS (no JetStream) on these subjects; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.CoreSubject) }},
+	{"BRIDGE_QUEUE_GROUP", "queue-group", "bridge.queue_group", "queue group of the core NATS subscription", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.QueueGroup) }},
+	{"BRIDGE_HTTP_ADDR", "http-addr", "bridge.http_addr", "admin server address (/healthz, /readyz, /metrics, /)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.HTTPAddr) }},
+	{"BRIDGE_LOG_LEVEL", "log-level", "bridge.log_level", "trace|debug|info|warn|error", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogLevel) }},
+	{"BRIDGE_LOG_FORMAT", "log-format", "bridge.log_format", "auto (human on a terminal, else JSON)|json|console", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogFormat) }},
+	{"BRIDGE_SANDBOX", "sandbox", "bridge.sandbox", "allow the built-in Konnect sandbox when no KONNECT_TOKEN or KONNECT_URL is set", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.Sandbox) }},
+	{"BRIDGE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "bridge.shutdown_timeout", "time to finish or hand back in-flight batches on SIGTERM", func(c *Config) flag.Value { return (*durationValue)(&c.Bridge.ShutdownTimeout) }},
+
+	{"BRIDGE_BATCH_SIZE", "batch-size", "batch.size", "most events in one request", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Size) }},
+	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
+	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
+	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "requests to Konnect at once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
+	{"BRIDGE_ACK_WAIT", "ack-wait", "batch.ack_wait", "consumer AckWait; in-progress signals go out at a third of it", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.AckWait) }},
+
+	{"BRIDGE_RETRY_BUDGET", "retry-budget", "retry.budget", "how long a batch is retried in process before its messages are handed back", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.Budget) }},
+	{"BRIDGE_RETRY_MAX_BACKOFF", "retry-max-backoff", "retry.max_backoff", "cap of the exponential backoff between retries", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.MaxBackoff) }},
+	{"BRIDGE_NAK_DELAY", "nak-delay", "retry.nak_delay", "delay before JetStream redelivers handed-back messages", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.NakDelay) }},
+	{"BRIDGE_PROBE_MAX", "probe-max", "retry.probe_max", "cap of the probe interval while Konnect refuses the token or URL", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.ProbeMax) }},
+}
+
+type stringValue string
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+type secretValue Secret
+
+func (v *secretValue) Set(s string) error { *v = secretValue(s); return nil }
+func (v *secretValue) String() string     { return Secret(*v).String() }
+
+type intValue int
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+type boolValue bool
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+type durationValue time.Duration
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 500ms, 10s or 2m", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+func (v *durationValue) String() string { return time.Duration(*v).String() }

@@ -1,0 +1,166 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Target is where events are delivered.
+type Target int
+
+const (
+	// TargetKonnect delivers to KONNECT_URL with KONNECT_TOKEN.
+	TargetKonnect Target = iota
+	// TargetSandbox delivers to the built-in sandbox of the admin server.
+	TargetSandbox
+)
+
+// Embedded reports dev mode: no NATS_URL, so the bridge runs its own server.
+func (c Config) Embedded() bool { return c.NATS.URL == "" }
+
+// Target says where events go. The sandbox is chosen only in dev mode or
+// when BRIDGE_SANDBOX allows it, and never when Konnect is configured.
+func (c Config) Target() Target {
+	if c.Konnect.Token == "" && !c.konnectURLSet && c.Konnect.Region == "" && (c.Embedded() || c.Bridge.Sandbox) {
+		return TargetSandbox
+	}
+	return TargetKonnect
+}
+
+// Validate checks every setting and how they fit together. Each message
+// names the setting and says how to fix it; all problems are reported.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	// Where events go.
+	if c.Konnect.Region != "" && !slices.Contains(Regions, c.Konnect.Region) {
+		add("KONNECT_REGION %q is not a Konnect region: use one of %s", c.Konnect.Region, strings.Join(Regions, ", "))
+	}
+	if c.Konnect.Region != "" && c.konnectURLSet && c.Konnect.URL != RegionURL(c.Konnect.Region) {
+		add("KONNECT_URL %q and KONNECT_REGION %q disagree: set only one of them", c.Konnect.URL, c.Konnect.Region)
+	}
+	if u, err := url.Parse(c.Konnect.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("KONNECT_URL %q is not an http(s) URL: use the full ingest URL, such as %s", c.Konnect.URL, RegionURL("us"))
+	} else if c.Konnect.Token == "" && strings.HasSuffix(u.Hostname(), ".konghq.com") && c.Target() == TargetKonnect {
+		if c.Embedded() || c.konnectURLSet || c.Konnect.Region != "" {
+			add("KONNECT_TOKEN is empty but %s needs one: set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role", u.Host)
+		} else {
+			add("KONNECT_TOKEN is empty while NATS_URL is set: events would go to the built-in sandbox, not Konnect. Set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role, or pass --sandbox (BRIDGE_SANDBOX=true) to use the sandbox on purpose")
+		}
+	}
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			add("%s %s must be positive, such as 5s", name, d)
+		}
+	}
+	positive("KONNECT_TIMEOUT", c.Konnect.Timeout)
+	positive("KONNECT_CONNECT_TIMEOUT", c.Konnect.ConnectTimeout)
+
+	// Where events come from.
+	if err := checkNATSAuth(c.NATS); err != nil {
+		errs = append(errs, err)
+	}
+	if err := checkSubject(c.Bridge.Subject, true); err != nil {
+		add("BRIDGE_SUBJECT %q %v: use a subject such as agent.runs.>", c.Bridge.Subject, err)
+	}
+	if err := checkSubject(c.Bridge.DLQSubject, false); err != nil {
+		add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
+	}
+	for _, consumed := range []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}, {"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject}} {
+		if consumed.subject != "" && SubjectMatches(consumed.subject, c.Bridge.DLQSubject) {
+			add("BRIDGE_DLQ_SUBJECT %q is inside the consumed subjects %q (%s): dead letters would be consumed again; use a subject outside it, such as dlq.agent.runs", c.Bridge.DLQSubject, consumed.subject, consumed.name)
+		}
+	}
+	if c.Bridge.CoreSubject != "" {
+		if err := checkSubject(c.Bridge.CoreSubject, true); err != nil {
+			add("BRIDGE_CORE_SUBJECT %q %v", c.Bridge.CoreSubject, err)
+		} else if subjectsOverlap(c.Bridge.CoreSubject, c.Bridge.Subject) {
+			add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)
+		}
+	}
+	for _, n := range []struct{ env, v string }{{"BRIDGE_STREAM", c.Bridge.Stream}, {"BRIDGE_CONSUMER", c.Bridge.Consumer}, {"BRIDGE_DLQ_STREAM", c.Bridge.DLQStream}} {
+		if n.v == "" || strings.ContainsAny(n.v, " \t.*>/\\") {
+			add("%s %q is not a JetStream name: use letters, digits, - and _ only", n.env, n.v)
+		}
+	}
+	if c.Bridge.Stream == c.Bridge.DLQStream {
+		add("BRIDGE_DLQ_STREAM %q is the consumed stream: give dead letters a stream of their own", c.Bridge.DLQStream)
+	}
+	if c.Embedded() {
+		if _, _, err := net.SplitHostPort(c.NATS.EmbeddedAddr); err != nil {
+			add("BRIDGE_NATS_LISTEN %q is not host:port: use 127.0.0.1:4222", c.NATS.EmbeddedAddr)
+		}
+	}
+
+	// The process.
+	if _, _, err := net.SplitHostPort(c.Bridge.HTTPAddr); err != nil {
+		add("BRIDGE_HTTP_ADDR %q is not host:port: use 127.0.0.1:8080, or 0.0.0.0:8080 in a container", c.Bridge.HTTPAddr)
+	}
+	if _, err := zerolog.ParseLevel(c.Bridge.LogLevel); err != nil || c.Bridge.LogLevel == "" {
+		add("BRIDGE_LOG_LEVEL %q is not a level: use trace, debug, info, warn or error", c.Bridge.LogLevel)
+	}
+	if !slices.Contains([]string{"auto", "json", "console"}, c.Bridge.LogFormat) {
+		add("BRIDGE_LOG_FORMAT %q: use auto, json or console", c.Bridge.LogFormat)
+	}
+	positive("BRIDGE_SHUTDOWN_TIMEOUT", c.Bridge.ShutdownTimeout)
+
+	// Batching and retries.
+	if c.Batch.Size < 1 || c.Batch.Size > 10000 {
+		add("BRIDGE_BATCH_SIZE %d is out of range: use 1 to 10000 (100 is a good start)", c.Batch.Size)
+	}
+	if c.Batch.Bytes < 1<<10 {
+		add("BRIDGE_BATCH_BYTES %d is too small: use at least 1024; Konnect takes about 1 MB per request", c.Batch.Bytes)
+	}
+	if c.Batch.InFlight < 1 || c.Batch.InFlight > 64 {
+		add("BRIDGE_IN_FLIGHT %d is out of range: use 1 to 64", c.Batch.InFlight)
+	}
+	positive("BRIDGE_LINGER", c.Batch.Linger)
+	if c.Batch.AckWait < 3*time.Second {
+		add("BRIDGE_ACK_WAIT %s is too short: use at least 3s (in-progress signals go out every third of it)", c.Batch.AckWait)
+	}
+	positive("BRIDGE_RETRY_BUDGET", c.Retry.Budget)
+	positive("BRIDGE_RETRY_MAX_BACKOFF", c.Retry.MaxBackoff)
+	positive("BRIDGE_NAK_DELAY", c.Retry.NakDelay)
+	positive("BRIDGE_PROBE_MAX", c.Retry.ProbeMax)
+	return errors.Join(errs...)
+}
+
+func checkNATSAuth(n NATS) error {
+	var errs []error
+	methods := 0
+	for _, m := range []bool{n.Creds != "", n.NKey != "", n.Token != "", n.User != "" || n.Password != ""} {
+		if m {
+			methods++
+		}
+	}
+	if methods > 1 {
+		errs = append(errs, errors.New("NATS_CREDS, NATS_NKEY, NATS_TOKEN and NATS_USER/NATS_PASSWORD are alternatives: set only one way to authenticate"))
+	}
+	if (n.User == "") != (n.Password == "") {
+		errs = append(errs, errors.New("NATS_USER and NATS_PASSWORD go together: set both or neither"))
+	}
+	if (n.Cert == "") != (n.Key == "") {
+		errs = append(errs, errors.New("NATS_CERT and NATS_KEY go together: set both for mutual TLS, or neither"))
+	}
+	for _, f := range []struct{ env, path string }{{"NATS_CREDS", n.Creds}, {"NATS_NKEY", n.NKey}, {"NATS_CA", n.CA}, {"NATS_CERT", n.Cert}, {"NATS_KEY", n.Key}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q cannot be read: %v; point it at an existing file", f.env, f.path, errors.Unwrap(err)))
+		}
+	}
+	if n.URL == "" && methods > 0 {
+		errs = append(errs, errors.New("NATS credentials are set but NATS_URL is empty: set NATS_URL to the server they belong to"))
+	}
+	return errors.Join(errs...)
+}
