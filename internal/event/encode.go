@@ -1,0 +1,83 @@
+package event
+
+import (
+	"bytes"
+	"time"
+	"unicode/utf8"
+
+	ce "github.com/cloudevents/sdk-go/v2/event"
+)
+
+// AppendJSON appends e as Konnect takes it: the MeteringEvent attributes
+// only. Extension attributes (traceparent, partitionkey, ...) are left out,
+// since Konnect refuses any attribute it does not know. e must have passed
+// Validate.
+func AppendJSON(b []byte, e *ce.Event) []byte {
+	b = append(b, `{"specversion":"1.0","id":`...)
+	b = appendString(b, e.ID())
+	b = append(b, `,"source":`...)
+	b = appendString(b, e.Source())
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type())
+	b = append(b, `,"subject":`...)
+	b = appendString(b, e.Subject())
+	if t := e.Time(); !t.IsZero() {
+		b = append(b, `,"time":"`...)
+		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	if s := e.DataSchema(); s != "" {
+		b = append(b, `,"dataschema":`...)
+		b = appendString(b, s)
+	}
+	if d := bytes.TrimSpace(e.Data()); len(d) > 0 && !bytes.Equal(d, null) {
+		b = append(b, `,"datacontenttype":"application/json","data":`...)
+		b = append(b, d...)
+	}
+	return append(b, '}')
+}
+
+const hex = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaping what JSON requires and
+// replacing invalid UTF-8 with U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,109 @@
+// Package health owns the bridge's readiness: which part is ready, which is
+// not, why, and since when. Parts report their state; the admin server and
+// the metrics read it. It never probes anything itself.
+package health
+
+import (
+	"sync"
+	"time"
+)
+
+// Component is a part whose state decides readiness.
+type Component string
+
+// The components, in the order they are reported.
+const (
+	NATS             Component = "nats"
+	Consumer         Component = "consumer"
+	KonnectAuth      Component = "konnect_auth"
+	KonnectReachable Component = "konnect_reachable"
+)
+
+var order = []Component{NATS, Consumer, KonnectAuth, KonnectReachable}
+
+// Status is one component's state.
+type Status struct {
+	Component Component `json:"component"`
+	Ready     bool      `json:"ready"`
+	Reason    string    `json:"reason,omitempty"`
+	Since     time.Time `json:"since"`
+}
+
+// Report is readiness as a whole.
+type Report struct {
+	Ready       bool      `json:"ready"`
+	Components  []Status  `json:"components"`
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+}
+
+// Health is safe for concurrent use. The zero value is not usable: use New.
+type Health struct {
+	mu       sync.Mutex
+	parts    map[Component]*Status
+	lastErr  string
+	lastAt   time.Time
+	onChange func(Component, bool)
+}
+
+// New starts with NATS and the consumer not ready (nothing is connected yet)
+// and Konnect assumed ready until an answer says otherwise. onChange, when
+// not nil, is called on every change (under the lock: keep it cheap).
+func New(onChange func(Component, bool)) *Health {
+	h := &Health{parts: map[Component]*Status{}, onChange: onChange}
+	now := time.Now()
+	for _, c := range order {
+		ready := c == KonnectAuth || c == KonnectReachable
+		reason := ""
+		if !ready {
+			reason = "starting"
+		}
+		h.parts[c] = &Status{Component: c, Ready: ready, Reason: reason, Since: now}
+		if onChange != nil {
+			onChange(c, ready)
+		}
+	}
+	return h
+}
+
+// Set records a component's state. The time it changed is kept when the
+// readiness stays the same, so "since" says how long it has been so.
+func (h *Health) Set(c Component, ready bool, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.parts[c]
+	if s.Ready != ready {
+		s.Since = time.Now()
+		if h.onChange != nil {
+			h.onChange(c, ready)
+		}
+	}
+	s.Ready, s.Reason = ready, reason
+	if !ready && reason != "" {
+		h.lastErr, h.lastAt = string(c)+": "+reason, time.Now()
+	}
+}
+
+// Error records the last error worth showing an operator, without changing
+// readiness.
+func (h *Health) Error(msg string) {
+	h.mu.Lock()
+	h.lastErr, h.lastAt = msg, time.Now()
+	h.mu.Unlock()
+}
+
+// Ready reports whether every component is ready.
+func (h *Health) Ready() bool { return h.Report().Ready }
+
+// Report is a snapshot of every component.
+func (h *Health) Report() Report {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt}
+	for _, c := range order {
+		s := *h.parts[c]
+		r.Ready = r.Ready && s.Ready
+		r.Components = append(r.Components, s)
+	}
+	return r
+}

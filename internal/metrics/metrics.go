@@ -1,0 +1,99 @@
+// Package metrics owns the bridge's Prometheus metrics: one prefix
+// (konnect_bridge_), one registry, and names that follow Prometheus naming
+// conventions. It only records; it never decides anything.
+package metrics
+
+import (
+	"runtime/debug"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+const ns = "konnect_bridge"
+
+// Metrics are the collectors the bridge's parts record into. Safe for
+// concurrent use.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	EventsReceived      prometheus.Counter
+	EventsDelivered     prometheus.Counter
+	EventsDeadLettered  *prometheus.CounterVec // reason
+	Retries             *prometheus.CounterVec // cause
+	BatchesSent         prometheus.Counter
+	BatchSize           prometheus.Histogram
+	RequestDuration     prometheus.Histogram
+	KonnectResponses    *prometheus.CounterVec // code
+	BatchesInFlight     prometheus.Gauge
+	ConsumerPending     prometheus.Gauge
+	ConsumerAckPending  prometheus.Gauge
+	ConsumerRedelivered prometheus.Gauge
+	LastDelivery        prometheus.Gauge
+	Ready               *prometheus.GaugeVec // component
+}
+
+// New registers the bridge's metrics, with the Go and process collectors and
+// build info, on a registry of its own.
+func New() *Metrics {
+	r := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
+	m := &Metrics{
+		Registry:            r,
+		EventsReceived:      prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_received_total", Help: "Events decoded from NATS messages, valid or not."}),
+		EventsDelivered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_delivered_total", Help: "Events Konnect accepted."}),
+		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Events published to the dead-letter subject, by reason (invalid, undecodable, rejected, too_large)."}, []string{"reason"}),
+		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
+		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
+		BatchSize:           prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_size_events", Help: "Events per request.", Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000}}),
+		RequestDuration:     prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "request_duration_seconds", Help: "Time from sending a request to Konnect's answer.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		KonnectResponses:    prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "konnect_responses_total", Help: "Konnect's answers by HTTP status code; \"error\" when none came."}, []string{"code"}),
+		BatchesInFlight:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "batches_in_flight", Help: "Batches being sent or retried."}),
+		ConsumerPending:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_pending_messages", Help: "Messages in the stream not yet delivered to the consumer (lag), read from JetStream."}),
+		ConsumerAckPending:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_pending_messages", Help: "Messages delivered to the consumer and not yet acknowledged, read from JetStream."}),
+		ConsumerRedelivered: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_redelivered_messages", Help: "Messages redelivered and not yet acknowledged, read from JetStream."}),
+		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
+		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable)."}, []string{"component"}),
+	}
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.LastDelivery, m.Ready} {
+		f(c)
+	}
+	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large"} {
+		m.EventsDeadLettered.WithLabelValues(reason)
+	}
+	f(collectors.NewGoCollector())
+	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	v := Build()
+	bi := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "build_info", Help: "Build of the running bridge; always 1."}, []string{"version", "revision", "goversion"})
+	bi.WithLabelValues(v.Version, v.Revision, v.GoVersion).Set(1)
+	f(bi)
+	return m
+}
+
+// Version is the build the binary carries in its Go build metadata.
+type Version struct {
+	Version, Revision, GoVersion string
+	Modified                     bool
+}
+
+// Build reads the Go build metadata of the running binary.
+func Build() Version {
+	v := Version{Version: "(devel)", Revision: "unknown", GoVersion: "unknown"}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return v
+	}
+	v.GoVersion = bi.GoVersion
+	if bi.Main.Version != "" {
+		v.Version = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			v.Revision = s.Value
+		case "vcs.modified":
+			v.Modified = s.Value == "true"
+		}
+	}
+	return v
+}

@@ -1,0 +1,104 @@
+package publish
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// BatchContentType is how a batch body is sent.
+const BatchContentType = "application/cloudevents-batch+json"
+
+// Client posts batch bodies to one ingest URL. Safe for concurrent use.
+type Client struct {
+	url     string
+	token   string
+	timeout time.Duration
+	http    *http.Client
+	now     func() time.Time
+}
+
+// NewClient sends to url with a bearer token (none when empty). timeout
+// bounds a whole request; connectTimeout bounds TCP and TLS set-up.
+func NewClient(url, token string, timeout, connectTimeout time.Duration, conns int) *Client {
+	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   connectTimeout,
+		MaxIdleConns:          conns,
+		MaxIdleConnsPerHost:   conns,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &Client{url: url, token: token, timeout: timeout, http: &http.Client{Transport: t}, now: time.Now}
+}
+
+// Send posts one body holding n events and classifies the answer. It blocks
+// until Konnect answers, the timeout passes or ctx ends.
+func (c *Client) Send(ctx context.Context, body []byte) Outcome {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return Classify(0, nil, "", fmt.Errorf("build request: %w", err), c.now())
+	}
+	req.Header.Set("Content-Type", BatchContentType)
+	req.Header.Set("User-Agent", "konnect-bridge")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return Classify(0, nil, "", scrub(err, c.url), c.now())
+	}
+	defer resp.Body.Close()
+	detail := ""
+	if resp.StatusCode >= 300 {
+		detail = problemDetail(io.LimitReader(resp.Body, 64<<10))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
+	return Classify(resp.StatusCode, resp.Header, detail, nil, c.now())
+}
+
+// scrub removes the URL from an error: net/http repeats it, and a URL may
+// carry credentials in its query.
+func scrub(err error, url string) error {
+	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), `"`+url+`"`, "Konnect"))
+}
+
+// problemDetail reads an RFC 9457 problem (detail and the invalid
+// parameters) or, for any other body, its first line.
+func problemDetail(r io.Reader) string {
+	raw, _ := io.ReadAll(r)
+	var p struct {
+		Title   string `json:"title"`
+		Detail  string `json:"detail"`
+		Invalid []struct {
+			Field  string `json:"field"`
+			Reason string `json:"reason"`
+		} `json:"invalid_parameters"`
+	}
+	if json.Unmarshal(raw, &p) == nil && (p.Detail != "" || p.Title != "") {
+		s := p.Detail
+		if s == "" {
+			s = p.Title
+		}
+		for _, ip := range p.Invalid {
+			s += "; " + ip.Field + ": " + ip.Reason
+		}
+		return s
+	}
+	s, _, _ := strings.Cut(strings.TrimSpace(string(raw)), "\n")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}

@@ -1,0 +1,122 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Verdict is what became of an event, or of a request carrying it.
+type Verdict int
+
+const (
+	// Delivered: Konnect accepted the event. Ack its message.
+	Delivered Verdict = iota
+	// RetryLater: a transient failure; send again after Delay. Given to an
+	// Item, it means the retry budget is spent: hand the message back.
+	RetryLater
+	// Rejected: Konnect refuses this event for good. Dead-letter it with
+	// Reason. Never retried.
+	Rejected
+	// Outage: Konnect refuses every request (token, role or URL is wrong).
+	// Nothing is acked or dead-lettered; delivery holds until it recovers.
+	// Never given to an Item.
+	Outage
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Delivered:
+		return "delivered"
+	case RetryLater:
+		return "retry"
+	case Rejected:
+		return "rejected"
+	case Outage:
+		return "outage"
+	}
+	return "unknown"
+}
+
+// Outcome is the classified result of one request, or the final result of
+// one event.
+type Outcome struct {
+	Verdict Verdict
+	// Status is Konnect's HTTP status, 0 when no answer came.
+	Status int
+	// Delay is how long to wait before sending again (RetryLater). With
+	// Pause set it comes from Retry-After and holds every request.
+	Delay time.Duration
+	Pause bool
+	// Cause names the kind of failure for metrics: rate_limited,
+	// server_error, timeout, connection, outage, invalid, rejected, too_large.
+	Cause string
+	// Reason is the text a person reads: Konnect's problem detail, the
+	// validation error, the network error.
+	Reason string
+}
+
+// Classify maps an HTTP answer (or the error that stood in its place) to an
+// Outcome. It is the one place that knows what Konnect's answers mean.
+func Classify(status int, header http.Header, detail string, err error, now time.Time) Outcome {
+	if err != nil {
+		o := Outcome{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+			o.Cause = "timeout"
+		}
+		return o
+	}
+	switch {
+	case status >= 200 && status < 300:
+		return Outcome{Verdict: Delivered, Status: status}
+	case status == http.StatusBadRequest:
+		return Outcome{Verdict: Rejected, Status: status, Cause: "rejected", Reason: orStatus(detail, status)}
+	case status == http.StatusRequestEntityTooLarge:
+		return Outcome{Verdict: Rejected, Status: status, Cause: "too_large", Reason: orStatus(detail, status)}
+	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
+		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
+	}
+	o := Outcome{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
+	if status == http.StatusTooManyRequests {
+		o.Cause = "rate_limited"
+	}
+	if d, ok := retryAfter(header.Get("Retry-After"), now); ok && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+		o.Delay, o.Pause = d, true
+	}
+	return o
+}
+
+func orStatus(detail string, status int) string {
+	if detail != "" {
+		return fmt.Sprintf("Konnect answered %d: %s", status, detail)
+	}
+	return fmt.Sprintf("Konnect answered %d %s", status, http.StatusText(status))
+}
+
+func outageReason(status int, detail string) string {
+	fix := map[int]string{
+		http.StatusUnauthorized: "KONNECT_TOKEN is missing, wrong or expired: issue a new system-account token with the Ingest role",
+		http.StatusForbidden:    "KONNECT_TOKEN lacks the Ingest role for Metering & Billing: grant it to the system account",
+		http.StatusNotFound:     "KONNECT_URL does not serve the ingest API: check KONNECT_URL or KONNECT_REGION",
+	}[status]
+	return orStatus(detail, status) + "; " + fix
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}

@@ -1,0 +1,126 @@
+package publish
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+)
+
+// Item is one event on its way to Konnect.
+type Item struct {
+	// JSON is the event exactly as it goes into the batch body.
+	JSON []byte
+	// Done receives the event's final outcome, exactly once: Delivered,
+	// Rejected (dead-letter it) or RetryLater (hand its message back after
+	// Delay). It may be called from any goroutine and must not block long.
+	Done func(Outcome)
+}
+
+// Limits bound batches, concurrency and retries.
+type Limits struct {
+	Size, Bytes int
+	Linger      time.Duration
+	InFlight    int
+	RetryBudget time.Duration
+	MaxBackoff  time.Duration
+	NakDelay    time.Duration
+	ProbeMax    time.Duration
+}
+
+// Publisher turns a stream of Items into batches delivered to Konnect.
+type Publisher struct {
+	client  *Client
+	limits  Limits
+	log     zerolog.Logger
+	metrics *metrics.Metrics
+	health  *health.Health
+	gate    *gate
+}
+
+// New builds a Publisher; Run starts it.
+func New(client *Client, limits Limits, log zerolog.Logger, m *metrics.Metrics, h *health.Health) *Publisher {
+	return &Publisher{client: client, limits: limits, log: log, metrics: m, health: h, gate: newGate()}
+}
+
+// Run batches the items from in and delivers them with up to InFlight
+// requests at once. It returns when in is closed and every batch is settled
+// (a graceful stop), or when ctx ends: then every item not yet delivered is
+// handed back (RetryLater), so nothing is lost. Every Item gets exactly one
+// Done.
+func (p *Publisher) Run(ctx context.Context, in <-chan Item) {
+	batches := make(chan []Item)
+	var wg sync.WaitGroup
+	for range p.limits.InFlight {
+		wg.Go(func() {
+			s := sender{p: p}
+			for b := range batches {
+				s.deliver(ctx, b)
+			}
+		})
+	}
+	p.collect(ctx, in, batches)
+	close(batches)
+	wg.Wait()
+}
+
+// collect owns the batch being filled: it is sent when it holds Size events,
+// when the next event would pass Bytes, or Linger after its first event.
+func (p *Publisher) collect(ctx context.Context, in <-chan Item, out chan<- []Item) {
+	var (
+		cur    []Item
+		bytes  int
+		linger = time.NewTimer(time.Hour)
+	)
+	linger.Stop()
+	flush := func() {
+		linger.Stop()
+		if len(cur) == 0 {
+			return
+		}
+		select {
+		case out <- cur:
+		case <-ctx.Done():
+			p.handBack(cur, "shutting down", 0)
+		}
+		cur, bytes = nil, 0
+	}
+	for {
+		select {
+		case it, ok := <-in:
+			if !ok {
+				flush()
+				return
+			}
+			if len(cur) > 0 && bytes+len(it.JSON)+1 > p.limits.Bytes {
+				flush()
+			}
+			if len(cur) == 0 {
+				cur = make([]Item, 0, p.limits.Size)
+				linger.Reset(p.limits.Linger)
+			}
+			cur = append(cur, it)
+			bytes += len(it.JSON) + 1
+			if len(cur) >= p.limits.Size {
+				flush()
+			}
+		case <-linger.C:
+			flush()
+		case <-ctx.Done():
+			p.handBack(cur, "shutting down", 0)
+			return
+		}
+	}
+}
+
+// handBack gives every item back for redelivery after delay.
+func (p *Publisher) handBack(items []Item, reason string, delay time.Duration) {
+	o := Outcome{Verdict: RetryLater, Delay: delay, Reason: reason}
+	for _, it := range items {
+		it.Done(o)
+	}
+}
