@@ -1,0 +1,144 @@
+package consume
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+)
+
+// Core reads producers that publish on core NATS (no JetStream) through a
+// queue-group subscription, so replicas split the work. A message with a
+// reply subject is answered only once Konnect accepted its events (or with
+// the reason it did not), which makes request/reply producers at least
+// once. Without a reply subject delivery is at most once: an event still in
+// the bridge when it stops is lost.
+type Core struct {
+	nc      *nats.Conn
+	subject string
+	group   string
+	log     zerolog.Logger
+	emitter emitter
+
+	mu      sync.Mutex
+	closed  bool
+	pending map[*time.Timer]struct{}
+	wg      sync.WaitGroup
+}
+
+// NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP.
+func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, dlq *DeadLetters) *Core {
+	return &Core{
+		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, log: log,
+		emitter: emitter{dlq: dlq, log: log, metrics: m},
+		pending: map[*time.Timer]struct{}{},
+	}
+}
+
+// Run subscribes and sends events to out until ctx ends.
+func (c *Core) Run(ctx context.Context, out chan<- publish.Item) error {
+	ch := make(chan *nats.Msg, 4096)
+	sub, err := c.nc.ChanQueueSubscribe(c.subject, c.group, ch)
+	if err != nil {
+		return fmt.Errorf("subscribe to core NATS %s: %w", c.subject, err)
+	}
+	_ = sub.SetPendingLimits(-1, -1)
+	c.log.Warn().Str("subject", c.subject).Str("queue_group", c.group).
+		Msg("reading core NATS: request/reply producers are answered after Konnect accepts (at least once); messages without a reply subject are delivered at most once. Publish to the JetStream stream for no loss")
+	defer c.stop(sub)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case msg := <-ch:
+			c.process(ctx, msg, out)
+		}
+	}
+}
+
+func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item) {
+	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out}
+	p := provenance{idBase: func() string { return uuid.NewString() }, stored: time.Now()}
+	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
+}
+
+// retry sends a message without a reply subject through the bridge again
+// after delay: there is nobody to hand it back to.
+func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, delay time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		c.log.Error().Str("subject", msg.Subject).Msg("core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)")
+		return
+	}
+	c.wg.Add(1)
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		defer c.wg.Done()
+		c.mu.Lock()
+		delete(c.pending, t)
+		c.mu.Unlock()
+		c.process(ctx, msg, out)
+	})
+	c.pending[t] = struct{}{}
+}
+
+func (c *Core) stop(sub *nats.Subscription) {
+	_ = sub.Unsubscribe()
+	c.mu.Lock()
+	c.closed = true
+	for t := range c.pending {
+		if t.Stop() {
+			c.wg.Done()
+			c.log.Error().Msg("core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)")
+		}
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+// coreSettler answers request/reply producers; the answer is JSON:
+// {"status":"accepted"}, {"status":"dead_lettered","reason":...} or
+// {"status":"retry","reason":...,"retry_after_ms":...}.
+type coreSettler struct {
+	c   *Core
+	msg *nats.Msg
+	ctx context.Context
+	out chan<- publish.Item
+}
+
+type coreAnswer struct {
+	Status       string `json:"status"`
+	Reason       string `json:"reason,omitempty"`
+	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+}
+
+func (s *coreSettler) respond(a coreAnswer) error {
+	if s.msg.Reply == "" {
+		return nil
+	}
+	b, _ := json.Marshal(a)
+	return s.msg.Respond(b)
+}
+
+func (s *coreSettler) ack() error { return s.respond(coreAnswer{Status: "accepted"}) }
+func (s *coreSettler) term(reason string) error {
+	return s.respond(coreAnswer{Status: "dead_lettered", Reason: reason})
+}
+func (s *coreSettler) handBack(delay time.Duration, reason string) error {
+	if s.msg.Reply == "" {
+		s.c.retry(s.ctx, s.msg, s.out, delay)
+		return nil
+	}
+	return s.respond(coreAnswer{Status: "retry", Reason: reason, RetryAfterMS: delay.Milliseconds()})
+}
+func (s *coreSettler) origin() Origin { return Origin{Subject: s.msg.Subject} }

@@ -1,0 +1,124 @@
+package consume
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	ce "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
+	"github.com/nats-io/nats.go"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/event"
+)
+
+// ErrUndecodable marks a message that is not JSON or not a CloudEvent at
+// all. The caller dead-letters it raw; it is never retried.
+var ErrUndecodable = errors.New("undecodable message")
+
+// Decoded is one event read from a message, or why it could not be read.
+type Decoded struct {
+	Event *ce.Event
+	// Raw is the event's own JSON when the message held an array of events;
+	// nil when the event is the whole message.
+	Raw []byte
+	// Err wraps ErrUndecodable or event.ErrInvalid.
+	Err error
+}
+
+// Decode reads every event of a message in the forms producers send:
+// binary mode (ce-* headers carry the attributes, the payload is the data),
+// structured mode (the payload is the event's JSON) and a JSON array of
+// structured events. It always returns at least one Decoded.
+func Decode(h nats.Header, data []byte) []Decoded {
+	if v, ok := ceHeader(h, "specversion"); ok {
+		e, err := decodeBinary(h, v, data)
+		return []Decoded{{Event: e, Err: err}}
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		var raws []json.RawMessage
+		if err := json.Unmarshal(trimmed, &raws); err != nil {
+			return []Decoded{{Err: fmt.Errorf("%w: not a JSON array of events: %v", ErrUndecodable, err)}}
+		}
+		if len(raws) == 0 {
+			return []Decoded{{Err: fmt.Errorf("%w: empty array of events", ErrUndecodable)}}
+		}
+		out := make([]Decoded, len(raws))
+		for i, r := range raws {
+			e, err := decodeStructured(r)
+			out[i] = Decoded{Event: e, Raw: r, Err: err}
+		}
+		return out
+	}
+	e, err := decodeStructured(data)
+	return []Decoded{{Event: e, Err: err}}
+}
+
+func decodeStructured(data []byte) (*ce.Event, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return nil, fmt.Errorf("%w: not a JSON object (nor binary-mode ce- headers)", ErrUndecodable)
+	}
+	e := ce.New()
+	if err := e.UnmarshalJSON(trimmed); err != nil {
+		return nil, fmt.Errorf("%w: %v", event.ErrInvalid, err)
+	}
+	return &e, nil
+}
+
+// decodeBinary builds an event from ce- headers, the content-type header
+// and the payload as data, per the CloudEvents NATS binding.
+func decodeBinary(h nats.Header, specversion string, data []byte) (*ce.Event, error) {
+	if specversion != ce.CloudEventsVersionV1 {
+		return nil, fmt.Errorf("%w: ce-specversion: %q is not 1.0", event.ErrInvalid, specversion)
+	}
+	e := ce.New(ce.CloudEventsVersionV1)
+	get := func(name string) string { v, _ := ceHeader(h, name); return v }
+	e.SetID(get("id"))
+	e.SetSource(get("source"))
+	e.SetType(get("type"))
+	if s := get("subject"); s != "" {
+		e.SetSubject(s)
+	}
+	if s := get("time"); s != "" {
+		t, err := types.ParseTime(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: ce-time: %q is not RFC 3339", event.ErrInvalid, s)
+		}
+		e.SetTime(t)
+	}
+	if s := get("dataschema"); s != "" {
+		e.SetDataSchema(s)
+	}
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		ct = get("datacontenttype")
+	}
+	if ct != "" {
+		e.SetDataContentType(ct)
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		if !json.Valid(data) {
+			return nil, fmt.Errorf("%w: data: the payload of a binary-mode event is not JSON", event.ErrInvalid)
+		}
+		e.DataEncoded = data
+	}
+	return &e, nil
+}
+
+// ceHeader reads a binary-mode attribute header: "ce-" followed by the
+// attribute name, in any case ("ce_" is accepted too).
+func ceHeader(h nats.Header, name string) (string, bool) {
+	for k, v := range h {
+		if len(k) != 3+len(name) || len(v) == 0 {
+			continue
+		}
+		if p := k[:3]; (strings.EqualFold(p, "ce-") || strings.EqualFold(p, "ce_")) && strings.EqualFold(k[3:], name) {
+			return v[0], true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,204 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+)
+
+// StreamMaxAge is how long a stream the bridge creates keeps messages.
+const StreamMaxAge = 7 * 24 * time.Hour
+
+// JetStream reads the durable pull consumer. Bind, then Run.
+type JetStream struct {
+	js      jetstream.JetStream
+	cfg     config.Config
+	log     zerolog.Logger
+	metrics *metrics.Metrics
+	health  *health.Health
+	emitter emitter
+	alive   *keepAlive
+
+	cons jetstream.Consumer
+	// streamID tells this stream apart from an earlier one of the same
+	// name, so ids derived from sequences are never reused.
+	streamID string
+}
+
+// NewJetStream reads cfg's stream and consumer through js.
+func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters) *JetStream {
+	return &JetStream{
+		js: js, cfg: cfg, log: log, metrics: m, health: h,
+		emitter: emitter{dlq: dlq, log: log, metrics: m},
+		alive:   newKeepAlive(),
+	}
+}
+
+// Bind makes sure the stream and the durable consumer exist, creating what
+// is missing and changing no existing stream. While NATS cannot be reached
+// or the stream cannot be created it waits, saying so, until ctx ends.
+func (j *JetStream) Bind(ctx context.Context) error {
+	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+		err := j.bind(ctx)
+		if err == nil {
+			return nil
+		}
+		j.health.Set(health.Consumer, false, err.Error())
+		j.log.Warn().Err(err).Dur("retry_in", wait).Msg("waiting for the stream and consumer")
+		if !sleep(ctx, wait) {
+			return ctx.Err()
+		}
+	}
+}
+
+func (j *JetStream) bind(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	name := j.cfg.Bridge.Stream
+	s, err := j.js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		s, err = j.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        name,
+			Description: "agent runs for konnect-bridge to deliver to Konnect",
+			Subjects:    []string{j.cfg.Bridge.Subject},
+			Storage:     jetstream.FileStorage,
+			MaxAge:      StreamMaxAge,
+		})
+		if err != nil {
+			return fmt.Errorf("stream %s is missing and could not be created (create it, or grant the bridge's NATS user the right to): %w", name, err)
+		}
+		j.log.Info().Str("stream", name).Str("subjects", j.cfg.Bridge.Subject).Msg("created the stream")
+	} else if err != nil {
+		return fmt.Errorf("look up stream %s: %w", name, err)
+	}
+	info := s.CachedInfo()
+	j.streamID = name + "-" + strconv.FormatInt(info.Created.UnixNano(), 36)
+	return j.bindConsumer(ctx)
+}
+
+func (j *JetStream) bindConsumer(ctx context.Context) error {
+	c, err := j.js.CreateOrUpdateConsumer(ctx, j.cfg.Bridge.Stream, jetstream.ConsumerConfig{
+		Durable:       j.cfg.Bridge.Consumer,
+		Description:   "konnect-bridge: delivers agent runs to Konnect",
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       j.cfg.Batch.AckWait,
+		MaxAckPending: j.cfg.MaxAckPending(),
+		MaxDeliver:    -1,
+		FilterSubject: j.cfg.Bridge.Subject,
+	})
+	if err != nil {
+		return fmt.Errorf("create durable consumer %s on stream %s: %w", j.cfg.Bridge.Consumer, j.cfg.Bridge.Stream, err)
+	}
+	j.cons = c
+	j.health.Set(health.Consumer, true, "")
+	j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("consumer", j.cfg.Bridge.Consumer).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
+	return nil
+}
+
+// Run pulls messages and sends their events to out until ctx ends. The
+// pull iterator prefetches, so the next messages arrive while a batch is
+// being delivered. A consumer deleted under the bridge is created again.
+func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
+	go j.alive.run(ctx, j.cfg.Batch.AckWait/3)
+	go j.watchConsumer(ctx)
+	for ctx.Err() == nil {
+		iter, err := j.cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
+		if err != nil {
+			j.recover(ctx, err)
+			continue
+		}
+		for {
+			msg, err := iter.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				iter.Stop()
+				if ctx.Err() == nil {
+					j.recover(ctx, err)
+				}
+				break
+			}
+			j.handle(ctx, msg, out)
+		}
+	}
+	return nil
+}
+
+// recover waits a moment after a pull failure and binds the consumer again.
+func (j *JetStream) recover(ctx context.Context, err error) {
+	j.health.Set(health.Consumer, false, err.Error())
+	j.log.Warn().Err(err).Msg("pulling from the consumer failed; binding it again")
+	if sleep(ctx, time.Second) {
+		_ = j.Bind(ctx)
+	}
+}
+
+func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, out chan<- publish.Item) {
+	md, err := msg.Metadata()
+	if err != nil {
+		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")
+		return
+	}
+	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
+	p := provenance{
+		idBase: func() string { return j.streamID + "-" + strconv.FormatUint(md.Sequence.Stream, 10) },
+		stored: md.Timestamp,
+	}
+	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md}, p, out, func(m *message) func() {
+		j.alive.add(m, msg)
+		return func() { j.alive.remove(m) }
+	})
+}
+
+// watchConsumer reads the consumer's lag and redeliveries into the metrics
+// and recreates a consumer deleted under the bridge.
+func (j *JetStream) watchConsumer(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		info, err := j.cons.Info(ictx)
+		cancel()
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+			j.log.Warn().Str("consumer", j.cfg.Bridge.Consumer).Msg("the durable consumer was deleted; creating it again")
+			j.health.Set(health.Consumer, false, "consumer deleted")
+			_ = j.Bind(ctx)
+		case err != nil:
+			// NATS is away; the connection's own handlers report it.
+		default:
+			j.metrics.ConsumerPending.Set(float64(info.NumPending))
+			j.metrics.ConsumerAckPending.Set(float64(info.NumAckPending))
+			j.metrics.ConsumerRedelivered.Set(float64(info.NumRedelivered))
+		}
+	}
+}
+
+// jsSettler settles a JetStream message.
+type jsSettler struct {
+	msg jetstream.Msg
+	md  *jetstream.MsgMetadata
+}
+
+func (s *jsSettler) ack() error { return s.msg.Ack() }
+func (s *jsSettler) handBack(delay time.Duration, _ string) error {
+	return s.msg.NakWithDelay(delay)
+}
+func (s *jsSettler) term(reason string) error { return s.msg.TermWithReason(reason) }
+func (s *jsSettler) origin() Origin {
+	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
+}
