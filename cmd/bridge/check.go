@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+)
+
+// checkFlags: `bridge check` validates the configuration and what it points
+// at, printing what is right and what to fix.
+func checkFlags(*flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
+	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet) error {
+		failed := runChecks(ctx, cfg, os.Stdout)
+		if failed > 0 {
+			return fmt.Errorf("%d check(s) failed", failed)
+		}
+		fmt.Fprintln(os.Stdout, "all checks passed")
+		return nil
+	}
+}
+
+func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int) {
+	ok := func(format string, a ...any) { fmt.Fprintf(w, "ok    "+format+"\n", a...) }
+	bad := func(format string, a ...any) { failed++; fmt.Fprintf(w, "FAIL  "+format+"\n", a...) }
+
+	if err := cfg.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			bad("config: %s", line)
+		}
+	} else {
+		ok("configuration is valid")
+	}
+
+	if cfg.Embedded() {
+		ok("NATS_URL is empty: dev mode runs an embedded NATS server on %s", cfg.NATS.EmbeddedAddr)
+	} else {
+		checkNATS(ctx, cfg, ok, bad)
+	}
+
+	if cfg.Target() == config.TargetSandbox {
+		ok("events go to the built-in Konnect sandbox (no KONNECT_TOKEN); nothing is billed")
+		return failed
+	}
+	checkKonnect(ctx, cfg, ok, bad)
+	return failed
+}
+
+func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...any)) {
+	nc, err := consume.Connect(cfg.NATS.URL, cfg.NATS, zerolog.Nop(), nil)
+	if err != nil {
+		bad("NATS: %v", err)
+		return
+	}
+	defer nc.Close()
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if consume.WaitConnected(cctx, nc) != nil {
+		bad("NATS at %s is not reachable in 5s: check NATS_URL, the network and the credentials", cfg.NATS.URL)
+		return
+	}
+	ok("NATS reachable at %s", nc.ConnectedUrlRedacted())
+	js, _ := jetstream.New(nc)
+	s, err := js.Stream(cctx, cfg.Bridge.Stream)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		ok("stream %s is missing; the bridge creates it over %s at start", cfg.Bridge.Stream, cfg.Bridge.Subject)
+	case err != nil:
+		bad("stream %s: %v (is JetStream enabled, and may this user read it?)", cfg.Bridge.Stream, err)
+		return
+	default:
+		subjects := s.CachedInfo().Config.Subjects
+		covered := false
+		for _, subj := range subjects {
+			covered = covered || config.SubjectCovers(subj, cfg.Bridge.Subject)
+		}
+		if covered {
+			ok("stream %s exists over %v with %d message(s)", cfg.Bridge.Stream, subjects, s.CachedInfo().State.Msgs)
+		} else {
+			bad("stream %s captures %v, not BRIDGE_SUBJECT %s: change BRIDGE_SUBJECT or the stream's subjects", cfg.Bridge.Stream, subjects, cfg.Bridge.Subject)
+		}
+		if c, err := s.Consumer(cctx, cfg.Bridge.Consumer); err == nil {
+			ok("consumer %s exists: %d pending, %d awaiting ack", cfg.Bridge.Consumer, c.CachedInfo().NumPending, c.CachedInfo().NumAckPending)
+		} else {
+			ok("consumer %s is missing; the bridge creates it at start", cfg.Bridge.Consumer)
+		}
+	}
+	if d, err := js.Stream(cctx, cfg.Bridge.DLQStream); err == nil {
+		ok("dead-letter stream %s holds %d dead letter(s); see `bridge dlq list`", cfg.Bridge.DLQStream, d.CachedInfo().State.Msgs)
+	} else {
+		ok("dead-letter stream %s is missing; the bridge creates it over %s at start", cfg.Bridge.DLQStream, cfg.Bridge.DLQSubject)
+	}
+}
+
+// checkKonnect sends an empty batch: Konnect refuses it as invalid (400)
+// once the token is accepted, so nothing is ingested, while a bad token,
+// role or URL answers 401, 403 or 404.
+func checkKonnect(ctx context.Context, cfg config.Config, ok, bad func(string, ...any)) {
+	c := publish.NewClient(cfg.Konnect.URL, cfg.Konnect.Token.Reveal(), cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 1)
+	o := c.Send(ctx, []byte("[]"))
+	switch {
+	case o.Verdict == publish.Outage:
+		bad("Konnect at %s: %s", cfg.Konnect.URL, o.Reason)
+	case o.Status == 0:
+		bad("Konnect at %s is not reachable: %s", cfg.Konnect.URL, o.Reason)
+	case o.Status >= 500 || o.Status == 429:
+		bad("Konnect at %s answered %d: try again later (%s)", cfg.Konnect.URL, o.Status, o.Reason)
+	default:
+		ok("Konnect at %s is reachable and accepts the token (an empty batch was answered %d; nothing was ingested)", cfg.Konnect.URL, o.Status)
+	}
+}

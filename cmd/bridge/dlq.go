@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+)
+
+// dlqFlags: `bridge dlq list` prints every dead letter with its reason;
+// `bridge dlq replay [--seq N]` sends dead letters back to the subjects they
+// came on (after the producer or the configuration was fixed).
+func dlqFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
+	seq := fs.Uint64("seq", 0, "replay only the dead letter with this sequence (default: all)")
+	showData := fs.Bool("data", false, "list: print each payload too")
+	return func(ctx context.Context, cfg config.Config, fs *flag.FlagSet) error {
+		action := fs.Arg(0)
+		if action != "list" && action != "replay" {
+			return errors.New(`say "dlq list" or "dlq replay [--seq N]" (flags go before list/replay)`)
+		}
+		url := cfg.NATS.URL
+		if url == "" {
+			url = "nats://" + cfg.NATS.EmbeddedAddr
+		}
+		nc, err := consume.Connect(url, cfg.NATS, zerolog.Nop(), nil)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := consume.WaitConnected(cctx, nc); err != nil {
+			return fmt.Errorf("NATS at %s is not reachable", url)
+		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New())
+		if action == "replay" {
+			n, err := dlq.Replay(ctx, *seq)
+			fmt.Fprintf(os.Stdout, "replayed %d dead letter(s)\n", n)
+			return err
+		}
+		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tREASON")
+		n := 0
+		err = dlq.Each(ctx, func(s consume.Stored) error {
+			n++
+			status := "-"
+			if s.Status != 0 {
+				status = strconv.Itoa(s.Status)
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339), s.Subject, s.Kind, status, s.Reason)
+			if *showData {
+				fmt.Fprintf(w, "\t\t\t\t\t%s\n", s.Data)
+			}
+			return nil
+		})
+		w.Flush()
+		fmt.Fprintf(os.Stdout, "%d dead letter(s) in %s\n", n, cfg.Bridge.DLQStream)
+		return err
+	}
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+)
+
+func runFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
+	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet) error {
+		log := newLogger(cfg, os.Stderr)
+		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) })
+	}
+}
+
+// newLogger writes JSON lines, or human-readable lines on a terminal.
+func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
+	level, _ := zerolog.ParseLevel(cfg.Bridge.LogLevel)
+	human := cfg.Bridge.LogFormat == "console"
+	if cfg.Bridge.LogFormat == "auto" {
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			human = true
+		}
+	}
+	if human {
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// banner says what the bridge runs on, and which defaults are in use.
+func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
+	v := metrics.Build()
+	log.Info().Str("version", v.Version).Str("nats", st.NATSURL).Str("stream", cfg.Bridge.Stream).
+		Str("consumer", cfg.Bridge.Consumer).Str("konnect", st.IngestURL).Bool("konnect_token", cfg.Konnect.Token != "").
+		Str("admin", "http://"+st.AdminAddr).Msg("konnect-bridge started")
+	var notes []string
+	if cfg.Embedded() {
+		notes = append(notes, fmt.Sprintf("dev mode: embedded NATS with JetStream at %s (data in %s/); set NATS_URL to use your own server", st.NATSURL, cfg.NATS.DataDir))
+	}
+	if st.Sandbox != nil {
+		notes = append(notes,
+			"events go to the built-in Konnect sandbox, not Konnect; set KONNECT_TOKEN (and KONNECT_REGION) to bill for real",
+			fmt.Sprintf("usage so far: http://%s/sandbox/usage   events: http://%s/sandbox/events   status: http://%s/", st.AdminAddr, st.AdminAddr, st.AdminAddr),
+			"publish the guide's three runs: go run ./cmd/bridge emit --guide")
+	}
+	for _, n := range notes {
+		log.Info().Msg(n)
+	}
+	if len(notes) > 0 {
+		log.Debug().Str("defaults", strings.Join(notes, "; ")).Msg("banner")
+	}
+}

@@ -1,0 +1,47 @@
+// Package admin owns the bridge's admin HTTP server: liveness, readiness
+// with the reason, Prometheus metrics, a status page, and in sandbox mode
+// the built-in Konnect sandbox. It reads state; it never changes it.
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+)
+
+// Handler serves /healthz, /readyz, /metrics and the status page at /.
+// With a sandbox it also serves the sandbox's ingest and /sandbox/ views.
+func Handler(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Info) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		r := h.Report()
+		code := http.StatusOK
+		if !r.Ready {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, r)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /{$}", statusPage(h, m, sb, info))
+	if sb != nil {
+		mux.Handle("/sandbox/", sb)
+		mux.Handle("/v3/openmeter/events", sb)
+	}
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,183 @@
+// Package bridge wires the parts into the running service: the embedded dev
+// stack when nothing is configured, the NATS sources, the publisher, the
+// admin server, and the order they stop in. It holds no logic of its own
+// beyond that order.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/admin"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+)
+
+// Started tells a caller (the banner, tests) what the bridge is running.
+type Started struct {
+	NATSURL   string
+	AdminAddr string
+	IngestURL string
+	Sandbox   *sandbox.Sandbox
+	Health    *health.Health
+	Metrics   *metrics.Metrics
+}
+
+// Run runs the bridge until ctx ends, then stops in order: stop pulling,
+// finish or hand back in-flight batches within BRIDGE_SHUTDOWN_TIMEOUT,
+// drain the NATS connection, stop the admin server. started, when not nil,
+// is called once everything is up. A nil error means a clean stop.
+func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started func(Started)) error {
+	m := metrics.New()
+	h := health.New(func(c health.Component, ready bool) {
+		v := 0.0
+		if ready {
+			v = 1
+		}
+		m.Ready.WithLabelValues(string(c)).Set(v)
+	})
+	st := Started{Health: h, Metrics: m}
+
+	// Admin server first: in sandbox mode it is where events are delivered.
+	ln, err := net.Listen("tcp", cfg.Bridge.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("BRIDGE_HTTP_ADDR %s: %w (is another bridge running? choose another address)", cfg.Bridge.HTTPAddr, err)
+	}
+	st.AdminAddr = ln.Addr().String()
+	st.IngestURL = cfg.Konnect.URL
+	token := cfg.Konnect.Token.Reveal()
+	if cfg.Target() == config.TargetSandbox {
+		st.Sandbox = sandbox.New()
+		st.IngestURL = "http://" + st.AdminAddr + "/v3/openmeter/events"
+		token = ""
+	}
+
+	// NATS: the embedded dev server, or the configured one.
+	st.NATSURL = cfg.NATS.URL
+	if cfg.Embedded() {
+		ns, err := consume.Embedded(cfg.NATS.EmbeddedAddr, cfg.NATS.DataDir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer ns.Shutdown()
+		st.NATSURL = ns.ClientURL()
+	}
+	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL}
+	srv := &http.Server{Handler: admin.Handler(h, m, st.Sandbox, info), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error().Err(err).Msg("admin server stopped")
+		}
+	}()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	nc, err := consume.Connect(st.NATSURL, cfg.NATS, log, h)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if !nc.IsConnected() {
+		log.Warn().Str("nats", nc.Opts.Url).Msg("NATS is not reachable yet; retrying")
+	}
+	if err := consume.WaitConnected(ctx, nc); err != nil {
+		return nil
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("JetStream: %w", err)
+	}
+	dlq := consume.NewDeadLetters(js, cfg, log, m)
+	source := consume.NewJetStream(js, cfg, log, m, h, dlq)
+	if err := source.Bind(ctx); err != nil {
+		return nil // stopped while waiting
+	}
+	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+		err := dlq.Ensure(ctx)
+		if err == nil {
+			break
+		}
+		log.Warn().Err(err).Msg("waiting for the dead-letter stream")
+		if !sleepCtx(ctx, wait) {
+			return nil
+		}
+	}
+
+	client := publish.NewClient(st.IngestURL, token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 2*cfg.Batch.InFlight)
+	pub := publish.New(client, publish.Limits{
+		Size: cfg.Batch.Size, Bytes: cfg.Batch.Bytes, Linger: cfg.Batch.Linger, InFlight: cfg.Batch.InFlight,
+		RetryBudget: cfg.Retry.Budget, MaxBackoff: cfg.Retry.MaxBackoff, NakDelay: cfg.Retry.NakDelay, ProbeMax: cfg.Retry.ProbeMax,
+	}, log, m, h)
+
+	// Sources stop when ctx ends; the publisher gets ShutdownTimeout more
+	// to finish what is in flight before everything left is handed back.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	stopHard := context.AfterFunc(ctx, func() {
+		log.Info().Dur("deadline", cfg.Bridge.ShutdownTimeout).Msg("stopping: no more pulls; finishing in-flight batches")
+		time.AfterFunc(cfg.Bridge.ShutdownTimeout, cancelHard)
+	})
+	defer stopHard()
+
+	items := make(chan publish.Item, cfg.Batch.Size)
+	var sources sync.WaitGroup
+	sources.Go(func() { _ = source.Run(ctx, items) })
+	if cfg.Bridge.CoreSubject != "" {
+		core := consume.NewCore(nc, cfg, log, m, dlq)
+		sources.Go(func() {
+			if err := core.Run(ctx, items); err != nil {
+				log.Error().Err(err).Msg("core NATS subscription failed")
+			}
+		})
+	}
+	go func() {
+		sources.Wait()
+		close(items)
+	}()
+	if started != nil {
+		started(st)
+	}
+	pub.Run(hard, items)
+
+	closed := make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })
+	if err := nc.Drain(); err != nil {
+		log.Warn().Err(err).Msg("draining the NATS connection")
+	} else {
+		select {
+		case <-closed:
+		case <-time.After(5 * time.Second):
+			log.Warn().Msg("the NATS connection did not drain in 5s; closing it")
+		}
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
