@@ -1,0 +1,161 @@
+// Package testkit holds what the project's tests share: a real NATS server
+// with JetStream on a random port, a Konnect stand-in that enforces the
+// ingest contract, a configuration with fast timings, agent-run events, and
+// waiting with a deadline. Only tests import it.
+package testkit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+)
+
+// NATS starts an embedded NATS server with JetStream on a random port,
+// storing in a temporary directory; it stops when the test ends.
+func NATS(t testing.TB) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+	})
+	if err != nil {
+		t.Fatalf("start NATS: %v", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+// Connect opens a NATS connection and a JetStream handle for a producer.
+func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatalf("connect to NATS: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
+}
+
+// Konnect is the Konnect stand-in: the sandbox behind an httptest server.
+type Konnect struct {
+	*sandbox.Sandbox
+	URL string // the ingest URL
+	srv *httptest.Server
+}
+
+// NewKonnect serves a sandbox with the given options; it stops when the
+// test ends.
+func NewKonnect(t testing.TB, opts ...sandbox.Option) *Konnect {
+	t.Helper()
+	sb := sandbox.New(opts...)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	return &Konnect{Sandbox: sb, URL: srv.URL + "/v3/openmeter/events", srv: srv}
+}
+
+// IDs lists the (source, id) keys Konnect holds, as "source/id".
+func (k *Konnect) IDs() map[string]bool {
+	ids := map[string]bool{}
+	for _, e := range k.Events() {
+		ids[e.Source+"/"+e.ID] = true
+	}
+	return ids
+}
+
+// Config is a valid configuration pointing at natsURL and konnectURL, with
+// timings short enough for tests: small batches, short linger, short
+// retry budget and redelivery delay, an admin server on a random port.
+func Config(natsURL, konnectURL string) config.Config {
+	c := config.Defaults()
+	c.NATS.URL = natsURL
+	c.Konnect.URL = konnectURL
+	c.Konnect.Token = "spat_test"
+	c.Konnect.Timeout = 2 * time.Second
+	c.Bridge.HTTPAddr = "127.0.0.1:0"
+	c.Bridge.ShutdownTimeout = 3 * time.Second
+	c.Batch.Size = 20
+	c.Batch.Linger = 20 * time.Millisecond
+	c.Batch.AckWait = 3 * time.Second
+	c.Retry.Budget = 2 * time.Second
+	c.Retry.MaxBackoff = 200 * time.Millisecond
+	c.Retry.NakDelay = 200 * time.Millisecond
+	c.Retry.ProbeMax = 200 * time.Millisecond
+	return c
+}
+
+// Run is one agent run as a producer publishes it.
+type Run struct {
+	ID, Source, Subject, Agent string
+	Time                       time.Time
+}
+
+// JSON is the run as a structured-mode CloudEvent; an empty ID is left out.
+func (r Run) JSON() []byte {
+	ev := map[string]any{
+		"specversion": "1.0", "type": "agent_run", "source": r.Source, "subject": r.Subject,
+		"datacontenttype": "application/json", "data": map[string]string{"agent_name": r.Agent},
+	}
+	if r.ID != "" {
+		ev["id"] = r.ID
+	}
+	if !r.Time.IsZero() {
+		ev["time"] = r.Time.Format(time.RFC3339)
+	}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// Guide is the Konnect guide's walk-through: two summarizer runs and one
+// translator run for acme-inc.
+func Guide() []Run {
+	at := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	return []Run{
+		{ID: "8655CDD7-0775-4AEA-AF8C-89C47EBC8828", Source: "acme-platform", Subject: "acme-inc", Agent: "summarizer", Time: at},
+		{ID: "3EC7EFD0-5B78-47A4-AE9E-15965675CF95", Source: "acme-platform", Subject: "acme-inc", Agent: "summarizer", Time: at},
+		{ID: "48FC220C-C124-4B73-B378-7DC5CF88DD1A", Source: "acme-platform", Subject: "acme-inc", Agent: "translator", Time: at},
+	}
+}
+
+// Publish stores data on subject through JetStream and fails the test if
+// the stream did not.
+func Publish(t testing.TB, js jetstream.JetStream, subject string, data []byte) *jetstream.PubAck {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ack, err := js.Publish(ctx, subject, data)
+	if err != nil {
+		t.Fatalf("publish to %s: %v", subject, err)
+	}
+	return ack
+}
+
+// Eventually polls cond every 20ms until it holds or within passes; then
+// it fails the test with what, formatted.
+func Eventually(t testing.TB, within time.Duration, cond func() bool, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", within, fmt.Sprintf(what, args...))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
