@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,10 +31,18 @@ type JetStream struct {
 	emitter emitter
 	alive   *keepAlive
 
+	// mu guards cons and streamID, which a rebind replaces.
+	mu   sync.Mutex
 	cons jetstream.Consumer
 	// streamID tells this stream apart from an earlier one of the same
 	// name, so ids derived from sequences are never reused.
 	streamID string
+}
+
+func (j *JetStream) bound() (jetstream.Consumer, string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.cons, j.streamID
 }
 
 // NewJetStream reads cfg's stream and consumer through js.
@@ -83,7 +92,9 @@ func (j *JetStream) bind(ctx context.Context) error {
 		return fmt.Errorf("look up stream %s: %w", name, err)
 	}
 	info := s.CachedInfo()
+	j.mu.Lock()
 	j.streamID = name + "-" + strconv.FormatInt(info.Created.UnixNano(), 36)
+	j.mu.Unlock()
 	return j.bindConsumer(ctx)
 }
 
@@ -100,7 +111,9 @@ func (j *JetStream) bindConsumer(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create durable consumer %s on stream %s: %w", j.cfg.Bridge.Consumer, j.cfg.Bridge.Stream, err)
 	}
+	j.mu.Lock()
 	j.cons = c
+	j.mu.Unlock()
 	j.health.Set(health.Consumer, true, "")
 	j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("consumer", j.cfg.Bridge.Consumer).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
 	return nil
@@ -113,7 +126,8 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 	go j.alive.run(ctx, j.cfg.Batch.AckWait/3)
 	go j.watchConsumer(ctx)
 	for ctx.Err() == nil {
-		iter, err := j.cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
+		cons, streamID := j.bound()
+		iter, err := cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
 		if err != nil {
 			j.recover(ctx, err)
 			continue
@@ -127,7 +141,7 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 				}
 				break
 			}
-			j.handle(ctx, msg, out)
+			j.handle(ctx, msg, streamID, out)
 		}
 	}
 	return nil
@@ -142,7 +156,7 @@ func (j *JetStream) recover(ctx context.Context, err error) {
 	}
 }
 
-func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, out chan<- publish.Item) {
+func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, streamID string, out chan<- publish.Item) {
 	md, err := msg.Metadata()
 	if err != nil {
 		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")
@@ -150,7 +164,7 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, out chan<- pu
 	}
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	p := provenance{
-		idBase: func() string { return j.streamID + "-" + strconv.FormatUint(md.Sequence.Stream, 10) },
+		idBase: func() string { return streamID + "-" + strconv.FormatUint(md.Sequence.Stream, 10) },
 		stored: md.Timestamp,
 	}
 	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md}, p, out, func(m *message) func() {
@@ -171,7 +185,8 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		case <-t.C:
 		}
 		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		info, err := j.cons.Info(ictx)
+		cons, _ := j.bound()
+		info, err := cons.Info(ictx)
 		cancel()
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
