@@ -15,8 +15,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 
 COPY . .
-# Static binary (no cgo), so it runs on distroless/static.
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/bridge ./cmd/bridge
+# Static binary (no cgo), so it runs on distroless/static. VERSION names the
+# build in `bridge version` and konnect_bridge_build_info:
+#   docker build --build-arg VERSION=$(git describe --always) .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/konnect-bridge/konnect-bridge/internal/metrics.version=${VERSION}" \
+    -o /out/bridge ./cmd/bridge
 
 # Final stage: distroless static, which carries CA certificates (for the
 # HTTPS calls to Konnect) and runs as the unprivileged user nonroot (65532).

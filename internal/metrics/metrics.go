@@ -70,6 +70,11 @@ func New() *Metrics {
 	return m
 }
 
+// version, when set at build time (-ldflags "-X .../internal/metrics.version=v1.2.3",
+// as the Dockerfile does), names the build where the Go build metadata has
+// no module version, as in a build from a source tree.
+var version string
+
 // Version is the build the binary carries in its Go build metadata.
 type Version struct {
 	Version, Revision, GoVersion string
@@ -81,11 +86,17 @@ func Build() Version {
 	v := Version{Version: "(devel)", Revision: "unknown", GoVersion: "unknown"}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
+		if version != "" {
+			v.Version = version
+		}
 		return v
 	}
 	v.GoVersion = bi.GoVersion
 	if bi.Main.Version != "" {
 		v.Version = bi.Main.Version
+	}
+	if version != "" {
+		v.Version = version
 	}
 	for _, s := range bi.Settings {
 		switch s.Key {
