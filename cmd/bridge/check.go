@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -20,13 +19,13 @@ import (
 
 // checkFlags: `bridge check` validates the configuration and what it points
 // at, printing what is right and what to fix.
-func checkFlags(*flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
-	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet) error {
-		failed := runChecks(ctx, cfg, os.Stdout)
+func checkFlags(*flag.FlagSet) action {
+	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
+		failed := runChecks(ctx, cfg, stdout)
 		if failed > 0 {
 			return fmt.Errorf("%d check(s) failed", failed)
 		}
-		fmt.Fprintln(os.Stdout, "all checks passed")
+		fmt.Fprintln(stdout, "all checks passed")
 		return nil
 	}
 }

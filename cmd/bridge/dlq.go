@@ -5,7 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -21,10 +21,10 @@ import (
 // dlqFlags: `bridge dlq list` prints every dead letter with its reason;
 // `bridge dlq replay [--seq N]` sends dead letters back to the subjects they
 // came on (after the producer or the configuration was fixed).
-func dlqFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
+func dlqFlags(fs *flag.FlagSet) action {
 	seq := fs.Uint64("seq", 0, "replay only the dead letter with this sequence (default: all)")
 	showData := fs.Bool("data", false, "list: print each payload too")
-	return func(ctx context.Context, cfg config.Config, fs *flag.FlagSet) error {
+	return func(ctx context.Context, cfg config.Config, fs *flag.FlagSet, stdout io.Writer) error {
 		action := fs.Arg(0)
 		if action != "list" && action != "replay" {
 			return errors.New(`say "dlq list" or "dlq replay [--seq N]" (flags go before list/replay)`)
@@ -50,10 +50,10 @@ func dlqFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagS
 		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New())
 		if action == "replay" {
 			n, err := dlq.Replay(ctx, *seq)
-			fmt.Fprintf(os.Stdout, "replayed %d dead letter(s)\n", n)
+			fmt.Fprintf(stdout, "replayed %d dead letter(s)\n", n)
 			return err
 		}
-		w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tREASON")
 		n := 0
 		err = dlq.Each(ctx, func(s consume.Stored) error {
@@ -69,7 +69,7 @@ func dlqFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagS
 			return nil
 		})
 		w.Flush()
-		fmt.Fprintf(os.Stdout, "%d dead letter(s) in %s\n", n, cfg.Bridge.DLQStream)
+		fmt.Fprintf(stdout, "%d dead letter(s) in %s\n", n, cfg.Bridge.DLQStream)
 		return err
 	}
 }

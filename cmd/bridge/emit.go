@@ -7,7 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 	"time"
 
 	cenats "github.com/cloudevents/sdk-go/protocol/nats/v2"
@@ -30,7 +30,7 @@ var guideRuns = []struct{ id, agent string }{
 	{"48FC220C-C124-4B73-B378-7DC5CF88DD1A", "translator"},
 }
 
-func emitFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
+func emitFlags(fs *flag.FlagSet) action {
 	subject := fs.String("to", "agent.runs.acme", "NATS subject to publish on")
 	customer := fs.String("customer", "acme-inc", "the event's subject: the customer billed")
 	agent := fs.String("agent", "summarizer", "data.agent_name")
@@ -40,7 +40,7 @@ func emitFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.Flag
 	binary := fs.Bool("binary", false, "binary mode: attributes in ce- headers, data as the payload")
 	count := fs.Int("count", 1, "how many events to publish")
 	guide := fs.Bool("guide", false, "publish the guide's three runs (two summarizer, one translator) with the guide's ids")
-	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet) error {
+	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		url := cfg.NATS.URL
 		if url == "" {
 			url = "nats://" + cfg.NATS.EmbeddedAddr
@@ -81,7 +81,7 @@ func emitFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.Flag
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stdout, "published agent_run id=%q agent=%s customer=%s on %s (stream %s seq %d)\n", r.id, r.agent, *customer, *subject, ack.Stream, ack.Sequence)
+			fmt.Fprintf(stdout, "published agent_run id=%q agent=%s customer=%s on %s (stream %s seq %d)\n", r.id, r.agent, *customer, *subject, ack.Stream, ack.Sequence)
 		}
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -13,9 +14,9 @@ import (
 
 // healthFlags: `bridge health` asks the running bridge's admin server for
 // /healthz (or /readyz with --ready); it works in an image without curl.
-func healthFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
+func healthFlags(fs *flag.FlagSet) action {
 	ready := fs.Bool("ready", false, "ask /readyz instead of /healthz")
-	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet) error {
+	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		host, port, err := net.SplitHostPort(cfg.Bridge.HTTPAddr)
 		if err != nil {
 			return fmt.Errorf("BRIDGE_HTTP_ADDR %q: %w", cfg.Bridge.HTTPAddr, err)

@@ -17,13 +17,17 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 )
 
+// action is what a command does once its configuration is loaded; it
+// prints its results on stdout.
+type action func(ctx context.Context, cfg config.Config, fs *flag.FlagSet, stdout io.Writer) error
+
 // command is one subcommand: its flags are added to the configuration's.
 type command struct {
 	name, summary string
 	// validate: the command needs the whole configuration to make sense,
 	// not only the NATS part.
 	validate bool
-	flags    func(fs *flag.FlagSet) func(ctx context.Context, cfg config.Config, fs *flag.FlagSet) error
+	flags    func(fs *flag.FlagSet) action
 }
 
 var commands = []command{
@@ -75,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signalContext(stderr)
 	defer stop()
-	if err := body(ctx, cfg, fs); err != nil {
+	if err := body(ctx, cfg, fs, stdout); err != nil {
 		fmt.Fprintf(stderr, "bridge %s: %v\n", name, err)
 		return 1
 	}

@@ -16,8 +16,8 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
-func runFlags(fs *flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
-	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet) error {
+func runFlags(fs *flag.FlagSet) action {
+	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		log := newLogger(cfg, os.Stderr)
 		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) })
 	}

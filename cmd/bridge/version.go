@@ -4,20 +4,20 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
-func versionFlags(*flag.FlagSet) func(context.Context, config.Config, *flag.FlagSet) error {
-	return func(context.Context, config.Config, *flag.FlagSet) error {
+func versionFlags(*flag.FlagSet) action {
+	return func(_ context.Context, _ config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		v := metrics.Build()
 		dirty := ""
 		if v.Modified {
 			dirty = " (modified)"
 		}
-		fmt.Fprintf(os.Stdout, "konnect-bridge %s revision %s%s %s\n", v.Version, v.Revision, dirty, v.GoVersion)
+		fmt.Fprintf(stdout, "konnect-bridge %s revision %s%s %s\n", v.Version, v.Revision, dirty, v.GoVersion)
 		return nil
 	}
 }
