@@ -68,11 +68,20 @@ func (c *Client) Send(ctx context.Context, body []byte) Outcome {
 	return Classify(resp.StatusCode, resp.Header, detail, nil, c.now())
 }
 
-// scrub removes the URL from an error: net/http repeats it, and a URL may
-// carry credentials in its query.
+// scrub removes the URL from an error's text: net/http repeats it, and a URL
+// may carry credentials in its query. It still wraps err, so that Classify
+// can tell a timeout from another failure.
 func scrub(err error, url string) error {
-	return fmt.Errorf("%s", strings.ReplaceAll(err.Error(), `"`+url+`"`, "Konnect"))
+	return scrubbed{text: strings.ReplaceAll(err.Error(), `"`+url+`"`, "Konnect"), err: err}
 }
+
+type scrubbed struct {
+	text string
+	err  error
+}
+
+func (s scrubbed) Error() string { return s.text }
+func (s scrubbed) Unwrap() error { return s.err }
 
 // problemDetail reads an RFC 9457 problem (detail and the invalid
 // parameters) or, for any other body, its first line.
