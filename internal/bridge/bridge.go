@@ -138,15 +138,14 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 
 	items := make(chan publish.Item, cfg.Batch.Size)
 	var sources sync.WaitGroup
-	sources.Go(func() { _ = source.Run(ctx, items) })
 	if cfg.Bridge.CoreSubject != "" {
 		core := consume.NewCore(nc, cfg, log, m, dlq)
-		sources.Go(func() {
-			if err := core.Run(ctx, items); err != nil {
-				log.Error().Err(err).Msg("core NATS subscription failed")
-			}
-		})
+		if err := core.Subscribe(); err != nil {
+			return err
+		}
+		sources.Go(func() { core.Run(ctx, items) })
 	}
+	sources.Go(func() { _ = source.Run(ctx, items) })
 	go func() {
 		sources.Wait()
 		close(items)

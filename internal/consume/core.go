@@ -29,6 +29,9 @@ type Core struct {
 	log     zerolog.Logger
 	emitter emitter
 
+	sub *nats.Subscription
+	ch  chan *nats.Msg
+
 	mu      sync.Mutex
 	closed  bool
 	pending map[*time.Timer]struct{}
@@ -44,22 +47,34 @@ func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Me
 	}
 }
 
-// Run subscribes and sends events to out until ctx ends.
-func (c *Core) Run(ctx context.Context, out chan<- publish.Item) error {
-	ch := make(chan *nats.Msg, 4096)
-	sub, err := c.nc.ChanQueueSubscribe(c.subject, c.group, ch)
+// Subscribe joins the queue group and returns once the server knows of the
+// subscription, so that a producer's request right after start finds it.
+func (c *Core) Subscribe() error {
+	c.ch = make(chan *nats.Msg, 4096)
+	sub, err := c.nc.ChanQueueSubscribe(c.subject, c.group, c.ch)
 	if err != nil {
 		return fmt.Errorf("subscribe to core NATS %s: %w", c.subject, err)
 	}
 	_ = sub.SetPendingLimits(-1, -1)
+	if err := c.nc.FlushTimeout(5 * time.Second); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("subscribe to core NATS %s: %w", c.subject, err)
+	}
+	c.sub = sub
 	c.log.Warn().Str("subject", c.subject).Str("queue_group", c.group).
 		Msg("reading core NATS: request/reply producers are answered after Konnect accepts (at least once); messages without a reply subject are delivered at most once. Publish to the JetStream stream for no loss")
-	defer c.stop(sub)
+	return nil
+}
+
+// Run sends the subscription's events to out until ctx ends. Subscribe
+// first.
+func (c *Core) Run(ctx context.Context, out chan<- publish.Item) {
+	defer c.stop(c.sub)
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case msg := <-ch:
+			return
+		case msg := <-c.ch:
 			c.process(ctx, msg, out)
 		}
 	}

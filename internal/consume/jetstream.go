@@ -135,16 +135,33 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 		for {
 			msg, err := iter.Next(jetstream.NextContext(ctx))
 			if err != nil {
-				iter.Stop()
-				if ctx.Err() == nil {
-					j.recover(ctx, err)
+				if ctx.Err() != nil {
+					handBackPrefetched(iter)
+					return nil
 				}
+				iter.Stop()
+				j.recover(ctx, err)
 				break
 			}
 			j.handle(ctx, msg, streamID, out)
 		}
 	}
 	return nil
+}
+
+// handBackPrefetched stops pulling and gives back the messages the
+// iterator fetched ahead but the bridge never read, so another replica gets
+// them now rather than after AckWait. They were never worked on, so this is
+// a plain Nak.
+func handBackPrefetched(iter jetstream.MessagesContext) {
+	iter.Drain()
+	for {
+		msg, err := iter.Next(jetstream.NextMaxWait(time.Second))
+		if err != nil {
+			return
+		}
+		_ = msg.Nak()
+	}
 }
 
 // recover waits a moment after a pull failure and binds the consumer again.
@@ -164,13 +181,20 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, streamID stri
 	}
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	p := provenance{
-		idBase: func() string { return streamID + "-" + strconv.FormatUint(md.Sequence.Stream, 10) },
+		idBase: func() string { return sequenceID(streamID, md.Sequence.Stream) },
 		stored: md.Timestamp,
 	}
 	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md}, p, out, func(m *message) func() {
 		j.alive.add(m, msg)
 		return func() { j.alive.remove(m) }
 	})
+}
+
+// sequenceID is "<streamID>-<sequence>", built in one allocation.
+func sequenceID(streamID string, seq uint64) string {
+	var buf [96]byte
+	b := append(append(buf[:0], streamID...), '-')
+	return string(strconv.AppendUint(b, seq, 10))
 }
 
 // watchConsumer reads the consumer's lag and redeliveries into the metrics
