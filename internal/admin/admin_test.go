@@ -1,0 +1,211 @@
+package admin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/admin"
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
+)
+
+var info = admin.Info{Version: "v1.2.3", NATS: "nats://nats:4222", Stream: "AGENT_RUNS", Consumer: "konnect-bridge", Target: "https://us.api.konghq.com/v3/openmeter/events"}
+
+// serve runs the admin server as an operator or a probe reaches it.
+func serve(t *testing.T, h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox) string {
+	t.Helper()
+	srv := httptest.NewServer(admin.Handler(h, m, sb, info))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func get(t *testing.T, url string) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// allReady is a bridge connected to NATS, consuming, and delivering.
+func allReady() *health.Health {
+	h := health.New(nil)
+	h.Set(health.NATS, true, "")
+	h.Set(health.Consumer, true, "")
+	return h
+}
+
+func TestLiveness(t *testing.T) {
+	// Liveness does not depend on readiness: a bridge waiting for NATS is
+	// alive and must not be restarted for it.
+	url := serve(t, health.New(nil), metrics.New(), nil)
+	status, _, body := get(t, url+"/healthz")
+	if status != http.StatusOK || !strings.Contains(body, "alive") {
+		t.Errorf("/healthz = %d %s, want 200 alive", status, body)
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	tests := map[string]struct {
+		health   func() *health.Health
+		status   int
+		notReady map[health.Component]string // component: words of its reason
+	}{
+		"starting": {
+			health: func() *health.Health { return health.New(nil) },
+			status: http.StatusServiceUnavailable,
+			notReady: map[health.Component]string{
+				health.NATS: "starting", health.Consumer: "starting",
+			},
+		},
+		"Konnect refuses the token": {
+			health: func() *health.Health {
+				h := allReady()
+				h.Set(health.KonnectAuth, false, "Konnect answered 401: invalid credentials; KONNECT_TOKEN is missing, wrong or expired")
+				return h
+			},
+			status:   http.StatusServiceUnavailable,
+			notReady: map[health.Component]string{health.KonnectAuth: "KONNECT_TOKEN is missing, wrong or expired"},
+		},
+		"NATS lost": {
+			health: func() *health.Health {
+				h := allReady()
+				h.Set(health.NATS, false, "disconnected from nats://nats:4222")
+				return h
+			},
+			status:   http.StatusServiceUnavailable,
+			notReady: map[health.Component]string{health.NATS: "disconnected"},
+		},
+		"all ready": {health: allReady, status: http.StatusOK},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			url := serve(t, tc.health(), metrics.New(), nil)
+			status, header, body := get(t, url+"/readyz")
+			if status != tc.status {
+				t.Errorf("/readyz = %d, want %d: %s", status, tc.status, body)
+			}
+			if ct := header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q, want application/json", ct)
+			}
+			var r health.Report
+			if err := json.Unmarshal([]byte(body), &r); err != nil {
+				t.Fatalf("/readyz body is not a readiness report: %v\n%s", err, body)
+			}
+			if r.Ready != (tc.status == http.StatusOK) {
+				t.Errorf("ready %v with status %d", r.Ready, status)
+			}
+			if len(r.Components) != 4 {
+				t.Errorf("%d components reported, want nats, consumer, konnect_auth and konnect_reachable", len(r.Components))
+			}
+			for _, c := range r.Components {
+				reason, wantNotReady := tc.notReady[c.Component]
+				if c.Ready == wantNotReady {
+					t.Errorf("%s ready %v, want %v", c.Component, c.Ready, !wantNotReady)
+				}
+				if wantNotReady && !strings.Contains(c.Reason, reason) {
+					t.Errorf("%s reason %q, want it to say %q", c.Component, c.Reason, reason)
+				}
+			}
+		})
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	m := metrics.New()
+	m.EventsDelivered.Add(3)
+	url := serve(t, allReady(), m, nil)
+	status, _, body := get(t, url+"/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("/metrics = %d", status)
+	}
+	for _, want := range []string{"konnect_bridge_build_info{", "konnect_bridge_events_delivered_total 3", `konnect_bridge_events_dead_lettered_total{reason="rejected"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics has no %q", want)
+		}
+	}
+}
+
+func TestStatusPage(t *testing.T) {
+	h := allReady()
+	h.Set(health.KonnectAuth, false, "KONNECT_TOKEN lacks the Ingest role <for> Metering & Billing")
+	m := metrics.New()
+	m.EventsReceived.Add(5)
+	m.EventsDelivered.Add(3)
+
+	t.Run("without a sandbox", func(t *testing.T) {
+		url := serve(t, h, m, nil)
+		status, header, body := get(t, url+"/")
+		if status != http.StatusOK || !strings.HasPrefix(header.Get("Content-Type"), "text/html") {
+			t.Fatalf("/ = %d %s, want an HTML page", status, header.Get("Content-Type"))
+		}
+		for _, want := range []string{
+			"not ready", "nats", "consumer", "konnect_auth", "konnect_reachable",
+			// The reason is shown, escaped like any text on a page.
+			"KONNECT_TOKEN lacks the Ingest role &lt;for&gt; Metering &amp; Billing",
+			`id="received">5<`, `id="delivered">3<`,
+			"v1.2.3", "AGENT_RUNS", "https://us.api.konghq.com/v3/openmeter/events",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the status page does not show %q", want)
+			}
+		}
+		if strings.Contains(body, "<for>") {
+			t.Error("the status page shows a reason unescaped")
+		}
+		if strings.Contains(body, "Sandbox usage") {
+			t.Error("the status page shows sandbox usage without a sandbox")
+		}
+		if status, _, _ := get(t, url+"/sandbox/usage"); status != http.StatusNotFound {
+			t.Errorf("/sandbox/usage = %d without a sandbox, want 404", status)
+		}
+	})
+
+	t.Run("with the sandbox", func(t *testing.T) {
+		url := serve(t, h, m, sandbox.New())
+		// Deliver the guide's three runs to the sandbox the admin server serves.
+		var batch [][]byte
+		for _, r := range testkit.Guide() {
+			batch = append(batch, r.JSON())
+		}
+		resp, err := http.Post(url+"/v3/openmeter/events", "application/cloudevents-batch+json",
+			bytes.NewReader(append(append([]byte("["), bytes.Join(batch, []byte(","))...), ']')))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("the sandbox answered %d to the guide's runs", resp.StatusCode)
+		}
+		_, _, body := get(t, url+"/")
+		for _, want := range []string{
+			"Sandbox usage",
+			"<td>agent_run</td><td>3</td>",
+			"<td>acme-inc</td><td>3</td>",
+			"<td>summarizer</td><td>2</td>",
+			"<td>translator</td><td>1</td>",
+			"konnect_auth",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the status page does not show %q", want)
+			}
+		}
+		status, _, usage := get(t, url+"/sandbox/usage")
+		if status != http.StatusOK || !strings.Contains(usage, `"events":3`) {
+			t.Errorf("/sandbox/usage = %d %s, want the three runs", status, usage)
+		}
+	})
+}
