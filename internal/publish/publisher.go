@@ -96,7 +96,8 @@ func (p *Publisher) collect(ctx context.Context, in <-chan Item, out chan<- []It
 				flush()
 				return
 			}
-			if len(cur) > 0 && bytes+len(it.JSON)+1 > p.limits.Bytes {
+			// The body is '[', each event after '[' or ',', then ']'.
+			if len(cur) > 0 && bytes+len(it.JSON)+2 > p.limits.Bytes {
 				flush()
 			}
 			if len(cur) == 0 {

@@ -1,0 +1,180 @@
+package publish_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
+)
+
+// timeoutError is a network error that says it timed out, as a dial or a
+// read past its deadline does.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+func TestClassify(t *testing.T) {
+	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	retryAfter := func(v string) http.Header { return http.Header{"Retry-After": {v}} }
+	const detail = "invalid events, none stored: [3].subject must not be empty"
+	tests := map[string]struct {
+		status int
+		header http.Header
+		detail string
+		err    error
+
+		verdict publish.Verdict
+		cause   string
+		delay   time.Duration
+		pause   bool
+		says    []string
+	}{
+		"200 delivered":                    {status: 200, verdict: publish.Delivered},
+		"202 delivered (Konnect)":          {status: 202, verdict: publish.Delivered},
+		"204 delivered (OpenMeter v1)":     {status: 204, verdict: publish.Delivered},
+		"400 rejected with the detail":     {status: 400, detail: detail, verdict: publish.Rejected, cause: "rejected", says: []string{"400", detail}},
+		"400 rejected without a detail":    {status: 400, verdict: publish.Rejected, cause: "rejected", says: []string{"400 Bad Request"}},
+		"413 too large":                    {status: 413, detail: "the body is larger than 1048576 bytes", verdict: publish.Rejected, cause: "too_large", says: []string{"413", "larger than"}},
+		"401 outage: fix the token":        {status: 401, detail: "invalid credentials", verdict: publish.Outage, cause: "outage", says: []string{"401", "invalid credentials", "KONNECT_TOKEN", "new system-account token"}},
+		"403 outage: grant the role":       {status: 403, verdict: publish.Outage, cause: "outage", says: []string{"403", "KONNECT_TOKEN", "Ingest role"}},
+		"404 outage: fix the URL":          {status: 404, verdict: publish.Outage, cause: "outage", says: []string{"404", "KONNECT_URL", "KONNECT_REGION"}},
+		"408 retried":                      {status: 408, verdict: publish.RetryLater, cause: "server_error", says: []string{"408"}},
+		"500 retried":                      {status: 500, detail: "internal error", verdict: publish.RetryLater, cause: "server_error", says: []string{"500", "internal error"}},
+		"502 retried":                      {status: 502, verdict: publish.RetryLater, cause: "server_error", says: []string{"502 Bad Gateway"}},
+		"503 retried":                      {status: 503, verdict: publish.RetryLater, cause: "server_error", says: []string{"503"}},
+		"504 retried":                      {status: 504, verdict: publish.RetryLater, cause: "server_error", says: []string{"504"}},
+		"429 rate limited":                 {status: 429, verdict: publish.RetryLater, cause: "rate_limited", says: []string{"429"}},
+		"429 with Retry-After seconds":     {status: 429, header: retryAfter("7"), verdict: publish.RetryLater, cause: "rate_limited", delay: 7 * time.Second, pause: true},
+		"503 with Retry-After seconds":     {status: 503, header: retryAfter("1"), verdict: publish.RetryLater, cause: "server_error", delay: time.Second, pause: true},
+		"503 with Retry-After zero":        {status: 503, header: retryAfter("0"), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
+		"429 with Retry-After as a date":   {status: 429, header: retryAfter(now.Add(90 * time.Second).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 90 * time.Second, pause: true},
+		"503 with Retry-After as a date":   {status: 503, header: retryAfter(now.Add(2 * time.Minute).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 2 * time.Minute, pause: true},
+		"503 with Retry-After in the past": {status: 503, header: retryAfter(now.Add(-time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
+		"503 with Retry-After unreadable":  {status: 503, header: retryAfter("soon"), verdict: publish.RetryLater, cause: "server_error"},
+		"503 with Retry-After negative":    {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
+		"500 ignores Retry-After":          {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
+		"502 ignores Retry-After":          {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
+		"network error":                    {err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, verdict: publish.RetryLater, cause: "connection", says: []string{"connection refused"}},
+		"connection reset":                 {err: fmt.Errorf("post: %w", errors.New("read: connection reset by peer")), verdict: publish.RetryLater, cause: "connection", says: []string{"connection reset"}},
+		"context deadline":                 {err: fmt.Errorf("post batch: %w", context.DeadlineExceeded), verdict: publish.RetryLater, cause: "timeout"},
+		"network timeout":                  {err: &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}, verdict: publish.RetryLater, cause: "timeout", says: []string{"i/o timeout"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o := publish.Classify(tc.status, tc.header, tc.detail, tc.err, now)
+			if o.Verdict != tc.verdict || o.Cause != tc.cause || o.Delay != tc.delay || o.Pause != tc.pause || o.Status != tc.status {
+				t.Errorf("Classify = {%v status %d cause %q delay %s pause %v}, want {%v status %d cause %q delay %s pause %v}",
+					o.Verdict, o.Status, o.Cause, o.Delay, o.Pause, tc.verdict, tc.status, tc.cause, tc.delay, tc.pause)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(o.Reason, s) {
+					t.Errorf("Reason %q does not say %q", o.Reason, s)
+				}
+			}
+			if tc.verdict != publish.Delivered && o.Reason == "" {
+				t.Error("no Reason: an operator would not know what happened")
+			}
+		})
+	}
+}
+
+// TestClientClassifiesKonnectsAnswers sends real requests through the
+// Client: what Konnect (the stand-in) answers, and what fails on the way,
+// becomes the Outcome an operator reads, and no token ever shows in it.
+func TestClientClassifiesKonnectsAnswers(t *testing.T) {
+	const rightToken, wrongToken = "spat_right_0123456789", "spat_wrong_9876543210"
+	batch := []byte(`[` + string(testkit.Guide()[0].JSON()) + `]`)
+	// An address where nothing listens any more.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/v3/openmeter/events"
+	l.Close()
+	tests := map[string]struct {
+		konnect func(t *testing.T) string
+		token   string
+		timeout time.Duration
+
+		verdict publish.Verdict
+		status  int
+		cause   string
+		says    string
+	}{
+		"accepted": {
+			konnect: func(t *testing.T) string { return testkit.NewKonnect(t, sandbox.WithToken(rightToken)).URL },
+			token:   rightToken, verdict: publish.Delivered, status: 202,
+		},
+		"wrong token": {
+			konnect: func(t *testing.T) string { return testkit.NewKonnect(t, sandbox.WithToken(rightToken)).URL },
+			token:   wrongToken, verdict: publish.Outage, status: 401, cause: "outage", says: "KONNECT_TOKEN",
+		},
+		"no token": {
+			konnect: func(t *testing.T) string { return testkit.NewKonnect(t, sandbox.WithToken(rightToken)).URL },
+			verdict: publish.Outage, status: 401, cause: "outage", says: "missing Authorization",
+		},
+		"wrong path": {
+			konnect: func(t *testing.T) string {
+				return strings.TrimSuffix(testkit.NewKonnect(t).URL, "/v3/openmeter/events") + "/v2/events?token=" + wrongToken
+			},
+			token: wrongToken, verdict: publish.Outage, status: 404, cause: "outage", says: "KONNECT_URL",
+		},
+		"refused with a problem": {
+			konnect: func(t *testing.T) string {
+				return testkit.NewKonnect(t, sandbox.WithReject(func(sandbox.Event) string { return "customer acme-inc is unknown" })).URL
+			},
+			token: wrongToken, verdict: publish.Rejected, status: 400, cause: "rejected", says: "customer acme-inc is unknown",
+		},
+		"rate limited": {
+			konnect: func(t *testing.T) string {
+				return testkit.NewKonnect(t, sandbox.WithFault(sandbox.Answer(429, 2*time.Second))).URL
+			},
+			token: wrongToken, verdict: publish.RetryLater, status: 429, cause: "rate_limited", says: "answering 429",
+		},
+		"connection dropped": {
+			konnect: func(t *testing.T) string { return testkit.NewKonnect(t, sandbox.WithFault(sandbox.Drop())).URL },
+			token:   wrongToken, verdict: publish.RetryLater, cause: "connection",
+		},
+		"nobody listening": {
+			konnect: func(t *testing.T) string { return closed + "?token=" + wrongToken },
+			token:   wrongToken, verdict: publish.RetryLater, cause: "connection", says: "Konnect",
+		},
+		"too slow": {
+			konnect: func(t *testing.T) string {
+				return testkit.NewKonnect(t, sandbox.WithFault(sandbox.Delay(10*time.Second))).URL
+			},
+			token: wrongToken, timeout: 100 * time.Millisecond, verdict: publish.RetryLater, cause: "timeout",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			timeout := tc.timeout
+			if timeout == 0 {
+				timeout = 5 * time.Second
+			}
+			c := publish.NewClient(tc.konnect(t), tc.token, timeout, time.Second, 1)
+			o := c.Send(context.Background(), batch)
+			if o.Verdict != tc.verdict || o.Status != tc.status || o.Cause != tc.cause {
+				t.Errorf("Send = {%v status %d cause %q} (%s), want {%v status %d cause %q}", o.Verdict, o.Status, o.Cause, o.Reason, tc.verdict, tc.status, tc.cause)
+			}
+			if !strings.Contains(o.Reason, tc.says) {
+				t.Errorf("Reason %q does not say %q", o.Reason, tc.says)
+			}
+			for _, secret := range []string{rightToken, wrongToken} {
+				if strings.Contains(o.Reason, secret) {
+					t.Errorf("Reason %q shows %q", o.Reason, secret)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,685 @@
+package publish_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ce "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
+)
+
+const token = "spat_publisher_test"
+
+// runJSON is an agent run as the bridge hands it to the publisher: a valid
+// event encoded by event.AppendJSON.
+func runJSON(t testing.TB, id string) []byte {
+	t.Helper()
+	e := ce.New()
+	e.SetID(id)
+	e.SetSource("acme-platform")
+	e.SetType("agent_run")
+	e.SetSubject("acme-inc")
+	e.SetTime(time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+	if err := e.SetData(ce.ApplicationJSON, map[string]string{"agent_name": "summarizer"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := event.Validate(&e); err != nil {
+		t.Fatal(err)
+	}
+	return event.AppendJSON(nil, &e)
+}
+
+func runIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("run-%02d", i)
+	}
+	return ids
+}
+
+// ledger records the outcome every event gets, as the NATS side would
+// settle its message, and complains about a second outcome.
+type ledger struct {
+	t                                    testing.TB
+	delivered, rejected, retry, outcomes atomic.Int64
+
+	mu   sync.Mutex
+	byID map[string][]publish.Outcome
+}
+
+func newLedger(t testing.TB) *ledger { return &ledger{t: t, byID: map[string][]publish.Outcome{}} }
+
+func (l *ledger) item(id string) publish.Item {
+	return publish.Item{JSON: runJSON(l.t, id), Done: func(o publish.Outcome) {
+		l.mu.Lock()
+		l.byID[id] = append(l.byID[id], o)
+		n := len(l.byID[id])
+		l.mu.Unlock()
+		if n > 1 {
+			l.t.Errorf("event %s got outcome #%d (%v): an event is settled exactly once", id, n, o.Verdict)
+		}
+		switch o.Verdict {
+		case publish.Delivered:
+			l.delivered.Add(1)
+		case publish.Rejected:
+			l.rejected.Add(1)
+		case publish.RetryLater:
+			l.retry.Add(1)
+		default:
+			l.t.Errorf("event %s got verdict %v, which is never given to an event", id, o.Verdict)
+		}
+		l.outcomes.Add(1)
+	}}
+}
+
+// outcome is the one outcome of event id.
+func (l *ledger) outcome(id string) publish.Outcome {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	got := l.byID[id]
+	if len(got) != 1 {
+		l.t.Fatalf("event %s has %d outcomes, want exactly one", id, len(got))
+	}
+	return got[0]
+}
+
+// settledOnce checks that each of ids has exactly one outcome and no
+// other event has any.
+func (l *ledger) settledOnce(ids []string) {
+	l.t.Helper()
+	for _, id := range ids {
+		l.outcome(id)
+	}
+	if n := l.outcomes.Load(); n != int64(len(ids)) {
+		l.t.Errorf("%d outcomes for %d events", n, len(ids))
+	}
+}
+
+func (l *ledger) counts() string {
+	return fmt.Sprintf("%d delivered, %d rejected, %d handed back", l.delivered.Load(), l.rejected.Load(), l.retry.Load())
+}
+
+// running is a Publisher delivering to a Konnect stand-in.
+type running struct {
+	in      chan publish.Item
+	cancel  context.CancelFunc
+	done    chan struct{}
+	health  *health.Health
+	metrics *metrics.Metrics
+}
+
+func limits() publish.Limits {
+	return publish.Limits{
+		Size: 10, Bytes: 1 << 20, Linger: 20 * time.Millisecond, InFlight: 2,
+		RetryBudget: 5 * time.Second, MaxBackoff: 50 * time.Millisecond, NakDelay: 3 * time.Second, ProbeMax: 100 * time.Millisecond,
+	}
+}
+
+func startPublisher(t *testing.T, url, token string, l publish.Limits, h *health.Health, log zerolog.Logger) *running {
+	t.Helper()
+	if h == nil {
+		h = health.New(nil)
+	}
+	client := publish.NewClient(url, token, 5*time.Second, time.Second, l.InFlight)
+	r := &running{in: make(chan publish.Item), done: make(chan struct{}), health: h, metrics: metrics.New()}
+	p := publish.New(client, l, log, r.metrics, h)
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		p.Run(ctx, r.in)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Error("the publisher did not return 10s after its context ended")
+		}
+	})
+	return r
+}
+
+// send hands items to the publisher as the consumer does.
+func (r *running) send(t *testing.T, items ...publish.Item) {
+	t.Helper()
+	for _, it := range items {
+		select {
+		case r.in <- it:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the publisher took no item for 5s")
+		}
+	}
+}
+
+// stop ends the input, as a graceful shutdown does, and waits for Run.
+func (r *running) stop(t *testing.T) {
+	t.Helper()
+	close(r.in)
+	r.wait(t)
+}
+
+func (r *running) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publisher did not return within 10s")
+	}
+}
+
+func items(l *ledger, ids []string) []publish.Item {
+	out := make([]publish.Item, len(ids))
+	for i, id := range ids {
+		out[i] = l.item(id)
+	}
+	return out
+}
+
+// heldIDs lists the ids Konnect holds.
+func heldIDs(k *testkit.Konnect) []string {
+	var ids []string
+	for _, e := range k.Events() {
+		ids = append(ids, e.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func TestBatchesAreBounded(t *testing.T) {
+	size := len(runJSON(t, "run-00")) // every run-NN encodes to the same length
+	big := strings.Repeat("x", 4096)
+	tests := map[string]struct {
+		limits  func(publish.Limits) publish.Limits
+		events  int
+		big     bool // events carry data larger than the byte limit
+		batches []int
+	}{
+		"by count": {
+			limits:  func(l publish.Limits) publish.Limits { l.Size, l.Linger = 5, time.Hour; return l },
+			events:  23,
+			batches: []int{3, 5, 5, 5, 5},
+		},
+		"by bytes, three fit exactly": {
+			limits:  func(l publish.Limits) publish.Limits { l.Bytes, l.Linger = 3*size+4, time.Hour; return l },
+			events:  10,
+			batches: []int{1, 3, 3, 3},
+		},
+		"by bytes, one byte short of three": {
+			limits:  func(l publish.Limits) publish.Limits { l.Bytes, l.Linger = 3*size+3, time.Hour; return l },
+			events:  7,
+			batches: []int{1, 2, 2, 2},
+		},
+		"an event larger than the limit goes alone": {
+			limits:  func(l publish.Limits) publish.Limits { l.Bytes, l.Linger = 1024, time.Hour; return l },
+			events:  3,
+			big:     true,
+			batches: []int{1, 1, 1},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k := testkit.NewKonnect(t, sandbox.WithToken(token))
+			lim := tc.limits(limits())
+			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+			l := newLedger(t)
+			ids := runIDs(tc.events)
+			its := items(l, ids)
+			if tc.big {
+				for i := range its {
+					its[i].JSON = bytes.Replace(its[i].JSON, []byte(`"summarizer"`), []byte(`"`+big+`"`), 1)
+				}
+			}
+			p.send(t, its...)
+			p.stop(t) // the last, partial batch goes on the graceful stop
+
+			l.settledOnce(ids)
+			if l.delivered.Load() != int64(len(ids)) {
+				t.Errorf("%s, want all %d delivered", l.counts(), len(ids))
+			}
+			if got := heldIDs(k); !slices.Equal(got, ids) {
+				t.Errorf("Konnect holds %v, want %v", got, ids)
+			}
+			var sizes []int
+			for _, r := range k.Requests() {
+				sizes = append(sizes, r.Events)
+				if r.Events > lim.Size {
+					t.Errorf("a request carried %d events, more than BRIDGE_BATCH_SIZE %d", r.Events, lim.Size)
+				}
+				if r.Bytes > lim.Bytes && r.Events > 1 {
+					t.Errorf("a request of %d events had %d bytes, more than BRIDGE_BATCH_BYTES %d", r.Events, r.Bytes, lim.Bytes)
+				}
+			}
+			slices.Sort(sizes)
+			if !slices.Equal(sizes, tc.batches) {
+				t.Errorf("requests carried %v events, want %v", sizes, tc.batches)
+			}
+		})
+	}
+}
+
+func TestLingerSendsAPartialBatch(t *testing.T) {
+	k := testkit.NewKonnect(t, sandbox.WithToken(token))
+	lim := limits()
+	lim.Size, lim.Linger = 100, 50*time.Millisecond
+	p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+	l := newLedger(t)
+
+	// The input stays open: nothing but the linger time sends the batch.
+	p.send(t, l.item("run-00"))
+	testkit.Eventually(t, 5*time.Second, func() bool { return l.delivered.Load() == 1 },
+		"a lone event was not delivered within 5s with a 50ms linger (%s)", l.counts())
+	p.send(t, l.item("run-01"), l.item("run-02"))
+	testkit.Eventually(t, 5*time.Second, func() bool { return l.delivered.Load() == 3 },
+		"two more events were not delivered (%s)", l.counts())
+
+	l.settledOnce(runIDs(3))
+	if got := heldIDs(k); !slices.Equal(got, runIDs(3)) {
+		t.Errorf("Konnect holds %v, want %v", got, runIDs(3))
+	}
+	reqs := k.Requests()
+	if len(reqs) != 2 || reqs[0].Events != 1 || reqs[1].Events != 2 {
+		t.Errorf("requests %+v, want one with the lone event, then one with the next two", reqs)
+	}
+}
+
+func TestKonnectRefusingSomeEventsDeadLettersOnlyThose(t *testing.T) {
+	tests := map[string]struct {
+		events int
+		bad    []string
+	}{
+		"one of ten":  {10, []string{"run-07"}},
+		"two of ten":  {10, []string{"run-00", "run-09"}},
+		"all of four": {4, []string{"run-00", "run-01", "run-02", "run-03"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithReject(func(e sandbox.Event) string {
+				if slices.Contains(tc.bad, e.ID) {
+					return "customer " + e.Subject + " has no subscription for " + e.ID
+				}
+				return ""
+			}))
+			lim := limits()
+			lim.Size, lim.Linger = tc.events, time.Hour // one batch holding all
+			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+			l := newLedger(t)
+			ids := runIDs(tc.events)
+			p.send(t, items(l, ids)...)
+			testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == int64(tc.events) },
+				"not every event settled (%s)", l.counts())
+
+			l.settledOnce(ids)
+			var good []string
+			for _, id := range ids {
+				o := l.outcome(id)
+				if !slices.Contains(tc.bad, id) {
+					good = append(good, id)
+					if o.Verdict != publish.Delivered {
+						t.Errorf("%s: %v (%s), want delivered", id, o.Verdict, o.Reason)
+					}
+					continue
+				}
+				if o.Verdict != publish.Rejected || o.Status != http.StatusBadRequest {
+					t.Errorf("%s: %v %d, want rejected with 400", id, o.Verdict, o.Status)
+				}
+				if want := "has no subscription for " + id; !strings.Contains(o.Reason, want) {
+					t.Errorf("%s: reason %q, want Konnect's detail %q", id, o.Reason, want)
+				}
+			}
+			if got := heldIDs(k); !slices.Equal(got, good) {
+				t.Errorf("Konnect holds %v, want %v", got, good)
+			}
+		})
+	}
+}
+
+// TestOutageHoldsEverythingUntilTheTokenWorks: Konnect refuses the token
+// (expired, say); nothing is delivered, dead-lettered or handed back while
+// the operator fixes it, readiness says why, and delivery resumes by itself.
+func TestOutageHoldsEverythingUntilTheTokenWorks(t *testing.T) {
+	const renewed = "spat_renewed_by_the_operator"
+	k := testkit.NewKonnect(t, sandbox.WithToken("spat_what_konnect_expects"))
+	var (
+		mu   sync.Mutex
+		auth []bool
+	)
+	h := health.New(func(c health.Component, ready bool) {
+		if c == health.KonnectAuth {
+			mu.Lock()
+			auth = append(auth, ready)
+			mu.Unlock()
+		}
+	})
+	lim := limits()
+	lim.Size, lim.RetryBudget = 3, 200*time.Millisecond // an outage does not spend the retry budget
+	p := startPublisher(t, k.URL, renewed, lim, h, zerolog.Nop())
+	l := newLedger(t)
+	ids := runIDs(10)
+	go func() {
+		for _, it := range items(l, ids) {
+			select {
+			case p.in <- it:
+			case <-p.done:
+				return
+			}
+		}
+	}()
+
+	refused := func() int {
+		n := 0
+		for _, r := range k.Requests() {
+			if r.Status == http.StatusUnauthorized {
+				n++
+			}
+		}
+		return n
+	}
+	testkit.Eventually(t, 10*time.Second, func() bool { return refused() >= 6 },
+		"Konnect refused %d requests; want the bridge to keep probing", refused())
+	if n := l.outcomes.Load(); n != 0 {
+		t.Fatalf("during the outage %s; want nothing settled", l.counts())
+	}
+	status := component(h, health.KonnectAuth)
+	if status.Ready || !strings.Contains(status.Reason, "KONNECT_TOKEN") {
+		t.Errorf("konnect_auth %+v, want not ready with a reason naming KONNECT_TOKEN", status)
+	}
+	if strings.Contains(status.Reason, renewed) || strings.Contains(status.Reason, "spat_what_konnect_expects") {
+		t.Errorf("the readiness reason shows a token: %q", status.Reason)
+	}
+
+	k.SetToken(renewed) // the operator grants the token, or issues the expected one
+	testkit.Eventually(t, 10*time.Second, func() bool { return l.delivered.Load() == int64(len(ids)) },
+		"after the fix, %s", l.counts())
+	l.settledOnce(ids)
+	if got := heldIDs(k); !slices.Equal(got, ids) {
+		t.Errorf("Konnect holds %v, want %v", got, ids)
+	}
+	for _, c := range []health.Component{health.KonnectAuth, health.KonnectReachable} {
+		if s := component(h, c); !s.Ready {
+			t.Errorf("%s still not ready after delivery resumed: %s", c, s.Reason)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(auth, []bool{true, false, true}) {
+		t.Errorf("konnect_auth went %v, want ready, then not ready, then ready again", auth)
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
+}
+
+// component is what readiness says about c.
+func component(h *health.Health, c health.Component) health.Status {
+	for _, s := range h.Report().Components {
+		if s.Component == c {
+			return s
+		}
+	}
+	return health.Status{Component: c, Reason: "not reported"}
+}
+
+// logSignal closes a channel when the publisher logs a line containing want.
+type logSignal struct {
+	want string
+	once sync.Once
+	seen chan struct{}
+}
+
+func (s *logSignal) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(s.want)) {
+		s.once.Do(func() { close(s.seen) })
+	}
+	return len(p), nil
+}
+
+// TestRetryAfterPausesEveryWorker: Konnect answers 503 with Retry-After: 1
+// to one request while three more are in flight; once the bridge has taken
+// the 503 in, those three are accepted, and no worker sends anything more
+// for that second. Then everything is delivered.
+func TestRetryAfterPausesEveryWorker(t *testing.T) {
+	const inFlight = 4
+	retrying := &logSignal{want: "retrying", seen: make(chan struct{})}
+	var (
+		arrived     atomic.Int32
+		allIn       = make(chan struct{})
+		takenIn     = make(chan struct{})
+		answeredAt  atomic.Int64
+		retryAfter1 = sandbox.Answer(http.StatusServiceUnavailable, time.Second)
+	)
+	k := testkit.NewKonnect(t, sandbox.WithToken(token))
+	lim := limits()
+	lim.Size, lim.InFlight, lim.RetryBudget = 1, inFlight, 10*time.Second
+	p := startPublisher(t, k.URL, token, lim, nil, zerolog.New(retrying))
+	k.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		n := arrived.Add(1)
+		if n == inFlight {
+			close(allIn)
+		}
+		wait := func(c <-chan struct{}) {
+			select {
+			case <-c:
+			case <-r.Context().Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+		switch {
+		case n == 1: // answered once every worker has a request in flight
+			wait(allIn)
+			answeredAt.Store(time.Now().UnixNano())
+			return retryAfter1(w, r)
+		case n <= inFlight: // accepted once the 503 was taken in
+			wait(takenIn)
+		}
+		return false
+	})
+	// The 503 is taken in when the publisher counts the retry; it logs
+	// "retrying" right after setting the pause. Waiting for the log alone
+	// would let a worker that sleeps on its own hide that the others do not
+	// pause, so the others go on 200ms after the count at the latest.
+	retries := p.metrics.Retries.WithLabelValues("server_error")
+	go func() {
+		defer close(takenIn)
+		for counterValue(retries) == 0 {
+			select {
+			case <-p.done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		select {
+		case <-retrying.seen:
+		case <-time.After(200 * time.Millisecond):
+		}
+	}()
+	l := newLedger(t)
+	ids := runIDs(12)
+	go func() {
+		for _, it := range items(l, ids) {
+			select {
+			case p.in <- it:
+			case <-p.done:
+				return
+			}
+		}
+	}()
+	testkit.Eventually(t, 15*time.Second, func() bool { return l.delivered.Load() == int64(len(ids)) },
+		"not everything was delivered after the pause: %s", l.counts())
+	l.settledOnce(ids)
+
+	if arrived.Load() < inFlight {
+		t.Fatalf("only %d requests reached Konnect", arrived.Load())
+	}
+	pausedAt := time.Unix(0, answeredAt.Load())
+	later := 0
+	for _, r := range k.Requests() {
+		if r.Fault || !r.At.After(pausedAt) {
+			continue // the 503 itself, and the requests already in flight
+		}
+		later++
+		if gap := r.At.Sub(pausedAt); gap < 900*time.Millisecond {
+			t.Errorf("a request reached Konnect %s after its 503 with Retry-After: 1", gap)
+		}
+	}
+	if later < len(ids)-inFlight+1 {
+		t.Errorf("%d requests after the 503, want at least %d (the retried batch and the ones waiting)", later, len(ids)-inFlight+1)
+	}
+}
+
+func TestRetryBudgetSpentHandsTheEventsBack(t *testing.T) {
+	tests := map[string]struct {
+		fault sandbox.Fault
+		says  string
+	}{
+		"Konnect keeps failing":              {sandbox.Answer(http.StatusInternalServerError, 0), "500"},
+		"the connection keeps dropping":      {sandbox.Drop(), ""},
+		"Retry-After longer than the budget": {sandbox.Answer(http.StatusTooManyRequests, 30*time.Second), "429"},
+		"gateway timeouts":                   {sandbox.Answer(http.StatusGatewayTimeout, 0), "504"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithFault(tc.fault))
+			lim := limits()
+			lim.Size, lim.Linger, lim.RetryBudget, lim.NakDelay = 2, time.Hour, 300*time.Millisecond, 7*time.Second
+			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+			l := newLedger(t)
+			ids := runIDs(4)
+			p.send(t, items(l, ids)...)
+			testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
+				"the events were not handed back once the budget was spent (%s)", l.counts())
+			l.settledOnce(ids)
+			for _, id := range ids {
+				o := l.outcome(id)
+				if o.Verdict != publish.RetryLater || o.Delay != lim.NakDelay {
+					t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, lim.NakDelay)
+				}
+				if !strings.Contains(o.Reason, tc.says) {
+					t.Errorf("%s: reason %q does not say %q", id, o.Reason, tc.says)
+				}
+			}
+			if n := len(k.Events()); n != 0 {
+				t.Errorf("Konnect holds %d events", n)
+			}
+		})
+	}
+}
+
+// TestShutdownHandsBackEverythingUndelivered: when the bridge stops (its
+// context ends), every event Konnect has not accepted is handed back for
+// redelivery, whatever it was waiting for, and nothing is lost.
+func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
+	type waitFor func(t *testing.T, k *testkit.Konnect, p *running, arrivals *atomic.Int32)
+	inFlight := func(t *testing.T, k *testkit.Konnect, p *running, arrivals *atomic.Int32) {
+		testkit.Eventually(t, 5*time.Second, func() bool { return arrivals.Load() >= 2 }, "%d requests reached Konnect, want 2", arrivals.Load())
+	}
+	tests := map[string]struct {
+		first  int // delivered before the trouble starts
+		fault  sandbox.Fault
+		token  string
+		size   int
+		linger time.Duration
+		wait   waitFor
+		// Konnect may store a request the bridge gave up on: the events
+		// are handed back all the same and deduplicated when resent.
+		mayBeStored bool
+	}{
+		"while Konnect is slow": {fault: sandbox.Delay(time.Minute), wait: inFlight, mayBeStored: true},
+		"after some were delivered": {
+			first: 4, fault: sandbox.Delay(time.Minute), wait: inFlight, mayBeStored: true,
+		},
+		"during an outage": {
+			token: "spat_refused", wait: func(t *testing.T, k *testkit.Konnect, p *running, _ *atomic.Int32) {
+				testkit.Eventually(t, 5*time.Second, func() bool { return !component(p.health, health.KonnectAuth).Ready }, "konnect_auth never went not ready")
+			},
+		},
+		"during a Retry-After pause": {
+			// The first 503 holds the other worker too: one request may be all.
+			fault: sandbox.Answer(http.StatusServiceUnavailable, time.Minute),
+			wait: func(t *testing.T, k *testkit.Konnect, p *running, arrivals *atomic.Int32) {
+				testkit.Eventually(t, 5*time.Second, func() bool { return len(k.Requests()) >= 1 }, "no request reached Konnect")
+			},
+		},
+		"while the batch is being filled": {
+			size: 100, linger: time.Hour, wait: func(*testing.T, *testkit.Konnect, *running, *atomic.Int32) {},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var arrivals atomic.Int32
+			k := testkit.NewKonnect(t, sandbox.WithToken(token))
+			lim := limits()
+			lim.Size, lim.InFlight, lim.RetryBudget = 2, 2, time.Minute
+			if tc.size > 0 {
+				lim.Size, lim.Linger = tc.size, tc.linger
+			}
+			tok := token
+			if tc.token != "" {
+				tok = tc.token
+			}
+			l := newLedger(t)
+			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+			if tc.first > 0 {
+				p.send(t, items(l, runIDs(tc.first))...)
+				testkit.Eventually(t, 5*time.Second, func() bool { return l.delivered.Load() == int64(tc.first) }, "first events: %s", l.counts())
+			}
+			if tok != token {
+				k.SetToken(tok)
+			}
+			if tc.fault != nil {
+				k.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+					arrivals.Add(1)
+					return tc.fault(w, r)
+				})
+			}
+			// Two batches in flight and one waiting for a worker: as many
+			// as the publisher takes in before it stops taking more.
+			ids := runIDs(tc.first + 6)
+			p.send(t, items(l, ids[tc.first:])...)
+			tc.wait(t, k, p, &arrivals)
+
+			p.cancel()
+			p.wait(t)
+			l.settledOnce(ids)
+			if l.delivered.Load() != int64(tc.first) || l.retry.Load() != 6 || l.rejected.Load() != 0 {
+				t.Errorf("%s, want %d delivered and 6 handed back", l.counts(), tc.first)
+			}
+			for _, id := range ids[tc.first:] {
+				if o := l.outcome(id); o.Verdict != publish.RetryLater {
+					t.Errorf("%s: %v, want handed back", id, o.Verdict)
+				}
+			}
+			got := heldIDs(k)
+			for _, id := range ids[:tc.first] {
+				if !slices.Contains(got, id) {
+					t.Errorf("Konnect does not hold %s, which it accepted", id)
+				}
+			}
+			if !tc.mayBeStored && len(got) != tc.first {
+				t.Errorf("Konnect holds %v, want %v", got, ids[:tc.first])
+			}
+		})
+	}
+}
