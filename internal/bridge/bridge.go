@@ -24,6 +24,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
 // Started tells a caller (the banner, tests) what the bridge is running.
@@ -109,13 +110,13 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	if err := source.Bind(ctx); err != nil {
 		return nil // stopped while waiting
 	}
-	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+	for retryIn := time.Second; ; retryIn = min(2*retryIn, 15*time.Second) {
 		err := dlq.Ensure(ctx)
 		if err == nil {
 			break
 		}
 		log.Warn().Err(err).Msg("waiting for the dead-letter stream")
-		if !sleepCtx(ctx, wait) {
+		if !wait.Sleep(ctx, retryIn) {
 			return nil
 		}
 	}
@@ -168,15 +169,4 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	}
 	log.Info().Msg("stopped")
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
 // Connect opens the NATS connection the bridge keeps for its whole life:
@@ -87,21 +88,9 @@ func Connect(url string, n config.NATS, log zerolog.Logger, h *health.Health) (*
 // WaitConnected blocks until nc is connected or ctx ends.
 func WaitConnected(ctx context.Context, nc *nats.Conn) error {
 	for !nc.IsConnected() {
-		if !sleep(ctx, 100*time.Millisecond) {
+		if !wait.Sleep(ctx, 100*time.Millisecond) {
 			return ctx.Err()
 		}
 	}
 	return nil
-}
-
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

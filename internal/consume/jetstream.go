@@ -16,6 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
 // StreamMaxAge is how long a stream the bridge creates keeps messages.
@@ -58,14 +59,14 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 // is missing and changing no existing stream. While NATS cannot be reached
 // or the stream cannot be created it waits, saying so, until ctx ends.
 func (j *JetStream) Bind(ctx context.Context) error {
-	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
+	for retryIn := time.Second; ; retryIn = min(2*retryIn, 15*time.Second) {
 		err := j.bind(ctx)
 		if err == nil {
 			return nil
 		}
 		j.health.Set(health.Consumer, false, err.Error())
-		j.log.Warn().Err(err).Dur("retry_in", wait).Msg("waiting for the stream and consumer")
-		if !sleep(ctx, wait) {
+		j.log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the stream and consumer")
+		if !wait.Sleep(ctx, retryIn) {
 			return ctx.Err()
 		}
 	}
@@ -168,7 +169,7 @@ func handBackPrefetched(iter jetstream.MessagesContext) {
 func (j *JetStream) recover(ctx context.Context, err error) {
 	j.health.Set(health.Consumer, false, err.Error())
 	j.log.Warn().Err(err).Msg("pulling from the consumer failed; binding it again")
-	if sleep(ctx, time.Second) {
+	if wait.Sleep(ctx, time.Second) {
 		_ = j.Bind(ctx)
 	}
 }

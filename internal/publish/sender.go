@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
 // sender delivers one batch at a time. Each of the Publisher's in-flight
@@ -71,29 +72,29 @@ func (s *sender) send(ctx context.Context, items []Item) {
 			p.health.Set(health.KonnectAuth, false, o.Reason)
 			p.metrics.Retries.WithLabelValues("outage").Inc()
 			probe = min(max(2*probe, time.Second), p.limits.ProbeMax)
-			if !sleep(ctx, probe) {
+			if !wait.Sleep(ctx, probe) {
 				p.handBack(items, "shutting down during a Konnect outage", 0)
 				return
 			}
 		case RetryLater:
 			retries++
 			p.metrics.Retries.WithLabelValues(o.Cause).Inc()
-			wait := o.Delay
+			delay := o.Delay
 			if o.Pause {
 				p.gate.PauseUntil(time.Now().Add(o.Delay))
 			} else {
-				wait = backoff(retries, p.limits.MaxBackoff)
+				delay = backoff(retries, p.limits.MaxBackoff)
 			}
 			if retries >= 3 {
 				p.health.Set(health.KonnectReachable, false, o.Reason)
 			}
-			if time.Since(start)+wait > p.limits.RetryBudget {
+			if time.Since(start)+delay > p.limits.RetryBudget {
 				p.log.Warn().Int("events", len(items)).Str("reason", o.Reason).Dur("redeliver_in", p.limits.NakDelay).Msg("retry budget spent; handing the messages back to JetStream")
 				p.handBack(items, o.Reason, p.limits.NakDelay)
 				return
 			}
-			p.log.Warn().Int("events", len(items)).Int("status", o.Status).Str("cause", o.Cause).Str("reason", o.Reason).Dur("wait", wait).Msg("Konnect delivery failed; retrying")
-			if !o.Pause && !sleep(ctx, wait) {
+			p.log.Warn().Int("events", len(items)).Int("status", o.Status).Str("cause", o.Cause).Str("reason", o.Reason).Dur("wait", delay).Msg("Konnect delivery failed; retrying")
+			if !o.Pause && !wait.Sleep(ctx, delay) {
 				p.handBack(items, "shutting down", 0)
 				return
 			}
@@ -130,16 +131,4 @@ func (s *sender) post(ctx context.Context, items []Item) Outcome {
 func backoff(retry int, cap time.Duration) time.Duration {
 	d := min(100*time.Millisecond<<min(retry-1, 20), cap)
 	return d/2 + rand.N(d/2+1)
-}
-
-// sleep waits d or until ctx ends; it reports whether d passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
