@@ -105,20 +105,18 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
 	}
+	// Dead letters must have a place before the first message is read.
 	dlq := consume.NewDeadLetters(js, cfg, log, m)
+	err = wait.Retry(ctx, func() error { return dlq.Ensure(ctx) }, func(err error, retryIn time.Duration) {
+		h.Set(health.Consumer, false, "dead-letter stream: "+err.Error())
+		log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the dead-letter stream")
+	})
+	if err != nil {
+		return nil // stopped while waiting
+	}
 	source := consume.NewJetStream(js, cfg, log, m, h, dlq)
 	if err := source.Bind(ctx); err != nil {
 		return nil // stopped while waiting
-	}
-	for retryIn := time.Second; ; retryIn = min(2*retryIn, 15*time.Second) {
-		err := dlq.Ensure(ctx)
-		if err == nil {
-			break
-		}
-		log.Warn().Err(err).Msg("waiting for the dead-letter stream")
-		if !wait.Sleep(ctx, retryIn) {
-			return nil
-		}
 	}
 
 	client := publish.NewClient(st.IngestURL, token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 2*cfg.Batch.InFlight)
@@ -147,6 +145,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		sources.Go(func() { core.Run(ctx, items) })
 	}
 	sources.Go(func() { _ = source.Run(ctx, items) })
+	// Held messages are kept alive for as long as the publisher may still
+	// deliver them, past the end of pulling.
+	go source.KeepAlive(hard)
 	go func() {
 		sources.Wait()
 		close(items)

@@ -75,20 +75,29 @@ func (c *Core) Run(ctx context.Context, out chan<- publish.Item) {
 		case <-ctx.Done():
 			return
 		case msg := <-c.ch:
-			c.process(ctx, msg, out)
+			c.process(ctx, msg, out, received())
 		}
 	}
 }
 
-func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item) {
-	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out}
-	p := provenance{idBase: func() string { return uuid.NewString() }, stored: time.Now()}
+// process sends a message's events on. A message without ids gets one id
+// base when first received, kept through its retries, so that a retry
+// after Konnect stored the event but the answer was lost is deduplicated.
+func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance) {
+	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out, p: p}
 	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
+}
+
+// received is what a core NATS message carries instead of a stream's
+// identity and sequence: a random id base drawn once, and the receive time.
+func received() provenance {
+	base := uuid.NewString()
+	return provenance{idBase: func() string { return base }, stored: time.Now()}
 }
 
 // retry sends a message without a reply subject through the bridge again
 // after delay: there is nobody to hand it back to.
-func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, delay time.Duration) {
+func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance, delay time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -102,7 +111,7 @@ func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item
 		c.mu.Lock()
 		delete(c.pending, t)
 		c.mu.Unlock()
-		c.process(ctx, msg, out)
+		c.process(ctx, msg, out, p)
 	})
 	c.pending[t] = struct{}{}
 }
@@ -129,6 +138,7 @@ type coreSettler struct {
 	msg *nats.Msg
 	ctx context.Context
 	out chan<- publish.Item
+	p   provenance
 }
 
 type coreAnswer struct {
@@ -151,7 +161,7 @@ func (s *coreSettler) term(reason string) error {
 }
 func (s *coreSettler) handBack(delay time.Duration, reason string) error {
 	if s.msg.Reply == "" {
-		s.c.retry(s.ctx, s.msg, s.out, delay)
+		s.c.retry(s.ctx, s.msg, s.out, s.p, delay)
 		return nil
 	}
 	return s.respond(coreAnswer{Status: "retry", Reason: reason, RetryAfterMS: delay.Milliseconds()})

@@ -27,8 +27,13 @@ const (
 	HeaderSequence   = "Konnect-Bridge-Sequence"
 	HeaderDeliveries = "Konnect-Bridge-Deliveries"
 	HeaderIndex      = "Konnect-Bridge-Index"
-	HeaderMsgID      = "Konnect-Bridge-Msg-Id"
-	headerPrefix     = "Konnect-Bridge-"
+	HeaderTruncated  = "Konnect-Bridge-Truncated"
+	// HeaderOriginal prefixes the producer's Nats-* headers (Nats-Msg-Id,
+	// Nats-Expected-Stream, Nats-TTL, ...), kept under this name so that
+	// JetStream does not act on them when storing the dead letter; replay
+	// restores them.
+	HeaderOriginal = "Konnect-Bridge-Original-"
+	headerPrefix   = "Konnect-Bridge-"
 )
 
 // DeadLetter is one event that will never be delivered, and why.
@@ -94,7 +99,11 @@ func (d *DeadLetters) Ensure(ctx context.Context) error {
 	return fmt.Errorf("BRIDGE_DLQ_STREAM %s exists but does not capture BRIDGE_DLQ_SUBJECT %s: add the subject to the stream or choose another BRIDGE_DLQ_STREAM", d.stream, d.subject)
 }
 
-// Publish stores one dead letter and returns once JetStream acknowledged it.
+// Publish stores one dead letter and returns once JetStream acknowledged it
+// (or had it already: a message handed back after its dead letter was
+// stored is dead-lettered again with the same message id). A dead letter
+// too large for the server is stored without its payload, the reason still
+// whole, rather than handed back forever.
 func (d *DeadLetters) Publish(orig *nats.Msg, o Origin, dl DeadLetter) error {
 	m := nats.NewMsg(d.subject)
 	m.Data = orig.Data
@@ -102,12 +111,11 @@ func (d *DeadLetters) Publish(orig *nats.Msg, o Origin, dl DeadLetter) error {
 		m.Data = dl.Raw
 	}
 	for k, v := range orig.Header {
+		if strings.HasPrefix(k, "Nats-") {
+			k = HeaderOriginal + k
+		}
 		m.Header[k] = append([]string(nil), v...)
 	}
-	if id := m.Header.Get(jetstream.MsgIDHeader); id != "" {
-		m.Header.Set(HeaderMsgID, id)
-	}
-	m.Header.Del(jetstream.MsgIDHeader)
 	m.Header.Set(HeaderReason, dl.Reason)
 	m.Header.Set(HeaderKind, dl.Kind)
 	m.Header.Set(HeaderSubject, o.Subject)
@@ -119,34 +127,43 @@ func (d *DeadLetters) Publish(orig *nats.Msg, o Origin, dl DeadLetter) error {
 		m.Header.Set(HeaderStream, o.Stream)
 		m.Header.Set(HeaderSequence, strconv.FormatUint(o.Sequence, 10))
 		m.Header.Set(HeaderDeliveries, strconv.FormatUint(o.Deliveries, 10))
-		// A message handed back after a dead letter is redelivered; the
-		// stream's duplicate window keeps its dead letter single.
-		opts = append(opts, jetstream.WithMsgID(fmt.Sprintf("dlq/%s/%d/%d", o.Stream, o.Sequence, dl.Index)))
+		// The stream's identity, not only its name: a stream recreated
+		// within the duplicate window restarts its sequences.
+		opts = append(opts, jetstream.WithMsgID(fmt.Sprintf("dlq/%s/%d/%d", o.StreamID, o.Sequence, dl.Index)))
 	}
 	if dl.Raw != nil {
 		m.Header.Set(HeaderIndex, strconv.Itoa(dl.Index))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := d.js.PublishMsg(ctx, m, opts...); err != nil {
+	ack, err := d.js.PublishMsg(ctx, m, opts...)
+	if errors.Is(err, nats.ErrMaxPayload) {
+		m.Header.Set(HeaderTruncated, fmt.Sprintf("payload of %d bytes left out: larger than the server's max_payload with the reason headers", len(m.Data)))
+		m.Data = nil
+		ack, err = d.js.PublishMsg(ctx, m, opts...)
+	}
+	if err != nil {
 		return fmt.Errorf("publish dead letter to %s: %w", d.subject, err)
+	}
+	if ack.Duplicate {
+		return nil
 	}
 	d.metrics.EventsDeadLettered.WithLabelValues(dl.Kind).Inc()
 	d.log.Warn().Str("kind", dl.Kind).Str("reason", dl.Reason).Str("subject", o.Subject).Uint64("seq", o.Sequence).Msg("event dead-lettered")
 	return nil
 }
 
-// originalHeaders strips the dead-letter headers, restoring the producer's
-// Nats-Msg-Id, for a replay.
+// originalHeaders strips the dead-letter headers and restores the
+// producer's Nats-* headers, for a replay.
 func originalHeaders(h nats.Header) nats.Header {
 	out := nats.Header{}
 	for k, v := range h {
-		if !strings.HasPrefix(k, headerPrefix) {
+		switch {
+		case strings.HasPrefix(k, HeaderOriginal):
+			out[strings.TrimPrefix(k, HeaderOriginal)] = v
+		case !strings.HasPrefix(k, headerPrefix):
 			out[k] = v
 		}
-	}
-	if id := h.Get(HeaderMsgID); id != "" {
-		out.Set(jetstream.MsgIDHeader, id)
 	}
 	return out
 }

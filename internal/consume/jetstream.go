@@ -38,6 +38,12 @@ type JetStream struct {
 	// streamID tells this stream apart from an earlier one of the same
 	// name, so ids derived from sequences are never reused.
 	streamID string
+	// ackFloor is the last stream sequence below which every message was
+	// acked, as last read from the consumer, and floorStream the stream it
+	// was read from. A consumer deleted under the bridge is recreated just
+	// after it, so the stream's history is not delivered again.
+	ackFloor    uint64
+	floorStream string
 }
 
 func (j *JetStream) bound() (jetstream.Consumer, string) {
@@ -59,17 +65,10 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 // is missing and changing no existing stream. While NATS cannot be reached
 // or the stream cannot be created it waits, saying so, until ctx ends.
 func (j *JetStream) Bind(ctx context.Context) error {
-	for retryIn := time.Second; ; retryIn = min(2*retryIn, 15*time.Second) {
-		err := j.bind(ctx)
-		if err == nil {
-			return nil
-		}
+	return wait.Retry(ctx, func() error { return j.bind(ctx) }, func(err error, retryIn time.Duration) {
 		j.health.Set(health.Consumer, false, err.Error())
 		j.log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the stream and consumer")
-		if !wait.Sleep(ctx, retryIn) {
-			return ctx.Err()
-		}
-	}
+	})
 }
 
 func (j *JetStream) bind(ctx context.Context) error {
@@ -100,34 +99,61 @@ func (j *JetStream) bind(ctx context.Context) error {
 }
 
 func (j *JetStream) bindConsumer(ctx context.Context) error {
-	c, err := j.js.CreateOrUpdateConsumer(ctx, j.cfg.Bridge.Stream, jetstream.ConsumerConfig{
-		Durable:       j.cfg.Bridge.Consumer,
+	stream, durable := j.cfg.Bridge.Stream, j.cfg.Bridge.Consumer
+	cc := jetstream.ConsumerConfig{
+		Durable:       durable,
 		Description:   "konnect-bridge: delivers agent runs to Konnect",
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       j.cfg.Batch.AckWait,
 		MaxAckPending: j.cfg.MaxAckPending(),
 		MaxDeliver:    -1,
 		FilterSubject: j.cfg.Bridge.Subject,
-	})
+	}
+	existing, err := j.js.Consumer(ctx, stream, durable)
+	switch {
+	case err == nil:
+		// Where a consumer starts cannot be changed; keep what it has.
+		ec := existing.CachedInfo().Config
+		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = ec.DeliverPolicy, ec.OptStartSeq, ec.OptStartTime
+	case errors.Is(err, jetstream.ErrConsumerNotFound):
+		j.mu.Lock()
+		floor, same := j.ackFloor, j.floorStream == j.streamID
+		j.mu.Unlock()
+		if floor > 0 && same {
+			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, floor+1
+			j.log.Warn().Str("consumer", durable).Uint64("start_seq", floor+1).
+				Msg("recreating the deleted durable consumer after the last acknowledged message, so the stream's history is not billed again")
+		}
+	default:
+		return fmt.Errorf("look up durable consumer %s on stream %s: %w", durable, stream, err)
+	}
+	c, err := j.js.CreateOrUpdateConsumer(ctx, stream, cc)
 	if err != nil {
-		return fmt.Errorf("create durable consumer %s on stream %s: %w", j.cfg.Bridge.Consumer, j.cfg.Bridge.Stream, err)
+		return fmt.Errorf("create durable consumer %s on stream %s: %w", durable, stream, err)
 	}
 	j.mu.Lock()
 	j.cons = c
+	j.noteFloor(c.CachedInfo())
 	j.mu.Unlock()
 	j.health.Set(health.Consumer, true, "")
-	j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("consumer", j.cfg.Bridge.Consumer).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
+	j.log.Info().Str("stream", stream).Str("consumer", durable).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
 	return nil
+}
+
+// noteFloor records the consumer's ack floor; j.mu must be held.
+func (j *JetStream) noteFloor(info *jetstream.ConsumerInfo) {
+	if info != nil && info.AckFloor.Stream > 0 {
+		j.ackFloor, j.floorStream = info.AckFloor.Stream, j.streamID
+	}
 }
 
 // Run pulls messages and sends their events to out until ctx ends. The
 // pull iterator prefetches, so the next messages arrive while a batch is
 // being delivered. A consumer deleted under the bridge is created again.
 func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
-	go j.alive.run(ctx, j.cfg.Batch.AckWait/3)
 	go j.watchConsumer(ctx)
 	for ctx.Err() == nil {
-		cons, streamID := j.bound()
+		cons, _ := j.bound()
 		iter, err := cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
 		if err != nil {
 			j.recover(ctx, err)
@@ -144,7 +170,7 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 				j.recover(ctx, err)
 				break
 			}
-			j.handle(ctx, msg, streamID, out)
+			j.handle(ctx, msg, out)
 		}
 	}
 	return nil
@@ -165,6 +191,13 @@ func handBackPrefetched(iter jetstream.MessagesContext) {
 	}
 }
 
+// KeepAlive signals progress, every third of AckWait, on every message the
+// bridge holds, until ctx ends. Run it for as long as the publisher may
+// still be delivering, which is past the end of Run on a graceful stop.
+func (j *JetStream) KeepAlive(ctx context.Context) {
+	j.alive.run(ctx, j.cfg.Batch.AckWait/3)
+}
+
 // recover waits a moment after a pull failure and binds the consumer again.
 func (j *JetStream) recover(ctx context.Context, err error) {
 	j.health.Set(health.Consumer, false, err.Error())
@@ -174,7 +207,9 @@ func (j *JetStream) recover(ctx context.Context, err error) {
 	}
 }
 
-func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, streamID string, out chan<- publish.Item) {
+func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, out chan<- publish.Item) {
+	// Read per message: a rebind after the stream was recreated changes it.
+	_, streamID := j.bound()
 	md, err := msg.Metadata()
 	if err != nil {
 		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")
@@ -185,7 +220,7 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, streamID stri
 		idBase: func() string { return sequenceID(streamID, md.Sequence.Stream) },
 		stored: md.Timestamp,
 	}
-	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md}, p, out, func(m *message) func() {
+	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md, streamID: streamID}, p, out, func(m *message) func() {
 		j.alive.add(m, msg)
 		return func() { j.alive.remove(m) }
 	})
@@ -221,17 +256,22 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		case err != nil:
 			// NATS is away; the connection's own handlers report it.
 		default:
+			j.mu.Lock()
+			j.noteFloor(info)
+			j.mu.Unlock()
 			j.metrics.ConsumerPending.Set(float64(info.NumPending))
 			j.metrics.ConsumerAckPending.Set(float64(info.NumAckPending))
 			j.metrics.ConsumerRedelivered.Set(float64(info.NumRedelivered))
+			j.metrics.ConsumerAckFloor.Set(float64(info.AckFloor.Stream))
 		}
 	}
 }
 
 // jsSettler settles a JetStream message.
 type jsSettler struct {
-	msg jetstream.Msg
-	md  *jetstream.MsgMetadata
+	msg      jetstream.Msg
+	md       *jetstream.MsgMetadata
+	streamID string
 }
 
 func (s *jsSettler) ack() error { return s.msg.Ack() }
@@ -240,5 +280,5 @@ func (s *jsSettler) handBack(delay time.Duration, _ string) error {
 }
 func (s *jsSettler) term(reason string) error { return s.msg.TermWithReason(reason) }
 func (s *jsSettler) origin() Origin {
-	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
+	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, StreamID: s.streamID, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
 }

@@ -26,8 +26,10 @@ type settler interface {
 
 // Origin is where a message came from, as dead letters record it.
 type Origin struct {
-	Subject    string
-	Stream     string
+	Subject string
+	Stream  string
+	// StreamID tells the stream apart from an earlier one of the same name.
+	StreamID   string
 	Sequence   uint64
 	Deliveries uint64
 }

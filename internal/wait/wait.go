@@ -18,3 +18,20 @@ func Sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// Retry calls try until it succeeds or ctx ends, waiting between attempts
+// from one second, doubling, up to 15 seconds, and telling failed about each
+// failure and the wait that follows. It returns nil on success, else ctx's
+// error.
+func Retry(ctx context.Context, try func() error, failed func(err error, retryIn time.Duration)) error {
+	for retryIn := time.Second; ; retryIn = min(2*retryIn, 15*time.Second) {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		failed(err, retryIn)
+		if !Sleep(ctx, retryIn) {
+			return ctx.Err()
+		}
+	}
+}
