@@ -107,6 +107,13 @@ func (d *DeadLetters) Replay(ctx context.Context, seq uint64) (int, error) {
 			m.Header.Del(jetstream.MsgIDHeader)
 			_, err = d.js.PublishMsg(ctx, m)
 		}
+		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+			// No stream captures the subject: the event came from a core
+			// NATS producer, so it goes back the same way.
+			if err = d.js.Conn().PublishMsg(m); err == nil {
+				err = d.js.Conn().FlushTimeout(5 * time.Second)
+			}
+		}
 		if err != nil {
 			return sent, fmt.Errorf("replay dead letter %d to %s: %w", s.Seq, s.Subject, err)
 		}
