@@ -38,7 +38,11 @@ func NewClient(url, token string, timeout, connectTimeout time.Duration, conns i
 		ExpectContinueTimeout: time.Second,
 		ForceAttemptHTTP2:     true,
 	}
-	return &Client{url: url, token: token, timeout: timeout, http: &http.Client{Transport: t}, now: time.Now}
+	// Never follow a redirect: a 301 or 302 would turn the POST into a GET,
+	// and any of them may carry the token to another host. Classify makes
+	// a redirect an outage that names the URL to configure instead.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{url: url, token: token, timeout: timeout, http: &http.Client{Transport: t, CheckRedirect: noRedirect}, now: time.Now}
 }
 
 // Send posts one body holding n events and classifies the answer. It blocks

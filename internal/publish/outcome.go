@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
 )
 
 // Verdict is what became of an event, or of a request carrying it.
@@ -49,7 +51,8 @@ type Outcome struct {
 	// Status is Konnect's HTTP status, 0 when no answer came.
 	Status int
 	// Delay is how long to wait before sending again (RetryLater). With
-	// Pause set it comes from Retry-After and holds every request.
+	// Pause set it comes from Retry-After (at most maxRetryAfter) and holds
+	// every request.
 	Delay time.Duration
 	Pause bool
 	// Cause names the kind of failure for metrics: rate_limited,
@@ -80,16 +83,34 @@ func Classify(status int, header http.Header, detail string, err error, now time
 		return Outcome{Verdict: Rejected, Status: status, Cause: "too_large", Reason: orStatus(detail, status)}
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
 		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
+	case status >= 300 && status < 400:
+		// The client never follows a redirect: it would turn the POST into
+		// a GET, or send the token to another host.
+		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(status, detail, header.Get("Location"))}
+	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
+		// 405, 409, 415, 422, ...: Konnect does not take the request as the
+		// bridge sends it, whatever the events. Retrying would never end and
+		// dead-lettering would drop good events: hold until it is fixed.
+		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: orStatus(detail, status) +
+			"; Konnect refuses the request as sent: check KONNECT_URL, which must be the ingest URL, such as " + ingestExample}
 	}
 	o := Outcome{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
 	if status == http.StatusTooManyRequests {
 		o.Cause = "rate_limited"
 	}
 	if d, ok := retryAfter(header.Get("Retry-After"), now); ok && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
-		o.Delay, o.Pause = d, true
+		o.Delay, o.Pause = min(d, maxRetryAfter), true
 	}
 	return o
 }
+
+// maxRetryAfter caps a Retry-After pause, here and only here. A proxy in
+// front of Konnect answering Retry-After: 86400 must not stop billing for a
+// day: after maxRetryAfter the bridge asks again, and a Konnect that still
+// wants a pause says so again.
+const maxRetryAfter = 10 * time.Minute
+
+const ingestExample = "https://us.api.konghq.com/v3/openmeter/events"
 
 func orStatus(detail string, status int) string {
 	if detail != "" {
@@ -105,6 +126,13 @@ func outageReason(status int, detail string) string {
 		http.StatusNotFound:     "KONNECT_URL does not serve the ingest API: check KONNECT_URL or KONNECT_REGION",
 	}[status]
 	return orStatus(detail, status) + "; " + fix
+}
+
+func redirectReason(status int, detail, location string) string {
+	if location == "" {
+		return orStatus(detail, status) + "; KONNECT_URL redirects elsewhere: set KONNECT_URL to the final ingest URL, such as " + ingestExample
+	}
+	return orStatus(detail, status) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
 }
 
 // retryAfter reads a Retry-After header: seconds or an HTTP date.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -64,10 +65,22 @@ func TestClassify(t *testing.T) {
 		"503 with Retry-After negative":    {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
 		"500 ignores Retry-After":          {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
 		"502 ignores Retry-After":          {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
-		"network error":                    {err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, verdict: publish.RetryLater, cause: "connection", says: []string{"connection refused"}},
-		"connection reset":                 {err: fmt.Errorf("post: %w", errors.New("read: connection reset by peer")), verdict: publish.RetryLater, cause: "connection", says: []string{"connection reset"}},
-		"context deadline":                 {err: fmt.Errorf("post batch: %w", context.DeadlineExceeded), verdict: publish.RetryLater, cause: "timeout"},
-		"network timeout":                  {err: &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}, verdict: publish.RetryLater, cause: "timeout", says: []string{"i/o timeout"}},
+		"503 with Retry-After of a day":    {status: 503, header: retryAfter("86400"), verdict: publish.RetryLater, cause: "server_error", delay: 10 * time.Minute, pause: true},
+		"429 with Retry-After a day ahead": {status: 429, header: retryAfter(now.Add(24 * time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"429 with Retry-After of 10m":      {status: 429, header: retryAfter("600"), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"301 outage: the URL moved": {status: 301, header: http.Header{"Location": {"https://eu.api.konghq.com/v3/openmeter/events"}}, verdict: publish.Outage, cause: "outage",
+			says: []string{"301", "KONNECT_URL redirects to https://eu.api.konghq.com/v3/openmeter/events", "set KONNECT_URL to the final ingest URL"}},
+		"302 outage: a login page": {status: 302, header: http.Header{"Location": {"https://login.example.com/sso?session=s3cret"}}, verdict: publish.Outage, cause: "outage",
+			says: []string{"302", "KONNECT_URL redirects to https://login.example.com/sso:"}},
+		"308 outage without a Location":   {status: 308, verdict: publish.Outage, cause: "outage", says: []string{"308", "KONNECT_URL redirects", "final ingest URL"}},
+		"405 outage: wrong URL or method": {status: 405, verdict: publish.Outage, cause: "outage", says: []string{"405 Method Not Allowed", "refuses the request as sent", "KONNECT_URL"}},
+		"409 outage":                      {status: 409, detail: "conflict", verdict: publish.Outage, cause: "outage", says: []string{"409", "conflict", "KONNECT_URL"}},
+		"415 outage":                      {status: 415, verdict: publish.Outage, cause: "outage", says: []string{"415", "refuses the request as sent", "KONNECT_URL"}},
+		"422 outage":                      {status: 422, verdict: publish.Outage, cause: "outage", says: []string{"422", "KONNECT_URL"}},
+		"network error":                   {err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, verdict: publish.RetryLater, cause: "connection", says: []string{"connection refused"}},
+		"connection reset":                {err: fmt.Errorf("post: %w", errors.New("read: connection reset by peer")), verdict: publish.RetryLater, cause: "connection", says: []string{"connection reset"}},
+		"context deadline":                {err: fmt.Errorf("post batch: %w", context.DeadlineExceeded), verdict: publish.RetryLater, cause: "timeout"},
+		"network timeout":                 {err: &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}, verdict: publish.RetryLater, cause: "timeout", says: []string{"i/o timeout"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -80,6 +93,9 @@ func TestClassify(t *testing.T) {
 				if !strings.Contains(o.Reason, s) {
 					t.Errorf("Reason %q does not say %q", o.Reason, s)
 				}
+			}
+			if strings.Contains(o.Reason, "s3cret") {
+				t.Errorf("Reason %q shows a redirect's query", o.Reason)
 			}
 			if tc.verdict != publish.Delivered && o.Reason == "" {
 				t.Error("no Reason: an operator would not know what happened")
@@ -174,6 +190,34 @@ func TestClientClassifiesKonnectsAnswers(t *testing.T) {
 				if strings.Contains(o.Reason, secret) {
 					t.Errorf("Reason %q shows %q", o.Reason, secret)
 				}
+			}
+		})
+	}
+}
+
+// TestClientNeverFollowsARedirect: KONNECT_URL points at an address that
+// redirects (an old hostname, a proxy, http to https). The bridge does not
+// follow: a 301 or 302 would turn the POST into a GET, and the token would go
+// wherever the redirect says. It holds delivery and names the URL to set.
+func TestClientNeverFollowsARedirect(t *testing.T) {
+	const secret = "spat_never_sent_twice"
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			k := testkit.NewKonnect(t, sandbox.WithToken(secret))
+			moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, k.URL, status)
+			}))
+			t.Cleanup(moved.Close)
+			c := publish.NewClient(moved.URL+"/v3/openmeter/events", secret, 5*time.Second, time.Second, 1)
+			o := c.Send(context.Background(), []byte(`[`+string(testkit.Guide()[0].JSON())+`]`))
+			if o.Verdict != publish.Outage || o.Status != status || o.Cause != "outage" {
+				t.Errorf("Send = {%v status %d cause %q} (%s), want an outage with status %d", o.Verdict, o.Status, o.Cause, o.Reason, status)
+			}
+			if want := "KONNECT_URL redirects to " + k.URL; !strings.Contains(o.Reason, want) {
+				t.Errorf("Reason %q does not say %q", o.Reason, want)
+			}
+			if n := len(k.Requests()); n != 0 {
+				t.Errorf("the redirect was followed: Konnect got %d request(s)", n)
 			}
 		})
 	}

@@ -48,10 +48,11 @@ func New(client *Client, limits Limits, log zerolog.Logger, m *metrics.Metrics, 
 }
 
 // Run batches the items from in and delivers them with up to InFlight
-// requests at once. It returns when in is closed and every batch is settled
-// (a graceful stop), or when ctx ends: then every item not yet delivered is
-// handed back (RetryLater), so nothing is lost. Every Item gets exactly one
-// Done.
+// requests at once. It returns once in is closed and every item is settled.
+// When ctx ends first (the deadline of a stop), every item not yet
+// delivered is handed back (RetryLater), and so is every item that still
+// arrives, at once, until in is closed: the caller stops whatever sends on
+// in, then closes it. Nothing is lost; every Item gets exactly one Done.
 func (p *Publisher) Run(ctx context.Context, in <-chan Item) {
 	batches := make(chan []Item)
 	var wg sync.WaitGroup
@@ -113,8 +114,17 @@ func (p *Publisher) collect(ctx context.Context, in <-chan Item, out chan<- []It
 			flush()
 		case <-ctx.Done():
 			p.handBack(cur, "shutting down", 0)
+			p.handBackRest(in)
 			return
 		}
+	}
+}
+
+// handBackRest hands back every item still arriving on in until it is
+// closed: the sources may send a few more before they stop.
+func (p *Publisher) handBackRest(in <-chan Item) {
+	for it := range in {
+		p.handBack([]Item{it}, "shutting down", 0)
 	}
 }
 

@@ -123,6 +123,12 @@ type running struct {
 	done    chan struct{}
 	health  *health.Health
 	metrics *metrics.Metrics
+
+	// The input is closed once, after every feeder stopped, as the bridge
+	// closes it after its sources stopped.
+	feeders   sync.WaitGroup
+	quit      chan struct{}
+	closeOnce sync.Once
 }
 
 func limits() publish.Limits {
@@ -138,7 +144,7 @@ func startPublisher(t *testing.T, url, token string, l publish.Limits, h *health
 		h = health.New(nil)
 	}
 	client := publish.NewClient(url, token, 5*time.Second, time.Second, l.InFlight)
-	r := &running{in: make(chan publish.Item), done: make(chan struct{}), health: h, metrics: metrics.New()}
+	r := &running{in: make(chan publish.Item), done: make(chan struct{}), quit: make(chan struct{}), health: h, metrics: metrics.New()}
 	p := publish.New(client, l, log, r.metrics, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -148,13 +154,32 @@ func startPublisher(t *testing.T, url, token string, l publish.Limits, h *health
 	}()
 	t.Cleanup(func() {
 		cancel()
+		close(r.quit)
+		r.feeders.Wait()
+		r.closeIn()
 		select {
 		case <-r.done:
 		case <-time.After(10 * time.Second):
-			t.Error("the publisher did not return 10s after its context ended")
+			t.Error("the publisher did not return 10s after its context ended and its input closed")
 		}
 	})
 	return r
+}
+
+func (r *running) closeIn() { r.closeOnce.Do(func() { close(r.in) }) }
+
+// feed hands items to the publisher in the background, as the consumer
+// does, until the test ends.
+func (r *running) feed(items []publish.Item) {
+	r.feeders.Go(func() {
+		for _, it := range items {
+			select {
+			case r.in <- it:
+			case <-r.quit:
+				return
+			}
+		}
+	})
 }
 
 // send hands items to the publisher as the consumer does.
@@ -172,7 +197,7 @@ func (r *running) send(t *testing.T, items ...publish.Item) {
 // stop ends the input, as a graceful shutdown does, and waits for Run.
 func (r *running) stop(t *testing.T) {
 	t.Helper()
-	close(r.in)
+	r.closeIn()
 	r.wait(t)
 }
 
@@ -373,15 +398,7 @@ func TestOutageHoldsEverythingUntilTheTokenWorks(t *testing.T) {
 	p := startPublisher(t, k.URL, renewed, lim, h, zerolog.Nop())
 	l := newLedger(t)
 	ids := runIDs(10)
-	go func() {
-		for _, it := range items(l, ids) {
-			select {
-			case p.in <- it:
-			case <-p.done:
-				return
-			}
-		}
-	}()
+	p.feed(items(l, ids))
 
 	refused := func() int {
 		n := 0
@@ -517,15 +534,7 @@ func TestRetryAfterPausesEveryWorker(t *testing.T) {
 	}()
 	l := newLedger(t)
 	ids := runIDs(12)
-	go func() {
-		for _, it := range items(l, ids) {
-			select {
-			case p.in <- it:
-			case <-p.done:
-				return
-			}
-		}
-	}()
+	p.feed(items(l, ids))
 	testkit.Eventually(t, 15*time.Second, func() bool { return l.delivered.Load() == int64(len(ids)) },
 		"not everything was delivered after the pause: %s", l.counts())
 	l.settledOnce(ids)
@@ -563,7 +572,9 @@ func TestRetryBudgetSpentHandsTheEventsBack(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithFault(tc.fault))
 			lim := limits()
-			lim.Size, lim.Linger, lim.RetryBudget, lim.NakDelay = 2, time.Hour, 300*time.Millisecond, 7*time.Second
+			// One batch: a second one sent after the first was answered
+			// Retry-After: 30 would rightly wait out the pause at the gate.
+			lim.Size, lim.Linger, lim.RetryBudget, lim.NakDelay = 4, time.Hour, 300*time.Millisecond, 7*time.Second
 			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
 			ids := runIDs(4)
@@ -660,8 +671,12 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 			p.send(t, items(l, ids[tc.first:])...)
 			tc.wait(t, k, p, &arrivals)
 
+			// Everything is handed back when the deadline passes, before
+			// the input is closed.
 			p.cancel()
-			p.wait(t)
+			testkit.Eventually(t, 5*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
+				"when the publisher's context ended, %s of %d events", l.counts(), len(ids))
+			p.stop(t)
 			l.settledOnce(ids)
 			if l.delivered.Load() != int64(tc.first) || l.retry.Load() != 6 || l.rejected.Load() != 0 {
 				t.Errorf("%s, want %d delivered and 6 handed back", l.counts(), tc.first)
@@ -679,6 +694,205 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 			}
 			if !tc.mayBeStored && len(got) != tc.first {
 				t.Errorf("Konnect holds %v, want %v", got, ids[:tc.first])
+			}
+		})
+	}
+}
+
+// TestRetryAfterNowWaitsTheBackoff: Konnect (or a proxy) keeps answering 503
+// with a Retry-After that has already passed. The bridge still waits its
+// backoff between tries instead of sending again at once, until its retry
+// budget is spent and the events are handed back.
+func TestRetryAfterNowWaitsTheBackoff(t *testing.T) {
+	tests := map[string]string{
+		"Retry-After: 0":          "0",
+		"Retry-After in the past": time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat),
+	}
+	for name, retryAfter := range tests {
+		t.Run(name, func(t *testing.T) {
+			k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithFault(func(w http.ResponseWriter, r *http.Request) bool {
+				w.Header().Set("Retry-After", retryAfter)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}))
+			lim := limits()
+			lim.Size, lim.Linger, lim.InFlight, lim.RetryBudget = 4, time.Hour, 1, 500*time.Millisecond
+			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+			l := newLedger(t)
+			ids := runIDs(4)
+			p.send(t, items(l, ids)...)
+			testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
+				"the events were not handed back once the budget was spent (%s)", l.counts())
+			l.settledOnce(ids)
+			for _, id := range ids {
+				if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != lim.NakDelay {
+					t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, lim.NakDelay)
+				}
+			}
+			// Every wait is at least half of the 50ms backoff cap, so a
+			// 500ms budget allows about 20 tries. Without the backoff the
+			// bridge sends thousands.
+			if n := len(k.Requests()); n > 25 {
+				t.Errorf("the bridge sent %d requests in a 500ms retry budget: it does not wait between tries", n)
+			}
+		})
+	}
+}
+
+// TestLongRetryAfterShowsInReadiness: Konnect asks for a pause of two
+// minutes. Readiness says konnect_reachable is not ready, until when and
+// why, and the next delivery (a request that was already on its way) clears it.
+func TestLongRetryAfterShowsInReadiness(t *testing.T) {
+	var (
+		arrived  atomic.Int32
+		bothIn   = make(chan struct{})
+		released = make(chan struct{})
+	)
+	k := testkit.NewKonnect(t, sandbox.WithToken(token))
+	k.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		wait := func(c <-chan struct{}) {
+			select {
+			case <-c:
+			case <-r.Context().Done():
+			case <-time.After(10 * time.Second):
+			}
+		}
+		switch arrived.Add(1) {
+		case 1: // answered once the other request is on its way too
+			wait(bothIn)
+			return sandbox.Answer(http.StatusServiceUnavailable, 2*time.Minute)(w, r)
+		case 2: // accepted once the test saw what readiness says
+			close(bothIn)
+			wait(released)
+		}
+		return false
+	})
+	h := health.New(nil)
+	lim := limits()
+	lim.Size, lim.InFlight = 1, 2
+	p := startPublisher(t, k.URL, token, lim, h, zerolog.Nop())
+	l := newLedger(t)
+	ids := runIDs(2)
+	p.send(t, items(l, ids)...)
+
+	testkit.Eventually(t, 10*time.Second, func() bool { return !component(h, health.KonnectReachable).Ready },
+		"konnect_reachable stayed ready while Konnect asked for a two-minute pause")
+	status := component(h, health.KonnectReachable)
+	if !strings.Contains(status.Reason, "Konnect asked to wait until") || !strings.Contains(status.Reason, "(Retry-After)") {
+		t.Errorf("konnect_reachable reason %q, want it to say Konnect asked to wait until a time (Retry-After)", status.Reason)
+	}
+	close(released)
+	testkit.Eventually(t, 10*time.Second, func() bool { return l.delivered.Load() == 1 }, "the request on its way was not delivered: %s", l.counts())
+	if s := component(h, health.KonnectReachable); !s.Ready {
+		t.Errorf("konnect_reachable still not ready after a delivery: %s", s.Reason)
+	}
+	// The pause is longer than the retry budget: the refused event goes
+	// back to JetStream, the other was delivered.
+	testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == 2 }, "%s", l.counts())
+	if l.retry.Load() != 1 {
+		t.Errorf("%s, want the event refused with Retry-After handed back", l.counts())
+	}
+}
+
+// TestEventsArrivingAfterTheDeadlineAreHandedBack: when the stop deadline
+// passes, the consumer may still hand the publisher a few events before it
+// stops. Each is handed back at once, so its message is redelivered rather
+// than left unsettled until AckWait; Run returns once the input is closed.
+func TestEventsArrivingAfterTheDeadlineAreHandedBack(t *testing.T) {
+	k := testkit.NewKonnect(t, sandbox.WithToken(token))
+	lim := limits()
+	lim.Size, lim.Linger = 100, time.Hour // the first event waits in its batch
+	p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+	l := newLedger(t)
+	ids := runIDs(6)
+	p.send(t, l.item(ids[0]))
+	p.cancel()
+	testkit.Eventually(t, 5*time.Second, func() bool { return l.outcomes.Load() == 1 },
+		"the event in the batch being filled was not handed back at the deadline")
+
+	p.send(t, items(l, ids[1:])...)
+	testkit.Eventually(t, 5*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
+		"events arriving after the deadline: %s, want all %d handed back", l.counts(), len(ids))
+	select {
+	case <-p.done:
+		t.Error("the publisher returned before its input was closed")
+	default:
+	}
+	p.stop(t)
+	l.settledOnce(ids)
+	for _, id := range ids {
+		if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != 0 {
+			t.Errorf("%s: %v after %s, want handed back for redelivery at once", id, o.Verdict, o.Delay)
+		}
+	}
+	if n := len(k.Requests()); n != 0 {
+		t.Errorf("%d requests reached Konnect after the deadline", n)
+	}
+}
+
+// TestTransientFailuresDuringAnOutageKeepItHeld: Konnect refuses the token;
+// while the bridge probes, Konnect also fails on the way (a 503, a dropped
+// connection). That says nothing about the token: the outage holds, nothing
+// is settled, konnect_auth stays not ready, and once the token is fixed
+// delivery resumes.
+func TestTransientFailuresDuringAnOutageKeepItHeld(t *testing.T) {
+	const renewed = "spat_renewed_by_the_operator"
+	tests := map[string]sandbox.Fault{
+		"Konnect answers 503":  sandbox.Answer(http.StatusServiceUnavailable, 0),
+		"Konnect answers 502":  sandbox.Answer(http.StatusBadGateway, 0),
+		"the connection drops": sandbox.Drop(),
+	}
+	for name, fault := range tests {
+		t.Run(name, func(t *testing.T) {
+			k := testkit.NewKonnect(t, sandbox.WithToken("spat_what_konnect_expects"))
+			var (
+				mu   sync.Mutex
+				auth []bool
+			)
+			h := health.New(func(c health.Component, ready bool) {
+				if c == health.KonnectAuth {
+					mu.Lock()
+					auth = append(auth, ready)
+					mu.Unlock()
+				}
+			})
+			authWent := func() []bool { mu.Lock(); defer mu.Unlock(); return slices.Clone(auth) }
+			lim := limits()
+			lim.Size, lim.RetryBudget = 3, 200*time.Millisecond
+			p := startPublisher(t, k.URL, renewed, lim, h, zerolog.Nop())
+			l := newLedger(t)
+			ids := runIDs(10)
+			p.feed(items(l, ids))
+			testkit.Eventually(t, 10*time.Second, func() bool { return !component(h, health.KonnectAuth).Ready },
+				"konnect_auth never went not ready with a refused token")
+
+			var failed atomic.Int32
+			k.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+				failed.Add(1)
+				return fault(w, r)
+			})
+			testkit.Eventually(t, 10*time.Second, func() bool { return failed.Load() >= 5 },
+				"only %d probes reached Konnect while it failed", failed.Load())
+			if got := authWent(); !slices.Equal(got, []bool{true, false}) {
+				t.Errorf("konnect_auth went %v while Konnect failed transiently, want ready then not ready, and no more", got)
+			}
+			if s := component(h, health.KonnectAuth); s.Ready || !strings.Contains(s.Reason, "KONNECT_TOKEN") {
+				t.Errorf("konnect_auth %+v, want not ready naming KONNECT_TOKEN", s)
+			}
+			if n := l.outcomes.Load(); n != 0 {
+				t.Errorf("during the outage %s; want nothing settled", l.counts())
+			}
+
+			k.SetFault(nil)
+			k.SetToken(renewed)
+			testkit.Eventually(t, 10*time.Second, func() bool { return l.delivered.Load() == int64(len(ids)) },
+				"after the fix, %s", l.counts())
+			l.settledOnce(ids)
+			if got := heldIDs(k); !slices.Equal(got, ids) {
+				t.Errorf("Konnect holds %v, want %v", got, ids)
+			}
+			if got := authWent(); !slices.Equal(got, []bool{true, false, true}) {
+				t.Errorf("konnect_auth went %v, want ready, then not ready, then ready again", got)
 			}
 		})
 	}

@@ -37,12 +37,27 @@ func (s *sender) send(ctx context.Context, items []Item) {
 			}
 		}
 		o := s.post(ctx, items)
-		if probe > 0 && o.Verdict != Outage {
-			if p.gate.SetOutage(false) {
-				p.log.Info().Int("status", o.Status).Msg("Konnect accepts requests again; delivery resumes")
+		if probe > 0 {
+			switch o.Verdict {
+			case Delivered, Rejected:
+				// Only an answer about the events shows that Konnect takes
+				// the token and the URL again.
+				if p.gate.SetOutage(false) {
+					p.log.Info().Int("status", o.Status).Msg("Konnect accepts requests again; delivery resumes")
+				}
+				p.health.Set(health.KonnectAuth, true, "")
+				probe = 0
+			case RetryLater:
+				// A 503, a timeout or a dropped connection says nothing about
+				// the token or the URL: the outage holds, and so does the probe.
+				p.metrics.Retries.WithLabelValues(o.Cause).Inc()
+				p.log.Debug().Int("status", o.Status).Str("reason", o.Reason).Msg("the probe during a Konnect outage failed on the way; probing again")
+				if !wait.Sleep(ctx, max(probe, o.Delay)) {
+					p.handBack(items, "shutting down during a Konnect outage", 0)
+					return
+				}
+				continue
 			}
-			p.health.Set(health.KonnectAuth, true, "")
-			probe = 0
 		}
 		switch o.Verdict {
 		case Delivered:
@@ -79,13 +94,18 @@ func (s *sender) send(ctx context.Context, items []Item) {
 		case RetryLater:
 			retries++
 			p.metrics.Retries.WithLabelValues(o.Cause).Inc()
-			delay := o.Delay
+			// The gate holds every request for exactly the Retry-After; this
+			// sender waits at least its backoff too, so that a Retry-After of
+			// 0 or a date in the past never makes it send again at once.
+			delay := max(o.Delay, backoff(retries, p.limits.MaxBackoff))
+			until := time.Now().Add(o.Delay)
 			if o.Pause {
-				p.gate.PauseUntil(time.Now().Add(o.Delay))
-			} else {
-				delay = backoff(retries, p.limits.MaxBackoff)
+				p.gate.PauseUntil(until)
 			}
-			if retries >= 3 {
+			switch {
+			case o.Pause && o.Delay > longPause:
+				p.health.Set(health.KonnectReachable, false, "Konnect asked to wait until "+until.UTC().Format(time.RFC3339)+" (Retry-After)")
+			case retries >= 3:
 				p.health.Set(health.KonnectReachable, false, o.Reason)
 			}
 			if time.Since(start)+delay > p.limits.RetryBudget {
@@ -94,13 +114,17 @@ func (s *sender) send(ctx context.Context, items []Item) {
 				return
 			}
 			p.log.Warn().Int("events", len(items)).Int("status", o.Status).Str("cause", o.Cause).Str("reason", o.Reason).Dur("wait", delay).Msg("Konnect delivery failed; retrying")
-			if !o.Pause && !wait.Sleep(ctx, delay) {
+			if !wait.Sleep(ctx, delay) {
 				p.handBack(items, "shutting down", 0)
 				return
 			}
 		}
 	}
 }
+
+// longPause is how long a Retry-After pause may last before readiness says
+// that Konnect asked the bridge to wait. The next delivery clears it.
+const longPause = 30 * time.Second
 
 // post builds the body in the sender's buffer and sends it once.
 func (s *sender) post(ctx context.Context, items []Item) Outcome {
