@@ -310,6 +310,107 @@ func TestValidateNamesTheSetting(t *testing.T) {
 	}
 }
 
+// TestValidateRefusesSecretsWithWhiteSpace: a token taken from a file often
+// keeps the file's last newline, and the server then refuses it without
+// saying why. The bridge refuses to start, names the setting and never
+// shows the secret.
+func TestValidateRefusesSecretsWithWhiteSpace(t *testing.T) {
+	const secret = "spat_0123456789SECRET"
+	tests := map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"Konnect token with a trailing newline":  {with(production(), "KONNECT_TOKEN", secret+"\n"), "KONNECT_TOKEN has white space or a line break in it"},
+		"Konnect token with a carriage return":   {with(production(), "KONNECT_TOKEN", secret+"\r\n"), "KONNECT_TOKEN has white space or a line break in it"},
+		"Konnect token with a leading space":     {with(production(), "KONNECT_TOKEN", " "+secret), "KONNECT_TOKEN has white space"},
+		"Konnect token with a space inside":      {with(production(), "KONNECT_TOKEN", "Bearer "+secret), "KONNECT_TOKEN has white space"},
+		"Konnect token with a tab":               {with(production(), "KONNECT_TOKEN", secret+"\t"), "KONNECT_TOKEN has white space"},
+		"NATS token with a trailing newline":     {with(production(), "NATS_TOKEN", secret+"\n"), "NATS_TOKEN has white space or a line break in it"},
+		"NATS password with a trailing newline":  {with(production(), "NATS_USER", "bridge", "NATS_PASSWORD", secret+"\n"), "NATS_PASSWORD has white space at an end or a line break in it"},
+		"NATS password with a line break inside": {with(production(), "NATS_USER", "bridge", "NATS_PASSWORD", "pass\nword"+secret), "NATS_PASSWORD"},
+		"NATS password with an escape character": {with(production(), "NATS_USER", "bridge", "NATS_PASSWORD", secret+"\x1b"), "NATS_PASSWORD"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, _, err := load(t, nil, tc.env)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			err = cfg.Validate()
+			if err == nil {
+				t.Fatal("Validate accepted the secret")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate: %q\ndoes not say %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("Validate shows the secret: %q", err)
+			}
+		})
+	}
+}
+
+// TestValidateNeverShowsCredentialsInURLs: a KONNECT_URL may carry a key in
+// its query, or a user and password; a message about it names the setting
+// without them.
+func TestValidateNeverShowsCredentialsInURLs(t *testing.T) {
+	tests := map[string]map[string]string{
+		"not http, with a key in the query": with(production(), "KONNECT_URL", "ftp://us.api.konghq.com/events?apikey=S3cretKey"),
+		"not http, with a password":         with(production(), "KONNECT_URL", "ftp://admin:S3cretKey@us.api.konghq.com/events"),
+		"disagrees with the region":         with(production(), "KONNECT_REGION", "eu", "KONNECT_URL", config.RegionURL("us")+"?token=S3cretKey"),
+		"not a URL, with a password":        with(production(), "KONNECT_URL", "admin:S3cretKey@us.api.konghq.com"),
+	}
+	for name, env := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, _, err := load(t, nil, env)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			err = cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), "KONNECT_URL") {
+				t.Fatalf("Validate: %v, want a problem naming KONNECT_URL", err)
+			}
+			if strings.Contains(err.Error(), "S3cretKey") {
+				t.Errorf("Validate shows the credential: %q", err)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := map[string]struct{ url, want string }{
+		"nothing to hide":              {"nats://nats:4222", "nats://nats:4222"},
+		"user and password":            {"nats://admin:S3cretPW@nats:4222", "nats://redacted@nats:4222"},
+		"token as the user":            {"nats://S3cretToken@nats:4222", "nats://redacted@nats:4222"},
+		"a list of servers":            {"nats://admin:S3cretPW@n1:4222,nats://admin:S3cretPW@n2:4222", "nats://redacted@n1:4222,nats://redacted@n2:4222"},
+		"a list with spaces":           {"nats://n1:4222, nats://admin:S3cretPW@n2:4222", "nats://n1:4222, nats://redacted@n2:4222"},
+		"tls scheme":                   {"tls://admin:S3cretPW@nats.example.com:4443", "tls://redacted@nats.example.com:4443"},
+		"no scheme":                    {"admin:S3cretPW@nats:4222", "redacted@nats:4222"},
+		"query with a key":             {"https://ingest.example.com/api/v1/events?apikey=S3cretKey", "https://ingest.example.com/api/v1/events"},
+		"fragment":                     {"https://ingest.example.com/events#S3cretKey", "https://ingest.example.com/events"},
+		"password and query":           {"https://u:S3cretPW@ingest.example.com/events?k=S3cretKey", "https://redacted@ingest.example.com/events"},
+		"password with an @":           {"nats://admin:S3cret@PW@nats:4222", "nats://redacted@nats:4222"},
+		"password with a / ? and #":    {"nats://admin:S3/cr?et#PW@nats:4222", "nats://redacted@nats:4222"},
+		"password with an escape":      {"nats://admin:S3cret%zzPW@nats:4222", "nats://redacted@nats:4222"},
+		"Konnect's URL is left as is":  {config.RegionURL("eu"), config.RegionURL("eu")},
+		"empty":                        {"", ""},
+		"an embedded server's address": {"nats://127.0.0.1:4222", "nats://127.0.0.1:4222"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := config.RedactURL(tc.url)
+			if got != tc.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", tc.url, got, tc.want)
+			}
+			for _, secret := range []string{"S3cret", "PW", "Key", "Token"} {
+				if strings.Contains(got, secret) {
+					t.Errorf("RedactURL(%q) = %q shows %q", tc.url, got, secret)
+				}
+			}
+		})
+	}
+}
+
 func TestValidateAccepts(t *testing.T) {
 	existing := filepath.Join(t.TempDir(), "bridge.creds")
 	if err := os.WriteFile(existing, []byte("not checked here"), 0o600); err != nil {
@@ -334,6 +435,7 @@ func TestValidateAccepts(t *testing.T) {
 		"batch size of one":                  {with(production(), "BRIDGE_BATCH_SIZE", "1"), config.TargetKonnect},
 		"region with a token":                {with(production(), "KONNECT_REGION", "au"), config.TargetKonnect},
 		"user and password together":         {with(production(), "NATS_USER", "bridge", "NATS_PASSWORD", "pw"), config.TargetKonnect},
+		"a password with a space inside":     {with(production(), "NATS_USER", "bridge", "NATS_PASSWORD", "correct horse battery staple"), config.TargetKonnect},
 		"subject captured by a * wildcard":   {with(production(), "BRIDGE_SUBJECT", "agent.*.runs"), config.TargetKonnect},
 		"DLQ subject beside a * wildcard":    {with(production(), "BRIDGE_SUBJECT", "agent.*", "BRIDGE_DLQ_SUBJECT", "agent.runs.dlq"), config.TargetKonnect},
 		"BRIDGE_SANDBOX without NATS or URL": {map[string]string{"BRIDGE_SANDBOX": "1"}, config.TargetSandbox},

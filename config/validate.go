@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/rs/zerolog"
 )
@@ -46,10 +47,10 @@ func (c Config) Validate() error {
 		add("KONNECT_REGION %q is not a Konnect region: use one of %s", c.Konnect.Region, strings.Join(Regions, ", "))
 	}
 	if c.Konnect.Region != "" && c.konnectURLSet && c.Konnect.URL != RegionURL(c.Konnect.Region) {
-		add("KONNECT_URL %q and KONNECT_REGION %q disagree: set only one of them", c.Konnect.URL, c.Konnect.Region)
+		add("KONNECT_URL %q and KONNECT_REGION %q disagree: set only one of them", RedactURL(c.Konnect.URL), c.Konnect.Region)
 	}
 	if u, err := url.Parse(c.Konnect.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("KONNECT_URL %q is not an http(s) URL: use the full ingest URL, such as %s", c.Konnect.URL, RegionURL("us"))
+		add("KONNECT_URL %q is not an http(s) URL: use the full ingest URL, such as %s", RedactURL(c.Konnect.URL), RegionURL("us"))
 	} else if c.Konnect.Token == "" && strings.HasSuffix(u.Hostname(), ".konghq.com") && c.Target() == TargetKonnect {
 		if c.Embedded() || c.konnectURLSet || c.Konnect.Region != "" {
 			add("KONNECT_TOKEN is empty but %s needs one: set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role", u.Host)
@@ -61,6 +62,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			add("%s %s must be positive, such as 5s", name, d)
 		}
+	}
+	if err := checkSecret("KONNECT_TOKEN", c.Konnect.Token, true); err != nil {
+		errs = append(errs, err)
 	}
 	positive("KONNECT_TIMEOUT", c.Konnect.Timeout)
 	positive("KONNECT_CONNECT_TIMEOUT", c.Konnect.ConnectTimeout)
@@ -159,8 +163,36 @@ func checkNATSAuth(n NATS) error {
 			errs = append(errs, fmt.Errorf("%s %q cannot be read: %v; point it at an existing file", f.env, f.path, errors.Unwrap(err)))
 		}
 	}
+	for _, sec := range []struct {
+		env    string
+		v      Secret
+		spaces bool
+	}{{"NATS_TOKEN", n.Token, true}, {"NATS_PASSWORD", n.Password, false}} {
+		if err := checkSecret(sec.env, sec.v, sec.spaces); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if n.URL == "" && methods > 0 {
 		errs = append(errs, errors.New("NATS credentials are set but NATS_URL is empty: set NATS_URL to the server they belong to"))
 	}
 	return errors.Join(errs...)
+}
+
+// checkSecret refuses a secret with a line break or another control
+// character in it, or white space at either end: most often the last
+// newline of the file the value came from, which the server would refuse
+// without saying why. A token holds no white space at all; a password may,
+// inside. The message never shows the secret.
+func checkSecret(env string, s Secret, tokenLike bool) error {
+	v := s.Reveal()
+	where := "white space at an end or a line break in it"
+	bad := strings.ContainsFunc(v, unicode.IsControl) || strings.TrimSpace(v) != v
+	if tokenLike {
+		where = "white space or a line break in it"
+		bad = bad || strings.ContainsFunc(v, unicode.IsSpace)
+	}
+	if !bad {
+		return nil
+	}
+	return fmt.Errorf("%s has %s: remove it (a value taken from a file, such as a Kubernetes secret made with --from-file or with echo | base64, often keeps the file's last newline)", env, where)
 }

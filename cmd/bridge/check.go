@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
@@ -57,20 +54,15 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 }
 
 func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...any)) {
-	nc, err := consume.Connect(cfg.NATS.URL, cfg.NATS, zerolog.Nop(), nil)
+	nc, js, err := openNATS(ctx, cfg)
 	if err != nil {
-		bad("NATS: %v", err)
+		bad("%v", err)
 		return
 	}
 	defer nc.Close()
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ok("NATS reachable at %s", config.RedactURL(nc.ConnectedUrl()))
+	cctx, cancel := context.WithTimeout(ctx, natsWait)
 	defer cancel()
-	if consume.WaitConnected(cctx, nc) != nil {
-		bad("NATS at %s is not reachable in 5s: check NATS_URL, the network and the credentials", cfg.NATS.URL)
-		return
-	}
-	ok("NATS reachable at %s", nc.ConnectedUrlRedacted())
-	js, _ := jetstream.New(nc)
 	s, err := js.Stream(cctx, cfg.Bridge.Stream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -102,20 +94,22 @@ func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...a
 	}
 }
 
-// checkKonnect sends an empty batch: Konnect refuses it as invalid (400)
-// once the token is accepted, so nothing is ingested, while a bad token,
-// role or URL answers 401, 403 or 404.
+// checkKonnect sends an empty batch, which ingests nothing. Once the token
+// is accepted Konnect takes it (2xx) or finds it invalid (400): either way
+// the URL and the token are right. A bad token, role or URL is an outage
+// (401, 403, 404, a redirect, ...).
 func checkKonnect(ctx context.Context, cfg config.Config, ok, bad func(string, ...any)) {
+	url := config.RedactURL(cfg.Konnect.URL)
 	c := publish.NewClient(cfg.Konnect.URL, cfg.Konnect.Token.Reveal(), cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 1)
 	o := c.Send(ctx, []byte("[]"))
 	switch {
 	case o.Verdict == publish.Outage:
-		bad("Konnect at %s: %s", cfg.Konnect.URL, o.Reason)
+		bad("Konnect at %s: %s", url, o.Reason)
 	case o.Status == 0:
-		bad("Konnect at %s is not reachable: %s", cfg.Konnect.URL, o.Reason)
-	case o.Status >= 500 || o.Status == 429:
-		bad("Konnect at %s answered %d: try again later (%s)", cfg.Konnect.URL, o.Status, o.Reason)
+		bad("Konnect at %s is not reachable: %s", url, o.Reason)
+	case o.Status >= 500 || o.Status == 429 || o.Status == 408:
+		bad("Konnect at %s answered %d: try again later (%s)", url, o.Status, o.Reason)
 	default:
-		ok("Konnect at %s is reachable and accepts the token (an empty batch was answered %d; nothing was ingested)", cfg.Konnect.URL, o.Status)
+		ok("Konnect at %s is reachable and accepts the token (it answered %d to an empty batch, which ingests nothing)", url, o.Status)
 	}
 }

@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
@@ -20,33 +19,21 @@ import (
 
 // dlqFlags: `bridge dlq list` prints every dead letter with its reason;
 // `bridge dlq replay [--seq N]` sends dead letters back to the subjects they
-// came on (after the producer or the configuration was fixed).
+// came on (after the producer or the configuration was fixed). Flags go
+// before or after the action word (run moves the word after them).
 func dlqFlags(fs *flag.FlagSet) action {
 	seq := fs.Uint64("seq", 0, "replay only the dead letter with this sequence (default: all)")
 	showData := fs.Bool("data", false, "list: print each payload too")
 	return func(ctx context.Context, cfg config.Config, fs *flag.FlagSet, stdout io.Writer) error {
 		action := fs.Arg(0)
-		if action != "list" && action != "replay" {
-			return errors.New(`say "dlq list" or "dlq replay [--seq N]" (flags go before list/replay)`)
+		if fs.NArg() != 1 || (action != "list" && action != "replay") {
+			return fmt.Errorf(`say "dlq list" or "dlq replay [--seq N]": one action, with flags on either side of it (not understood: %q)`, strings.Join(fs.Args(), " "))
 		}
-		url := cfg.NATS.URL
-		if url == "" {
-			url = "nats://" + cfg.NATS.EmbeddedAddr
-		}
-		nc, err := consume.Connect(url, cfg.NATS, zerolog.Nop(), nil)
+		nc, js, err := openNATS(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := consume.WaitConnected(cctx, nc); err != nil {
-			return fmt.Errorf("NATS at %s is not reachable", url)
-		}
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return err
-		}
 		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New())
 		if action == "replay" {
 			n, err := dlq.Replay(ctx, *seq)

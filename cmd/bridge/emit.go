@@ -16,10 +16,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 )
 
 // guideRuns are the three runs of the Konnect guide, with its ids: two
@@ -41,24 +39,11 @@ func emitFlags(fs *flag.FlagSet) action {
 	count := fs.Int("count", 1, "how many events to publish")
 	guide := fs.Bool("guide", false, "publish the guide's three runs (two summarizer, one translator) with the guide's ids")
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
-		url := cfg.NATS.URL
-		if url == "" {
-			url = "nats://" + cfg.NATS.EmbeddedAddr
-		}
-		nc, err := consume.Connect(url, cfg.NATS, zerolog.Nop(), nil)
+		nc, js, err := openNATS(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := consume.WaitConnected(cctx, nc); err != nil {
-			return fmt.Errorf("NATS at %s is not reachable (is the bridge or NATS running?)", url)
-		}
-		js, err := jetstream.New(nc)
-		if err != nil {
-			return err
-		}
 		type run struct{ id, agent string }
 		var runs []run
 		if *guide {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
@@ -33,7 +34,7 @@ type command struct {
 var commands = []command{
 	{"run", "run the bridge (the default)", true, runFlags},
 	{"emit", "publish a test agent_run event (or the guide's three) to NATS", false, emitFlags},
-	{"dlq", "dlq list | dlq replay [--seq N]: show dead letters with their reasons, or send them back", false, dlqFlags},
+	{"dlq", "dlq list [--data] | dlq replay [--seq N]: show dead letters with their reasons, or send them back", false, dlqFlags},
 	{"check", "check the configuration, NATS, the stream and Konnect; exit 1 when something is wrong", false, checkFlags},
 	{"health", "exit 0 when the admin server answers /healthz (container healthchecks)", false, healthFlags},
 	{"version", "print the build", false, versionFlags},
@@ -62,6 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bridge: unknown command %q\n", name)
 		usage(stderr)
 		return 2
+	}
+	if name == "dlq" && len(args) > 0 && !startsWithDash(args[0]) {
+		// The action word goes after the flags, so that flags work on either
+		// side of it: `dlq replay --seq 7` and `dlq --seq 7 replay`.
+		args = append(slices.Clone(args[1:]), args[0])
 	}
 	fs := flag.NewFlagSet("bridge "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)

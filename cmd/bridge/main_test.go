@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -150,5 +157,200 @@ func TestHealthAsksTheRunningBridge(t *testing.T) {
 	b.Stop(t)
 	if code, _ := bridgeCmd(t, env, "health"); code != 1 {
 		t.Errorf("bridge health with the bridge stopped: exit %d, want 1", code)
+	}
+}
+
+// deadLetters makes a NATS server whose dead-letter stream holds three dead
+// letters, with the consumed stream empty, as `bridge dlq` finds them after
+// the producer was fixed.
+func deadLetters(t *testing.T) (env map[string]string, js jetstream.JetStream) {
+	t.Helper()
+	ns := testkit.NATS(t)
+	_, js = testkit.Connect(t, ns.ClientURL())
+	ctx := context.Background()
+	for _, sc := range []jetstream.StreamConfig{
+		{Name: "AGENT_RUNS", Subjects: []string{"agent.runs.>"}},
+		{Name: "AGENT_RUNS_DLQ", Subjects: []string{"dlq.agent.runs"}},
+	} {
+		if _, err := js.CreateStream(ctx, sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		msg := nats.NewMsg("dlq.agent.runs")
+		msg.Header.Set(consume.HeaderSubject, "agent.runs.acme")
+		msg.Header.Set(consume.HeaderKind, "invalid")
+		msg.Header.Set(consume.HeaderReason, "subject must not be empty")
+		msg.Data = fmt.Appendf(nil, `{"dead letter":%d}`, i)
+		if _, err := js.PublishMsg(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return map[string]string{"NATS_URL": ns.ClientURL()}, js
+}
+
+// streamData lists the payloads a stream holds, oldest first.
+func streamData(t *testing.T, js jetstream.JetStream, stream string) []string {
+	t.Helper()
+	ctx := context.Background()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			continue // replayed and removed
+		}
+		out = append(out, string(m.Data))
+	}
+	return out
+}
+
+// TestDLQFlagsWorkOnEitherSideOfTheAction: `bridge dlq replay --seq 2`
+// replays dead letter 2 only, as `bridge dlq --seq 2 replay` does; a word
+// the command does not understand is refused, and nothing is replayed.
+func TestDLQFlagsWorkOnEitherSideOfTheAction(t *testing.T) {
+	all := []string{`{"dead letter":1}`, `{"dead letter":2}`, `{"dead letter":3}`}
+	tests := map[string]struct {
+		args     []string
+		code     int
+		says     []string
+		replayed []string
+	}{
+		"flags after replay":  {args: []string{"dlq", "replay", "--seq", "2"}, says: []string{"replayed 1 dead letter(s)"}, replayed: all[1:2]},
+		"flags before replay": {args: []string{"dlq", "--seq", "2", "replay"}, says: []string{"replayed 1 dead letter(s)"}, replayed: all[1:2]},
+		"--seq=N after":       {args: []string{"dlq", "replay", "--seq=3"}, says: []string{"replayed 1 dead letter(s)"}, replayed: all[2:3]},
+		"every dead letter":   {args: []string{"dlq", "replay"}, says: []string{"replayed 3 dead letter(s)"}, replayed: all},
+		"list with --data after": {
+			args: []string{"dlq", "list", "--data"},
+			says: []string{"subject must not be empty", `{"dead letter":2}`, "3 dead letter(s) in AGENT_RUNS_DLQ"},
+		},
+		"a sequence without --seq": {args: []string{"dlq", "replay", "2"}, code: 1, says: []string{`say "dlq list" or "dlq replay [--seq N]"`, "not understood"}},
+		"two actions":              {args: []string{"dlq", "list", "replay"}, code: 1, says: []string{"not understood"}},
+		"no action":                {args: []string{"dlq", "--seq", "2"}, code: 1, says: []string{`say "dlq list"`}},
+		"an unknown action":        {args: []string{"dlq", "purge"}, code: 1, says: []string{`say "dlq list"`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			env, js := deadLetters(t)
+			code, out := bridgeCmd(t, env, tc.args...)
+			if code != tc.code {
+				t.Errorf("%v: exit %d, want %d:\n%s", tc.args, code, tc.code, out)
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(out, w) {
+					t.Errorf("%v does not say %q:\n%s", tc.args, w, out)
+				}
+			}
+			if got := streamData(t, js, "AGENT_RUNS"); !slices.Equal(got, tc.replayed) {
+				t.Errorf("%v replayed %v, want %v", tc.args, got, tc.replayed)
+			}
+			var left []string
+			for _, d := range all {
+				if !slices.Contains(tc.replayed, d) {
+					left = append(left, d)
+				}
+			}
+			if got := streamData(t, js, "AGENT_RUNS_DLQ"); !slices.Equal(got, left) {
+				t.Errorf("after %v the dead-letter stream holds %v, want %v", tc.args, got, left)
+			}
+		})
+	}
+}
+
+// TestCommandsNeverShowCredentialsInURLs: NATS_URL may carry a user and
+// password, KONNECT_URL a key in its query. What the commands print, when
+// things work and when they fail, names the server without them.
+func TestCommandsNeverShowCredentialsInURLs(t *testing.T) {
+	defer func(d time.Duration) { natsWait = d }(natsWait)
+	natsWait = 300 * time.Millisecond
+	ns := testkit.NATS(t)
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"))
+	withPassword := strings.Replace(ns.ClientURL(), "nats://", "nats://admin:S3cretPW@", 1)
+	const nobody = "nats://admin:S3cretPW@127.0.0.1:1"
+	tests := map[string]struct {
+		env  map[string]string
+		args []string
+		code int
+		says []string
+	}{
+		"check, everything reachable": {
+			env:  map[string]string{"NATS_URL": withPassword, "KONNECT_URL": konnect.URL + "?apikey=S3cretKey", "KONNECT_TOKEN": "spat_good"},
+			args: []string{"check"},
+			says: []string{"ok    NATS reachable at nats://redacted@127.0.0.1:", "Konnect at " + konnect.URL + " is reachable", "an empty batch, which ingests nothing", "all checks passed"},
+		},
+		"check, Konnect refuses the token": {
+			env:  map[string]string{"NATS_URL": withPassword, "KONNECT_URL": konnect.URL + "?apikey=S3cretKey", "KONNECT_TOKEN": "spat_expired"},
+			args: []string{"check"}, code: 1,
+			says: []string{"FAIL  Konnect at " + konnect.URL + ":"},
+		},
+		"check, NATS not reachable": {
+			env:  map[string]string{"NATS_URL": nobody, "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_good"},
+			args: []string{"check"}, code: 1,
+			says: []string{"FAIL  NATS at nats://redacted@127.0.0.1:1 is not reachable", "NATS_URL"},
+		},
+		"check, one of two servers with a password": {
+			env:  map[string]string{"NATS_URL": "nats://127.0.0.1:1," + nobody, "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_good"},
+			args: []string{"check"}, code: 1,
+			says: []string{"NATS at nats://127.0.0.1:1,nats://redacted@127.0.0.1:1 is not reachable"},
+		},
+		"emit, NATS not reachable": {
+			env: map[string]string{"NATS_URL": nobody}, args: []string{"emit"}, code: 1,
+			says: []string{"NATS at nats://redacted@127.0.0.1:1 is not reachable"},
+		},
+		"dlq list, NATS not reachable": {
+			env: map[string]string{"NATS_URL": nobody}, args: []string{"dlq", "list"}, code: 1,
+			says: []string{"NATS at nats://redacted@127.0.0.1:1 is not reachable"},
+		},
+		"emit, a NATS URL that does not parse": {
+			env: map[string]string{"NATS_URL": "nats://admin:S3cret%zzPW@127.0.0.1:1"}, args: []string{"emit"}, code: 1,
+			says: []string{"NATS at nats://redacted@127.0.0.1:1"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, out := bridgeCmd(t, tc.env, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d:\n%s", code, tc.code, out)
+			}
+			for _, w := range tc.says {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not say %q:\n%s", w, out)
+				}
+			}
+			for _, secret := range []string{"S3cret", "spat_"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("output shows %q:\n%s", secret, out)
+				}
+			}
+		})
+	}
+}
+
+// TestBannerHidesCredentialsInURLs: the first log line says which NATS and
+// which ingest URL the bridge uses, without a password or a query key.
+func TestBannerHidesCredentialsInURLs(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.NATS.URL = "nats://admin:S3cretPW@nats-1:4222,nats://admin:S3cretPW@nats-2:4222"
+	cfg.Konnect.Token = "spat_S3cretToken"
+	var logged bytes.Buffer
+	banner(zerolog.New(&logged), cfg, bridge.Started{
+		NATSURL:   cfg.NATS.URL,
+		IngestURL: "https://openmeter.internal/api/v1/events?apikey=S3cretKey",
+		AdminAddr: "127.0.0.1:8080",
+	})
+	for _, want := range []string{`"nats":"nats://redacted@nats-1:4222,nats://redacted@nats-2:4222"`, `"konnect":"https://openmeter.internal/api/v1/events"`} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("the banner does not say %s:\n%s", want, logged.String())
+		}
+	}
+	if strings.Contains(logged.String(), "S3cret") {
+		t.Errorf("the banner shows a secret:\n%s", logged.String())
 	}
 }

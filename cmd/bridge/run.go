@@ -38,15 +38,17 @@ func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
-// banner says what the bridge runs on, and which defaults are in use.
+// banner says what the bridge runs on, and which defaults are in use. URLs
+// show without their credentials.
 func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
 	v := metrics.Build()
-	log.Info().Str("version", v.Version).Str("nats", st.NATSURL).Str("stream", cfg.Bridge.Stream).
-		Str("consumer", cfg.Bridge.Consumer).Str("konnect", st.IngestURL).Bool("konnect_token", cfg.Konnect.Token != "").
+	natsURL := config.RedactURL(st.NATSURL)
+	log.Info().Str("version", v.Version).Str("nats", natsURL).Str("stream", cfg.Bridge.Stream).
+		Str("consumer", cfg.Bridge.Consumer).Str("konnect", config.RedactURL(st.IngestURL)).Bool("konnect_token", cfg.Konnect.Token != "").
 		Str("admin", "http://"+st.AdminAddr).Msg("konnect-bridge started")
 	var notes []string
 	if cfg.Embedded() {
-		notes = append(notes, fmt.Sprintf("dev mode: embedded NATS with JetStream at %s (data in %s/); set NATS_URL to use your own server", st.NATSURL, cfg.NATS.DataDir))
+		notes = append(notes, fmt.Sprintf("dev mode: embedded NATS with JetStream at %s (data in %s/); set NATS_URL to use your own server", natsURL, cfg.NATS.DataDir))
 	}
 	if st.Sandbox != nil {
 		notes = append(notes,

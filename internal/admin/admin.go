@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
@@ -16,7 +17,9 @@ import (
 
 // Handler serves /healthz, /readyz, /metrics and the status page at /.
 // With a sandbox it also serves the sandbox's ingest and /sandbox/ views.
+// The page shows info's URLs without their credentials.
 func Handler(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Info) http.Handler {
+	info.NATS, info.Target = config.RedactURL(info.NATS), config.RedactURL(info.Target)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})

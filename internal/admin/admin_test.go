@@ -209,3 +209,28 @@ func TestStatusPage(t *testing.T) {
 		}
 	})
 }
+
+// TestStatusPageHidesCredentialsInURLs: NATS_URL may carry a user and
+// password, KONNECT_URL a key in its query. The status page, which anyone
+// reaching the admin port can read, shows where the bridge is connected
+// without them.
+func TestStatusPageHidesCredentialsInURLs(t *testing.T) {
+	withSecrets := admin.Info{
+		Version: "v1.2.3", Stream: "AGENT_RUNS", Consumer: "konnect-bridge",
+		NATS:   "nats://admin:S3cretPW@nats-1:4222,nats://admin:S3cretPW@nats-2:4222",
+		Target: "https://openmeter.internal/api/v1/events?apikey=S3cretKey",
+	}
+	srv := httptest.NewServer(admin.Handler(allReady(), metrics.New(), nil, withSecrets))
+	t.Cleanup(srv.Close)
+	_, _, body := get(t, srv.URL+"/")
+	for _, want := range []string{"nats://redacted@nats-1:4222,nats://redacted@nats-2:4222", "https://openmeter.internal/api/v1/events"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the status page does not show %q", want)
+		}
+	}
+	for _, secret := range []string{"S3cretPW", "S3cretKey", "admin:"} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the status page shows %q", secret)
+		}
+	}
+}

@@ -12,7 +12,9 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
-// Info is what the status page says about the running bridge.
+// Info is what the status page says about the running bridge. NATS (one
+// URL or a comma-separated list) and Target are shown through
+// config.RedactURL.
 type Info struct {
 	Version  string
 	NATS     string

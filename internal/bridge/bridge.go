@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	}
 	defer nc.Close()
 	if !nc.IsConnected() {
-		log.Warn().Str("nats", nc.Opts.Url).Msg("NATS is not reachable yet; retrying")
+		log.Warn().Str("nats", config.RedactURL(nc.Opts.Url)).Msg("NATS is not reachable yet; retrying")
 	}
 	if err := consume.WaitConnected(ctx, nc); err != nil {
 		return nil
