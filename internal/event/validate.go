@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	ce "github.com/cloudevents/sdk-go/v2/event"
@@ -27,7 +28,7 @@ func Validate(e *ce.Event) error {
 		return invalid("specversion", fmt.Sprintf("%q is not 1.0", v))
 	}
 	for _, f := range []struct{ name, value string }{
-		{"id", e.ID()}, {"source", e.Source()}, {"type", e.Type()}, {"subject", e.Subject()},
+		{"id", e.ID()}, {"source", source(e)}, {"type", e.Type()}, {"subject", e.Subject()},
 	} {
 		if strings.TrimSpace(f.value) == "" {
 			return invalid(f.name, "required, must be a non-empty string")
@@ -35,6 +36,11 @@ func Validate(e *ce.Event) error {
 	}
 	if ct := e.DataContentType(); ct != "" && ct != JSON {
 		return invalid("datacontenttype", fmt.Sprintf("%q is not application/json", ct))
+	}
+	if s := e.DataSchema(); s != "" {
+		if u, err := url.Parse(s); err != nil || !u.IsAbs() {
+			return invalid("dataschema", fmt.Sprintf("%q is not an absolute URI", s))
+		}
 	}
 	if e.DataBase64 {
 		return invalid("data_base64", "binary data is not accepted; send data as a JSON object")
