@@ -39,8 +39,8 @@ func Decode(h nats.Header, data []byte) []Decoded {
 	}
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var raws []json.RawMessage
-		if err := json.Unmarshal(trimmed, &raws); err != nil {
+		raws, err := splitArray(trimmed)
+		if err != nil {
 			return []Decoded{{Err: fmt.Errorf("%w: not a JSON array of events: %v", ErrUndecodable, err)}}
 		}
 		if len(raws) == 0 {
@@ -48,25 +48,53 @@ func Decode(h nats.Header, data []byte) []Decoded {
 		}
 		out := make([]Decoded, len(raws))
 		for i, r := range raws {
-			e, err := decodeStructured(r)
-			out[i] = Decoded{Event: e, Raw: r, Err: err}
+			out[i] = decodeStructured(r)[0]
+			out[i].Raw = r
 		}
 		return out
 	}
-	e, err := decodeStructured(data)
-	return []Decoded{{Event: e, Err: err}}
+	return decodeStructured(data)
 }
 
-func decodeStructured(data []byte) (*ce.Event, error) {
+// splitArray returns the elements of a JSON array, pointing into data.
+func splitArray(data []byte) ([]json.RawMessage, error) {
+	if !json.Valid(data) {
+		var raws []json.RawMessage
+		err := json.Unmarshal(data, &raws) // for the error's text
+		return nil, err
+	}
+	raws := make([]json.RawMessage, 0, 8)
+	for i := skipSpace(data, 1); data[i] != ']'; {
+		end := skipValue(data, i)
+		raws = append(raws, data[i:end:end])
+		i = skipSpace(data, end)
+		if data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return raws, nil
+}
+
+// decodeStructured reads one structured-mode event, in a Decoded of its
+// own. The common shape is read (and its JSON checked) by readStructured;
+// everything else is checked by encoding/json and read by the CloudEvents
+// SDK, which also says what is wrong with an event.
+func decodeStructured(data []byte) []Decoded {
 	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) > 0 && trimmed[0] == '{' {
+		if s := readStructured(trimmed); s != nil {
+			s.decoded[0].Event = &s.event
+			return s.decoded[:]
+		}
+	}
 	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-		return nil, fmt.Errorf("%w: not a JSON object (nor binary-mode ce- headers)", ErrUndecodable)
+		return []Decoded{{Err: fmt.Errorf("%w: not a JSON object (nor binary-mode ce- headers)", ErrUndecodable)}}
 	}
 	e := ce.New()
 	if err := e.UnmarshalJSON(trimmed); err != nil {
-		return nil, fmt.Errorf("%w: %v", event.ErrInvalid, err)
+		return []Decoded{{Err: fmt.Errorf("%w: %v", event.ErrInvalid, err)}}
 	}
-	return &e, nil
+	return []Decoded{{Event: &e}}
 }
 
 // decodeBinary builds an event from ce- headers, the content-type header
@@ -76,7 +104,8 @@ func decodeBinary(h nats.Header, specversion string, data []byte) (*ce.Event, er
 		return nil, fmt.Errorf("%w: ce-specversion: %q is not 1.0", event.ErrInvalid, specversion)
 	}
 	e := ce.New(ce.CloudEventsVersionV1)
-	get := func(name string) string { v, _ := ceHeader(h, name); return v }
+	attrs := ceHeaders(h)
+	get := attrs.get
 	e.SetID(get("id"))
 	e.SetSource(get("source"))
 	e.SetType(get("type"))
@@ -93,7 +122,7 @@ func decodeBinary(h nats.Header, specversion string, data []byte) (*ce.Event, er
 	if s := get("dataschema"); s != "" {
 		e.SetDataSchema(s)
 	}
-	ct := h.Get("Content-Type")
+	ct := headerFold(h, "Content-Type")
 	if ct == "" {
 		ct = get("datacontenttype")
 	}
@@ -121,4 +150,54 @@ func ceHeader(h nats.Header, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// ceNames are the attributes decodeBinary reads from headers.
+var ceNames = [...]string{"id", "source", "type", "subject", "time", "dataschema", "datacontenttype"}
+
+// ceAttrs holds the binary-mode attribute headers of a message, by name.
+type ceAttrs [len(ceNames)]string
+
+func (a *ceAttrs) get(name string) string {
+	for i, n := range ceNames {
+		if n == name {
+			return a[i]
+		}
+	}
+	return ""
+}
+
+// ceHeaders reads every attribute header of ceNames, as ceHeader would,
+// in one pass over h.
+func ceHeaders(h nats.Header) (a ceAttrs) {
+	for k, v := range h {
+		if len(k) < 4 || len(v) == 0 {
+			continue
+		}
+		if p := k[:3]; !strings.EqualFold(p, "ce-") && !strings.EqualFold(p, "ce_") {
+			continue
+		}
+		for i, name := range ceNames {
+			if strings.EqualFold(k[3:], name) {
+				a[i] = v[0]
+				break
+			}
+		}
+	}
+	return a
+}
+
+// headerFold reads a header in any case: NATS headers are case-sensitive,
+// and producers write content-type (the CloudEvents binding's spelling) as
+// often as Content-Type.
+func headerFold(h nats.Header, name string) string {
+	if v := h.Get(name); v != "" {
+		return v
+	}
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0]
+		}
+	}
+	return ""
 }

@@ -16,7 +16,7 @@ func AppendJSON(b []byte, e *ce.Event) []byte {
 	b = append(b, `{"specversion":"1.0","id":`...)
 	b = appendString(b, e.ID())
 	b = append(b, `,"source":`...)
-	b = appendString(b, e.Source())
+	b = appendString(b, source(e))
 	b = append(b, `,"type":`...)
 	b = appendString(b, e.Type())
 	b = append(b, `,"subject":`...)
@@ -35,6 +35,31 @@ func AppendJSON(b []byte, e *ce.Event) []byte {
 		b = append(b, d...)
 	}
 	return append(b, '}')
+}
+
+// source is e.Source() without its allocation in the usual case, a source
+// that is a plain name such as "acme-platform": url.URL.String builds a new
+// string on every call, but for a URL that holds nothing but a Path of
+// unreserved characters (RFC 3986) it gives back that Path unchanged.
+func source(e *ce.Event) string {
+	if c, ok := e.Context.(*ce.EventContextV1); ok {
+		u := &c.Source.URL
+		if u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == "" && !u.OmitHost &&
+			u.RawPath == "" && !u.ForceQuery && u.RawQuery == "" && u.Fragment == "" && unreserved(u.Path) {
+			return u.Path
+		}
+	}
+	return e.Source()
+}
+
+func unreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
 }
 
 const hex = "0123456789abcdef"

@@ -1,10 +1,13 @@
 package event
 
 import (
+	"bytes"
+	"maps"
 	"mime"
 	"time"
 
 	ce "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/types"
 )
 
 // EnsureID returns e when it has an id, else a copy with the given id. The
@@ -13,9 +16,9 @@ func EnsureID(e *ce.Event, id string) *ce.Event {
 	if e.ID() != "" || id == "" {
 		return e
 	}
-	c := e.Clone()
+	c := clone(e)
 	c.SetID(id)
-	return &c
+	return c
 }
 
 // DefaultTime returns e when it has a time, else a copy stamped with t, so
@@ -24,9 +27,9 @@ func DefaultTime(e *ce.Event, t time.Time) *ce.Event {
 	if !e.Time().IsZero() || t.IsZero() {
 		return e
 	}
-	c := e.Clone()
+	c := clone(e)
 	c.SetTime(t)
-	return &c
+	return c
 }
 
 // NormalizeContentType returns e when its datacontenttype is absent or
@@ -41,7 +44,40 @@ func NormalizeContentType(e *ce.Event) *ce.Event {
 	if err != nil || mt != JSON {
 		return e
 	}
-	c := e.Clone()
+	c := clone(e)
 	c.SetDataContentType(JSON)
-	return &c
+	return c
+}
+
+// copied is a copy of an event, its context and its time, allocated at
+// once.
+type copied struct {
+	event   ce.Event
+	context ce.EventContextV1
+	time    types.Timestamp
+}
+
+// clone is e.Clone(), the same deep copy, in two allocations rather than
+// five for the usual event: a 1.0 context without extensions or dataschema.
+func clone(e *ce.Event) *ce.Event {
+	ctx, ok := e.Context.(*ce.EventContextV1)
+	if !ok || ctx.Extensions != nil {
+		c := e.Clone()
+		return &c
+	}
+	c := &copied{context: *ctx}
+	if ctx.Time != nil {
+		c.time = *ctx.Time
+		c.context.Time = &c.time
+	}
+	if ctx.DataSchema != nil {
+		c.context.DataSchema = &types.URI{URL: ctx.DataSchema.URL}
+	}
+	c.event = ce.Event{
+		Context:     &c.context,
+		DataEncoded: bytes.Clone(e.DataEncoded),
+		DataBase64:  e.DataBase64,
+		FieldErrors: maps.Clone(e.FieldErrors),
+	}
+	return &c.event
 }

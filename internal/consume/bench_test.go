@@ -1,0 +1,116 @@
+package consume
+
+import (
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+)
+
+// benchMessage is one NATS message as producers of agent runs send it.
+type benchMessage struct {
+	name   string
+	header nats.Header
+	data   []byte
+	events int
+}
+
+// benchMessages are the forms the bridge reads most: a structured-mode
+// event with an id and a time, the same event in binary mode, one without
+// id or time (the bridge derives the id and stamps the stored time), and a
+// message holding an array of ten events.
+func benchMessages() []benchMessage {
+	const structured = `{"specversion":"1.0","id":"8655CDD7-0775-4AEA-AF8C-89C47EBC8828","source":"acme-platform","type":"agent_run","subject":"acme-inc","time":"2026-11-27T08:00:00Z","datacontenttype":"application/json","data":{"agent_name":"summarizer","tokens":1234,"duration_ms":5678}}`
+	const withoutID = `{"specversion":"1.0","source":"acme-platform","type":"agent_run","subject":"acme-inc","datacontenttype":"application/json","data":{"agent_name":"summarizer","tokens":1234,"duration_ms":5678}}`
+	array := []byte{'['}
+	for i := range 10 {
+		if i > 0 {
+			array = append(array, ',')
+		}
+		array = append(array, `{"specversion":"1.0","id":"run-`...)
+		array = strconv.AppendInt(array, int64(i), 10)
+		array = append(array, `","source":"acme-platform","type":"agent_run","subject":"acme-inc","time":"2026-11-27T08:00:00Z","data":{"agent_name":"summarizer","tokens":1234}}`...)
+	}
+	array = append(array, ']')
+	binary := nats.Header{}
+	for k, v := range map[string]string{
+		"ce-specversion": "1.0", "ce-id": "8655CDD7-0775-4AEA-AF8C-89C47EBC8828", "ce-source": "acme-platform",
+		"ce-type": "agent_run", "ce-subject": "acme-inc", "ce-time": "2026-11-27T08:00:00Z", "Content-Type": "application/json",
+	} {
+		binary.Set(k, v)
+	}
+	return []benchMessage{
+		{name: "structured", data: []byte(structured), events: 1},
+		{name: "binary", header: binary, data: []byte(`{"agent_name":"summarizer","tokens":1234,"duration_ms":5678}`), events: 1},
+		{name: "without_id", data: []byte(withoutID), events: 1},
+		{name: "array_of_10", data: array, events: 10},
+	}
+}
+
+// BenchmarkDecode reads a message into events.
+func BenchmarkDecode(b *testing.B) {
+	for _, m := range benchMessages() {
+		b.Run(m.name, func(b *testing.B) {
+			perEvent(b, m.events, func() {
+				if d := Decode(m.header, m.data); len(d) != m.events || d[0].Err != nil {
+					b.Fatalf("decoded %d events, first error %v", len(d), d[0].Err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkPrepare is the bridge's whole per-event path: decode the
+// message, normalise the content type, ensure the id, default the time,
+// validate, encode the event as it goes into a batch body, and append it to
+// the body.
+func BenchmarkPrepare(b *testing.B) {
+	x := &emitter{log: zerolog.Nop()}
+	p := provenance{
+		idBase: func() string { return sequenceID("AGENT_RUNS-1a2b3c", 123456) },
+		stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
+	}
+	for _, m := range benchMessages() {
+		b.Run(m.name, func(b *testing.B) {
+			body := make([]byte, 0, 64<<10)
+			perEvent(b, m.events, func() {
+				decoded := Decode(m.header, m.data)
+				body = append(body[:0], '[')
+				for i, d := range decoded {
+					js, err := x.prepare(d, i, len(decoded), m.header, p)
+					if err != nil {
+						b.Fatalf("event %d: %v", i, err)
+					}
+					if i > 0 {
+						body = append(body, ',')
+					}
+					body = append(body, js...)
+				}
+				body = append(body, ']')
+			})
+			if len(body) < 100 {
+				b.Fatalf("batch body %q is too short", body)
+			}
+		})
+	}
+}
+
+// perEvent runs op b.N times and reports the time, bytes and allocations
+// per event besides the per-message figures of -benchmem.
+func perEvent(b *testing.B, events int, op func()) {
+	b.ReportAllocs()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for b.Loop() {
+		op()
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	n := float64(b.N * events)
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/event")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+}
