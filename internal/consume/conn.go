@@ -39,6 +39,10 @@ func Connect(url string, n config.NATS, log zerolog.Logger, h *health.Health) (*
 				reason = err.Error()
 			}
 			set(false, reason)
+			if c.IsClosed() || c.IsDraining() {
+				log.Info().Msg("disconnected from NATS")
+				return
+			}
 			log.Warn().Str("reason", reason).Msg("disconnected from NATS; reconnecting")
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {

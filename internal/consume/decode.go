@@ -92,9 +92,18 @@ func decodeStructured(data []byte) []Decoded {
 	}
 	e := ce.New()
 	if err := e.UnmarshalJSON(trimmed); err != nil {
-		return []Decoded{{Err: fmt.Errorf("%w: %v", event.ErrInvalid, err)}}
+		return []Decoded{{Err: fmt.Errorf("%w: %s", event.ErrInvalid, sdkReason(err))}}
 	}
 	return []Decoded{{Event: &e}}
+}
+
+// sdkReason names the attribute in the SDK's one error that does not: a
+// time that is not RFC 3339.
+func sdkReason(err error) string {
+	if msg := err.Error(); strings.Contains(msg, "time.Time") {
+		return "time: " + msg
+	}
+	return err.Error()
 }
 
 // decodeBinary builds an event from ce- headers, the content-type header

@@ -166,6 +166,11 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 					handBackPrefetched(iter)
 					return nil
 				}
+				if errors.Is(err, jetstream.ErrNoHeartbeat) {
+					// The iterator re-issues its pulls by itself.
+					j.log.Debug().Err(err).Msg("missed a pull heartbeat; pulling on")
+					continue
+				}
 				iter.Stop()
 				j.recover(ctx, err)
 				break
