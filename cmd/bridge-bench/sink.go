@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"hash/maphash"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sink is the ingest endpoint the bridge delivers to during the benchmark:
+// it checks every body as Konnect does (see parseBatch), answers 202, and
+// counts the distinct (source, id) pairs it stored. Unlike the sandbox it
+// keeps no events, only a 64-bit hash of each key and, for the events of
+// the latency phase, the time they arrived.
+type sink struct {
+	seed maphash.Seed
+	srv  *http.Server
+	url  string
+	// delay holds every answer back, standing in for the network between
+	// the bridge and Konnect.
+	delay time.Duration
+
+	mu       sync.Mutex
+	seen     map[uint64]struct{}
+	first    time.Time // first new event of the phase
+	last     time.Time // last new event of the phase
+	received []atomic.Int64
+
+	distinct atomic.Int64
+	events   atomic.Int64 // every event accepted, repeats included
+	requests atomic.Int64
+	rejected atomic.Int64
+}
+
+// latencyPrefix marks the ids of the latency phase: "lat-<n>".
+const latencyPrefix = "lat-"
+
+// startSink serves the sink on a free port of 127.0.0.1.
+func startSink(delay time.Duration) (*sink, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &sink{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, delay: delay}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.url = "http://" + ln.Addr().String() + "/v3/openmeter/events"
+	go func() { _ = s.srv.Serve(ln) }()
+	return s, nil
+}
+
+// reset starts a phase: the counts go to zero and room is made for
+// expected events and for latency events "lat-0" to "lat-<latency-1>".
+func (s *sink) reset(expected, latency int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = make(map[uint64]struct{}, expected)
+	s.first, s.last = time.Time{}, time.Time{}
+	s.received = make([]atomic.Int64, latency)
+	s.distinct.Store(0)
+	s.events.Store(0)
+	s.requests.Store(0)
+	s.rejected.Store(0)
+}
+
+// window is when the first and the last new event of the phase arrived.
+func (s *sink) window() (first, last time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.last
+}
+
+// arrival is when latency event n arrived, zero when it has not.
+func (s *sink) arrival(n int) time.Time {
+	s.mu.Lock()
+	r := s.received
+	s.mu.Unlock()
+	if ns := r[n].Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// waitDistinct polls until n distinct events arrived or within passes.
+func (s *sink) waitDistinct(n int, within time.Duration) bool {
+	deadline := time.Now().Add(within)
+	for s.distinct.Load() < int64(n) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
+}
+
+var bodies = sync.Pool{New: func() any { return &request{body: make([]byte, 0, 64<<10)} }}
+
+// request is the buffers of one request, reused across requests.
+type request struct {
+	body   []byte
+	events []ingested
+}
+
+func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST events here", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.Header.Get("Authorization") == "" {
+		problem(w, http.StatusUnauthorized, "missing bearer token")
+		return
+	}
+	single := false
+	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	case "application/cloudevents-batch+json", "application/json":
+	case "application/cloudevents+json":
+		single = true
+	default:
+		problem(w, http.StatusBadRequest, "unsupported content type "+mt)
+		return
+	}
+	req := bodies.Get().(*request)
+	defer bodies.Put(req)
+	buf := bytes.NewBuffer(req.body[:0])
+	if _, err := io.Copy(buf, r.Body); err != nil {
+		problem(w, http.StatusBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	req.body = buf.Bytes()
+	var err error
+	req.events, err = parseBatch(req.body, single, req.events[:0])
+	s.requests.Add(1)
+	if err != nil {
+		s.rejected.Add(1)
+		problem(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.store(req.events)
+	if s.delay > 0 {
+		time.Sleep(s.delay)
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// store counts the events of one accepted request.
+func (s *sink) store(events []ingested) {
+	now := time.Now()
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fresh := 0
+	for _, e := range events {
+		h.Reset()
+		_, _ = h.Write(e.source)
+		_ = h.WriteByte(0)
+		_, _ = h.Write(e.id)
+		k := h.Sum64()
+		if _, ok := s.seen[k]; ok {
+			continue
+		}
+		s.seen[k] = struct{}{}
+		fresh++
+		if n, ok := bytes.CutPrefix(e.id, []byte(latencyPrefix)); ok {
+			if i, err := strconv.Atoi(string(n)); err == nil && i >= 0 && i < len(s.received) {
+				s.received[i].Store(now.UnixNano())
+			}
+		}
+	}
+	if fresh > 0 {
+		if s.first.IsZero() {
+			s.first = now
+		}
+		s.last = now
+	}
+	s.distinct.Add(int64(fresh))
+	s.events.Add(int64(len(events)))
+}
+
+func problem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
+}
