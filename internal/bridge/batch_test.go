@@ -38,7 +38,7 @@ func TestBatchesActuallyBatched(t *testing.T) {
 	if largest < 2 {
 		t.Errorf("no request carried more than one event")
 	}
-	if got := acceptedEvents(e.konnect); got != len(all) {
+	if got := e.konnect.AcceptedEvents(); got != len(all) {
 		t.Errorf("Konnect's requests carried %d events, want %d", got, len(all))
 	}
 	t.Logf("%d events in %d requests, the largest %d", len(all), len(reqs), largest)

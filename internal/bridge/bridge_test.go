@@ -255,15 +255,3 @@ func binaryMsg(subject string, r testkit.Run) *nats.Msg {
 	m.Data, _ = json.Marshal(map[string]string{"agent_name": r.Agent})
 	return m
 }
-
-// acceptedEvents adds up the events of every request Konnect accepted:
-// with nothing sent twice, the number of events published.
-func acceptedEvents(k *testkit.Konnect) int {
-	n := 0
-	for _, r := range k.Requests() {
-		if r.Status == http.StatusAccepted {
-			n += r.Events
-		}
-	}
-	return n
-}

@@ -107,7 +107,7 @@ func TestInvalidEventsAreDeadLetteredNeverDelivered(t *testing.T) {
 			t.Errorf("Konnect answered a request %d (%s): an invalid event reached it", r.Status, r.Detail)
 		}
 	}
-	if got := acceptedEvents(e.konnect); got != len(valid) {
+	if got := e.konnect.AcceptedEvents(); got != len(valid) {
 		t.Errorf("Konnect's requests carried %d events, want the %d valid ones", got, len(valid))
 	}
 	if info := e.consumer(); info.NumRedelivered != 0 {

@@ -117,7 +117,7 @@ func TestDuplicateIDNotCountedTwice(t *testing.T) {
 				testkit.Publish(t, e.js, "agent.runs.acme", r.JSON())
 			}
 			e.waitSettled()
-			if got := acceptedEvents(e.konnect); got != len(c.runs) {
+			if got := e.konnect.AcceptedEvents(); got != len(c.runs) {
 				t.Errorf("Konnect accepted %d events in its requests, want both copies (%d) sent", got, len(c.runs))
 			}
 			if got := e.konnect.IDs(); !maps.Equal(got, c.want) {

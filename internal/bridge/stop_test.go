@@ -58,7 +58,7 @@ func TestStopWhileKonnectIsSlowLosesAndRepeatsNothing(t *testing.T) {
 	if got, want := e.konnect.IDs(), keys(all...); !maps.Equal(got, want) {
 		t.Errorf("Konnect holds %v, want every published event %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
-	if got := acceptedEvents(e.konnect); got != len(all) {
+	if got := e.konnect.AcceptedEvents(); got != len(all) {
 		t.Errorf("Konnect was sent %d events in accepted requests, want each of the %d once", got, len(all))
 	}
 	t.Logf("%d of %d events delivered before the stop", finished, len(all))

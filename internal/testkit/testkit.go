@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -78,6 +79,19 @@ func (k *Konnect) IDs() map[string]bool {
 		ids[e.Source+"/"+e.ID] = true
 	}
 	return ids
+}
+
+// AcceptedEvents adds up the events of every request Konnect accepted,
+// counting again those it already held: with nothing sent twice, the number
+// of events published.
+func (k *Konnect) AcceptedEvents() int {
+	n := 0
+	for _, r := range k.Requests() {
+		if r.Status == http.StatusAccepted {
+			n += r.Events
+		}
+	}
+	return n
 }
 
 // Config is a valid configuration pointing at natsURL and konnectURL, with

@@ -63,7 +63,7 @@ func TestReplicaLostMidStream(t *testing.T) {
 
 	p.wait(t)
 	s.assertDelivered(p)
-	sent, runs := acceptedEvents(s.konnect), p.count()
+	sent, runs := s.konnect.AcceptedEvents(), p.count()
 	if sent <= runs {
 		t.Errorf("Konnect accepted %d events in all for %d runs: the batches held at the kill should have been sent again", sent, runs)
 	}

@@ -365,15 +365,3 @@ func (h *holdingFault) fault() sandbox.Fault {
 
 // letGo answers every request held, and those to come, at once.
 func (h *holdingFault) letGo() { h.once.Do(func() { close(h.released) }) }
-
-// acceptedEvents adds up the events of every request Konnect accepted,
-// counting the ones it had already (a resend) again.
-func acceptedEvents(k *testkit.Konnect) int {
-	n := 0
-	for _, r := range k.Requests() {
-		if r.Status == http.StatusAccepted {
-			n += r.Events
-		}
-	}
-	return n
-}
