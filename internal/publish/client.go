@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,14 +47,20 @@ func NewClient(url, token string, timeout, connectTimeout time.Duration, conns i
 }
 
 // Send posts one body holding n events and classifies the answer. It blocks
-// until Konnect answers, the timeout passes or ctx ends.
+// until Konnect answers, the timeout passes or ctx ends, and returns only
+// once the transport is done reading body, so the caller may reuse it.
 func (c *Client) Send(ctx context.Context, body []byte) Outcome {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, rb)
 	if err != nil {
 		return Classify(0, nil, "", fmt.Errorf("build request: %w", err), c.now())
 	}
+	req.ContentLength = int64(len(body))
+	// net/http may still be writing the body after the answer came (an
+	// early 413 or 401); it always closes it when done.
+	defer rb.wait()
 	req.Header.Set("Content-Type", BatchContentType)
 	req.Header.Set("User-Agent", "konnect-bridge")
 	if c.token != "" {
@@ -71,6 +78,22 @@ func (c *Client) Send(ctx context.Context, body []byte) Outcome {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
 	return Classify(resp.StatusCode, resp.Header, detail, nil, c.now())
 }
+
+// requestBody tells when the transport has closed a request's body.
+type requestBody struct {
+	*bytes.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (b *requestBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+// wait blocks until the transport closed the body, which net/http does on
+// every path, errors included (http.RoundTripper's contract).
+func (b *requestBody) wait() { <-b.closed }
 
 // scrub removes the URL from an error's text: net/http repeats it, and a URL
 // may carry credentials in its query. It still wraps err, so that Classify
