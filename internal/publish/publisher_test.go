@@ -382,17 +382,7 @@ func TestKonnectRefusingSomeEventsDeadLettersOnlyThose(t *testing.T) {
 func TestOutageHoldsEverythingUntilTheTokenWorks(t *testing.T) {
 	const renewed = "spat_renewed_by_the_operator"
 	k := testkit.NewKonnect(t, sandbox.WithToken("spat_what_konnect_expects"))
-	var (
-		mu   sync.Mutex
-		auth []bool
-	)
-	h := health.New(func(c health.Component, ready bool) {
-		if c == health.KonnectAuth {
-			mu.Lock()
-			auth = append(auth, ready)
-			mu.Unlock()
-		}
-	})
+	h, authWent := authTrail()
 	lim := limits()
 	lim.Size, lim.RetryBudget = 3, 200*time.Millisecond // an outage does not spend the retry budget
 	p := startPublisher(t, k.URL, renewed, lim, h, zerolog.Nop())
@@ -434,10 +424,8 @@ func TestOutageHoldsEverythingUntilTheTokenWorks(t *testing.T) {
 			t.Errorf("%s still not ready after delivery resumed: %s", c, s.Reason)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if !slices.Equal(auth, []bool{true, false, true}) {
-		t.Errorf("konnect_auth went %v, want ready, then not ready, then ready again", auth)
+	if got := authWent(); !slices.Equal(got, []bool{true, false, true}) {
+		t.Errorf("konnect_auth went %v, want ready, then not ready, then ready again", got)
 	}
 }
 
@@ -845,18 +833,7 @@ func TestTransientFailuresDuringAnOutageKeepItHeld(t *testing.T) {
 	for name, fault := range tests {
 		t.Run(name, func(t *testing.T) {
 			k := testkit.NewKonnect(t, sandbox.WithToken("spat_what_konnect_expects"))
-			var (
-				mu   sync.Mutex
-				auth []bool
-			)
-			h := health.New(func(c health.Component, ready bool) {
-				if c == health.KonnectAuth {
-					mu.Lock()
-					auth = append(auth, ready)
-					mu.Unlock()
-				}
-			})
-			authWent := func() []bool { mu.Lock(); defer mu.Unlock(); return slices.Clone(auth) }
+			h, authWent := authTrail()
 			lim := limits()
 			lim.Size, lim.RetryBudget = 3, 200*time.Millisecond
 			p := startPublisher(t, k.URL, renewed, lim, h, zerolog.Nop())
@@ -896,4 +873,21 @@ func TestTransientFailuresDuringAnOutageKeepItHeld(t *testing.T) {
 			}
 		})
 	}
+}
+
+// authTrail is readiness that records every change of konnect_auth; went
+// returns them in order.
+func authTrail() (h *health.Health, went func() []bool) {
+	var (
+		mu   sync.Mutex
+		auth []bool
+	)
+	h = health.New(func(c health.Component, ready bool) {
+		if c == health.KonnectAuth {
+			mu.Lock()
+			auth = append(auth, ready)
+			mu.Unlock()
+		}
+	})
+	return h, func() []bool { mu.Lock(); defer mu.Unlock(); return slices.Clone(auth) }
 }
