@@ -156,6 +156,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		started(st)
 	}
 	pub.Run(hard, items)
+	dlq.Wait()
 
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })

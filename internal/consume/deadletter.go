@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -59,7 +60,14 @@ type DeadLetters struct {
 	log        zerolog.Logger
 	metrics    *metrics.Metrics
 	retryDelay time.Duration
+	// pending counts messages whose dead letters are being stored.
+	pending sync.WaitGroup
 }
+
+// Wait returns once every message whose dead letters were being stored is
+// settled. Call it after the sources and the publisher stopped, before the
+// connection is drained.
+func (d *DeadLetters) Wait() { d.pending.Wait() }
 
 // NewDeadLetters stores on cfg's BRIDGE_DLQ_SUBJECT in BRIDGE_DLQ_STREAM. A
 // message whose dead letter cannot be stored is handed back after NakDelay.

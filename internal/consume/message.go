@@ -78,22 +78,36 @@ func (m *message) done(i int, raw []byte, o publish.Outcome) {
 	}
 }
 
-// settle stores the dead letters first: the message is terminated or acked
-// only once they are safe, and handed back when they are not.
+// settle settles the message now, or, when it has dead letters, once they
+// are stored: the message is terminated or acked only once they are safe,
+// and handed back when they are not. Storing runs on a goroutine of its
+// own (DeadLetters.Wait waits for them), so a slow dead-letter stream
+// never holds up the pull loop or a sender, and bad input never blocks
+// good input.
 func (m *message) settle() {
-	defer m.released()
-	if len(m.dead) > 0 {
+	if len(m.dead) == 0 {
+		m.finish()
+		return
+	}
+	m.dlq.pending.Go(func() {
 		o := m.s.origin()
 		var errs []error
 		for _, d := range m.dead {
 			errs = append(errs, m.dlq.Publish(m.raw, o, d))
 		}
 		if err := errors.Join(errs...); err != nil {
+			defer m.released()
 			m.dlq.log.Error().Err(err).Str("subject", o.Subject).Uint64("seq", o.Sequence).Msg("dead letter not stored; handing the message back")
 			_ = m.s.handBack(m.dlq.retryDelay, "dead letter not stored: "+err.Error())
 			return
 		}
-	}
+		m.finish()
+	})
+}
+
+// finish acks, terminates or hands back the message by its outcomes.
+func (m *message) finish() {
+	defer m.released()
 	var err error
 	switch {
 	case m.retry:
