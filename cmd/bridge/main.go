@@ -64,10 +64,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	if name == "dlq" && len(args) > 0 && !startsWithDash(args[0]) {
-		// The action word goes after the flags, so that flags work on either
-		// side of it: `dlq replay --seq 7` and `dlq --seq 7 replay`.
-		args = append(slices.Clone(args[1:]), args[0])
+	if name == "dlq" {
+		// The action word goes after the flags, so that flags work on any
+		// side of it: `dlq replay --seq 7`, `dlq --seq 7 replay`,
+		// `dlq --nats-listen X list --data`.
+		if i := slices.IndexFunc(args, func(a string) bool { return a == "list" || a == "replay" }); i >= 0 {
+			args = append(slices.Delete(slices.Clone(args), i, i+1), args[i])
+		}
 	}
 	fs := flag.NewFlagSet("bridge "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)

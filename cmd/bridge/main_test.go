@@ -231,6 +231,10 @@ func TestDLQFlagsWorkOnEitherSideOfTheAction(t *testing.T) {
 			args: []string{"dlq", "list", "--data"},
 			says: []string{"subject must not be empty", `{"dead letter":2}`, "3 dead letter(s) in AGENT_RUNS_DLQ"},
 		},
+		"flags on both sides of list": {
+			args: []string{"dlq", "--seq", "2", "list", "--data"},
+			says: []string{`{"dead letter":2}`, "3 dead letter(s) in AGENT_RUNS_DLQ"},
+		},
 		"a sequence without --seq": {args: []string{"dlq", "replay", "2"}, code: 1, says: []string{`say "dlq list" or "dlq replay [--seq N]"`, "not understood"}},
 		"two actions":              {args: []string{"dlq", "list", "replay"}, code: 1, says: []string{"not understood"}},
 		"no action":                {args: []string{"dlq", "--seq", "2"}, code: 1, says: []string{`say "dlq list"`}},

@@ -165,8 +165,8 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	} else {
 		select {
 		case <-closed:
-		case <-time.After(5 * time.Second):
-			log.Warn().Msg("the NATS connection did not drain in 5s; closing it")
+		case <-time.After(2 * time.Second):
+			log.Warn().Msg("the NATS connection did not drain in 2s; closing it")
 		}
 	}
 	log.Info().Msg("stopped")
