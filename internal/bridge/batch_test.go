@@ -2,9 +2,11 @@ package bridge_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
 // "Batches actually batched": 200 events published quickly reach Konnect in
@@ -18,7 +20,8 @@ func TestBatchesActuallyBatched(t *testing.T) {
 	e.waitHeld(len(all))
 	e.waitSettled()
 
-	reqs := e.konnect.Requests()
+	// Leave out the start-up check of the token, an empty batch.
+	reqs := slices.DeleteFunc(e.konnect.Requests(), func(r sandbox.Request) bool { return r.Events == 0 })
 	if len(reqs) >= len(all) {
 		t.Errorf("%d requests for %d events: nothing was batched", len(reqs), len(all))
 	}

@@ -152,6 +152,11 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		sources.Wait()
 		close(items)
 	}()
+	// Readiness waits for Konnect's word on the token and URL.
+	h.Set(health.KonnectAuth, false, "asking Konnect whether it accepts the token")
+	if pub.CheckAuth(ctx) {
+		go pub.WatchAuth(ctx)
+	}
 	if started != nil {
 		started(st)
 	}

@@ -103,6 +103,9 @@ func TestInvalidEventsAreDeadLetteredNeverDelivered(t *testing.T) {
 		t.Errorf("Konnect holds %v, want exactly the valid events %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 	for _, r := range e.konnect.Requests() {
+		if r.Events == 0 {
+			continue // the start-up check of the token, an empty batch
+		}
 		if r.Status != http.StatusAccepted {
 			t.Errorf("Konnect answered a request %d (%s): an invalid event reached it", r.Status, r.Detail)
 		}

@@ -39,8 +39,9 @@ func TestDashboardAndAlertsUseMetricsTheBridgeExposes(t *testing.T) {
 	}
 
 	// Exercise every path once, so that every labelled metric has a series:
-	// a retry (503), deliveries, a dead letter.
-	e := start(t, nil, sandbox.WithFault(sandbox.Times(1, sandbox.Answer(http.StatusServiceUnavailable, 0))))
+	// a retry (503), deliveries, a dead letter. The first request is the
+	// start-up check of the token; the second, a batch, is retried.
+	e := start(t, nil, sandbox.WithFault(sandbox.Times(2, sandbox.Answer(http.StatusServiceUnavailable, 0))))
 	guide := testkit.Guide()
 	for _, r := range guide {
 		testkit.Publish(t, e.js, "agent.runs.acme", r.JSON())

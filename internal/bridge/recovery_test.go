@@ -18,6 +18,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
@@ -160,5 +161,21 @@ func TestOversizedDeadLetterIsStoredWithoutItsPayload(t *testing.T) {
 	}
 	if ids := slices.Collect(maps.Keys(e.konnect.IDs())); len(ids) != 0 {
 		t.Errorf("Konnect holds %v, want nothing", ids)
+	}
+}
+
+// An idle bridge whose token Konnect refuses says so in /readyz before the
+// first event arrives, and turns ready by itself once Konnect accepts it.
+func TestReadinessTellsABadTokenBeforeAnyEvent(t *testing.T) {
+	e := start(t, nil, sandbox.WithToken("spat_the_one_konnect_expects"))
+	code, _, body := e.get("/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), "konnect_auth") || !strings.Contains(string(body), "KONNECT_TOKEN") {
+		t.Fatalf("idle bridge with a refused token: /readyz %d %s; want 503 naming konnect_auth and KONNECT_TOKEN", code, body)
+	}
+	e.konnect.SetToken("spat_test")
+	testkit.Eventually(t, wait, func() bool { code, _, _ := e.get("/readyz"); return code == http.StatusOK },
+		"/readyz never turned 200 once Konnect accepted the token")
+	if n := len(e.konnect.Events()); n != 0 {
+		t.Errorf("the token check ingested %d events", n)
 	}
 }
