@@ -63,6 +63,12 @@ func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...a
 	ok("NATS reachable at %s", config.RedactURL(nc.ConnectedUrl()))
 	cctx, cancel := context.WithTimeout(ctx, natsWait)
 	defer cancel()
+	acct, err := js.AccountInfo(cctx)
+	if err != nil {
+		bad("JetStream is not available to this NATS user (%v): enable JetStream on the server (-js) and for the account", err)
+		return
+	}
+	ok("JetStream enabled: %d stream(s), %d consumer(s) in this account", acct.Streams, acct.Consumers)
 	s, err := js.Stream(cctx, cfg.Bridge.Stream)
 	switch {
 	case errors.Is(err, jetstream.ErrStreamNotFound):

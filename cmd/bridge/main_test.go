@@ -87,7 +87,7 @@ func TestCheckSaysWhatIsRightAndWhatToFix(t *testing.T) {
 	if code != 1 {
 		t.Errorf("check with a refused token: exit %d, want 1:\n%s", code, out)
 	}
-	for _, w := range []string{"ok    NATS reachable", "stream AGENT_RUNS is missing; the bridge creates it", "FAIL  Konnect", "KONNECT_TOKEN is missing, wrong or expired"} {
+	for _, w := range []string{"ok    NATS reachable", "ok    JetStream enabled", "stream AGENT_RUNS is missing; the bridge creates it", "FAIL  Konnect", "KONNECT_TOKEN is missing, wrong or expired"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("check output does not say %q:\n%s", w, out)
 		}
