@@ -1,6 +1,7 @@
 package consume_test
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -244,6 +245,37 @@ func checkDecoded(t *testing.T, i int, got consume.Decoded, want decodedAs) {
 	for _, a := range attrs {
 		if a.got != a.want {
 			t.Errorf("[%d] %s = %q, want %q", i, a.name, a.got, a.want)
+		}
+	}
+}
+
+// The producer's source reaches Konnect exactly as written, in every form:
+// Konnect bills and deduplicates on (source, id) as the producer wrote them,
+// and the CloudEvents SDK would re-encode a source it parsed.
+func TestSourceIsKeptVerbatim(t *testing.T) {
+	sources := []string{"acme-platform", "acme platform", "Acme-Platform/ü", "https://acme.example/agents?x=1", "urn:acme:platform"}
+	for _, src := range sources {
+		quoted, _ := json.Marshal(src)
+		forms := map[string]struct {
+			h    nats.Header
+			data []byte
+		}{
+			"structured":                   {nil, []byte(`{"specversion":"1.0","id":"1","source":` + string(quoted) + `,"type":"agent_run","subject":"acme-inc"}`)},
+			"structured with an extension": {nil, []byte(`{"specversion":"1.0","id":"1","source":` + string(quoted) + `,"type":"agent_run","subject":"acme-inc","traceparent":"00-1-2-01"}`)},
+			"binary":                       {nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {src}, "ce-type": {"agent_run"}, "ce-subject": {"acme-inc"}}, nil},
+		}
+		for form, f := range forms {
+			d := consume.Decode(f.h, f.data)
+			if d[0].Err != nil {
+				t.Fatalf("%s %q: %v", form, src, d[0].Err)
+			}
+			var got struct{ Source string }
+			if err := json.Unmarshal(event.AppendJSON(nil, d[0].Event), &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Source != src {
+				t.Errorf("%s: source %q reaches Konnect as %q", form, src, got.Source)
+			}
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package consume
 
 import (
+	"net/url"
 	"strings"
 
 	ce "github.com/cloudevents/sdk-go/v2/event"
@@ -132,6 +133,9 @@ func readStructured(data []byte) *structured {
 					return nil
 				}
 				c.Source = *ref
+				if keepVerbatim(ref.String(), v) {
+					c.Source = types.URIRef{URL: url.URL{Opaque: v}} // as verbatimSource
+				}
 				break
 			}
 			// url.Parse makes a URL of nothing but Path from a string
