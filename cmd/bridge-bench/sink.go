@@ -133,6 +133,12 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.body = buf.Bytes()
+	if string(bytes.TrimSpace(req.body)) == "[]" {
+		// The bridge's start-up check of the token: it ingests nothing,
+		// and is answered as Konnect answers an empty batch.
+		problem(w, http.StatusBadRequest, "empty batch")
+		return
+	}
 	var err error
 	req.events, err = parseBatch(req.body, single, req.events[:0])
 	s.requests.Add(1)
