@@ -567,15 +567,9 @@ func TestRetryBudgetSpentHandsTheEventsBack(t *testing.T) {
 			l := newLedger(t)
 			ids := runIDs(4)
 			p.send(t, items(l, ids)...)
-			testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
-				"the events were not handed back once the budget was spent (%s)", l.counts())
-			l.settledOnce(ids)
+			l.handedBackAfterBudget(t, ids, lim.NakDelay)
 			for _, id := range ids {
-				o := l.outcome(id)
-				if o.Verdict != publish.RetryLater || o.Delay != lim.NakDelay {
-					t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, lim.NakDelay)
-				}
-				if !strings.Contains(o.Reason, tc.says) {
+				if o := l.outcome(id); !strings.Contains(o.Reason, tc.says) {
 					t.Errorf("%s: reason %q does not say %q", id, o.Reason, tc.says)
 				}
 			}
@@ -709,14 +703,7 @@ func TestRetryAfterNowWaitsTheBackoff(t *testing.T) {
 			l := newLedger(t)
 			ids := runIDs(4)
 			p.send(t, items(l, ids)...)
-			testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
-				"the events were not handed back once the budget was spent (%s)", l.counts())
-			l.settledOnce(ids)
-			for _, id := range ids {
-				if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != lim.NakDelay {
-					t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, lim.NakDelay)
-				}
-			}
+			l.handedBackAfterBudget(t, ids, lim.NakDelay)
 			// Every wait is at least half of the 50ms backoff cap, so a
 			// 500ms budget allows about 20 tries. Without the backoff the
 			// bridge sends thousands.
@@ -890,4 +877,18 @@ func authTrail() (h *health.Health, went func() []bool) {
 		}
 	})
 	return h, func() []bool { mu.Lock(); defer mu.Unlock(); return slices.Clone(auth) }
+}
+
+// handedBackAfterBudget waits until every event has its outcome and checks
+// each was handed back, once, to be redelivered after nakDelay.
+func (l *ledger) handedBackAfterBudget(t *testing.T, ids []string, nakDelay time.Duration) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
+		"the events were not handed back once the budget was spent (%s)", l.counts())
+	l.settledOnce(ids)
+	for _, id := range ids {
+		if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != nakDelay {
+			t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, nakDelay)
+		}
+	}
 }
