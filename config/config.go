@@ -45,21 +45,36 @@ type Konnect struct {
 	Token          Secret
 	Timeout        time.Duration
 	ConnectTimeout time.Duration
+	// AllowPlainHTTP lets KONNECT_TOKEN travel over http:// to a host that
+	// is not this machine (a self-hosted OpenMeter on a trusted network).
+	AllowPlainHTTP bool
 }
 
 // Bridge holds the subjects, names and process settings.
 type Bridge struct {
-	Subject         string
-	Stream          string
-	Consumer        string
-	DLQSubject      string
-	DLQStream       string
-	CoreSubject     string
-	QueueGroup      string
-	HTTPAddr        string
-	LogLevel        string
-	LogFormat       string
-	Sandbox         bool
+	Subject  string
+	Stream   string
+	Consumer string
+	// ConsumerStart is where a brand-new consumer starts: all, new, or an
+	// RFC 3339 time. A consumer with a recorded ack floor resumes after it.
+	ConsumerStart string
+	// StateBucket is the JetStream key-value bucket that keeps each
+	// consumer's ack floor across consumer deletions.
+	StateBucket string
+	DLQSubject  string
+	DLQStream   string
+	CoreSubject string
+	QueueGroup  string
+	// CorePending is how many core NATS messages may wait for the bridge
+	// before NATS drops them as a slow consumer.
+	CorePending int
+	HTTPAddr    string
+	LogLevel    string
+	LogFormat   string
+	Sandbox     bool
+	// SandboxKeep is how many accepted events the sandbox keeps to show;
+	// it counts all of them.
+	SandboxKeep     int
 	ShutdownTimeout time.Duration
 }
 
@@ -105,6 +120,10 @@ func Defaults() Config {
 			Subject:         "agent.runs.>",
 			Stream:          "AGENT_RUNS",
 			Consumer:        "konnect-bridge",
+			ConsumerStart:   StartAll,
+			StateBucket:     "konnect-bridge-state",
+			CorePending:     65536,
+			SandboxKeep:     1000,
 			DLQSubject:      "dlq.agent.runs",
 			DLQStream:       "AGENT_RUNS_DLQ",
 			QueueGroup:      "konnect-bridge",
@@ -137,6 +156,27 @@ func (c Config) Prefetch() int { return 2 * c.Batch.Size }
 // flight and one queued per sender, with room for as much again.
 func (c Config) MaxAckPending() int {
 	return 2 * (c.Prefetch() + (2*c.Batch.InFlight+1)*c.Batch.Size)
+}
+
+// Where a brand-new consumer starts (BRIDGE_CONSUMER_START), besides an
+// RFC 3339 time.
+const (
+	StartAll = "all"
+	StartNew = "new"
+)
+
+// SandboxConsumer is the durable consumer the sandbox reads through when it
+// shares a NATS server with a billing bridge: never BRIDGE_CONSUMER, so the
+// billing consumer keeps everything the sandbox saw.
+func (c Config) SandboxConsumer() string { return c.Bridge.Consumer + "-sandbox" }
+
+// ReadingConsumer is the durable consumer this bridge reads through: the
+// sandbox's own against an external NATS, else BRIDGE_CONSUMER.
+func (c Config) ReadingConsumer() string {
+	if c.Target() == TargetSandbox && !c.Embedded() {
+		return c.SandboxConsumer()
+	}
+	return c.Bridge.Consumer
 }
 
 // Secret is a setting that must never be printed: its String is redacted.

@@ -290,6 +290,12 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		"batch size as a flag":          {env: production(), args: []string{"--batch-size", "-5"}, want: []string{"BRIDGE_BATCH_SIZE -5"}},
 		"batch bytes too small":         {env: with(production(), "BRIDGE_BATCH_BYTES", "100"), want: []string{"BRIDGE_BATCH_BYTES"}},
 		"in flight out of range":        {env: with(production(), "BRIDGE_IN_FLIGHT", "65"), want: []string{"BRIDGE_IN_FLIGHT"}},
+		"token over plain http":         {env: with(production(), "KONNECT_URL", "http://eu.api.konghq.com/v3/openmeter/events"), want: []string{`KONNECT_URL "http://eu.api.konghq.com/v3/openmeter/events"`, "clear text", "https://", "KONNECT_ALLOW_PLAIN_HTTP=true"}},
+		"token over upper-case HTTP":    {env: with(production(), "KONNECT_URL", "HTTP://openmeter.konnect.invalid:8888/api/v1/events"), want: []string{"KONNECT_URL", "KONNECT_ALLOW_PLAIN_HTTP"}},
+		"consumer start unknown":        {env: with(production(), "BRIDGE_CONSUMER_START", "yesterday"), want: []string{`BRIDGE_CONSUMER_START "yesterday"`, "all", "new", "RFC 3339"}},
+		"state bucket with a dot":       {env: with(production(), "BRIDGE_STATE_BUCKET", "bridge.state"), want: []string{"BRIDGE_STATE_BUCKET"}},
+		"core pending zero":             {env: with(production(), "BRIDGE_CORE_PENDING", "0"), want: []string{"BRIDGE_CORE_PENDING"}},
+		"sandbox keep zero":             {env: with(production(), "BRIDGE_SANDBOX_KEEP", "0"), want: []string{"BRIDGE_SANDBOX_KEEP"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -638,4 +644,31 @@ func hasKey(tree map[string]any, path []string) bool {
 	}
 	sub, ok := v.(map[string]any)
 	return ok && hasKey(sub, path[1:])
+}
+
+// TestPlainHTTPTokenOnlyWhereItCannotBeRead: the token may go over http://
+// to this machine, or anywhere once KONNECT_ALLOW_PLAIN_HTTP says the
+// network is trusted; an OpenMeter without a token needs nothing.
+func TestPlainHTTPTokenOnlyWhereItCannotBeRead(t *testing.T) {
+	tests := map[string]map[string]string{
+		"loopback address":       with(production(), "KONNECT_URL", "http://127.0.0.1:8888/api/v1/events"),
+		"localhost":              with(production(), "KONNECT_URL", "http://localhost:8888/api/v1/events"),
+		"IPv6 loopback":          with(production(), "KONNECT_URL", "http://[::1]:8888/api/v1/events"),
+		"allowed on purpose":     with(production(), "KONNECT_URL", "http://openmeter.konnect.invalid:8888/api/v1/events", "KONNECT_ALLOW_PLAIN_HTTP", "true"),
+		"no token to protect":    {"NATS_URL": "nats://nats:4222", "KONNECT_URL": "http://openmeter.konnect.invalid:8888/api/v1/events"},
+		"https to a remote host": with(production(), "KONNECT_URL", "https://openmeter.konnect.invalid/api/v1/events"),
+		"consumer start new":     with(production(), "BRIDGE_CONSUMER_START", "new"),
+		"consumer start at time": with(production(), "BRIDGE_CONSUMER_START", "2026-11-01T00:00:00Z"),
+	}
+	for name, env := range tests {
+		t.Run(name, func(t *testing.T) {
+			cfg, _, err := load(t, nil, env)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if err := cfg.Validate(); err != nil {
+				t.Errorf("Validate refused it: %v", err)
+			}
+		})
+	}
 }

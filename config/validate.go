@@ -58,6 +58,9 @@ func (c Config) Validate() error {
 			add("KONNECT_TOKEN is empty while NATS_URL is set: events would go to the built-in sandbox, not Konnect. Set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role, or pass --sandbox (BRIDGE_SANDBOX=true) to use the sandbox on purpose")
 		}
 	}
+	if err := checkPlainHTTP(c.Konnect); err != nil {
+		errs = append(errs, err)
+	}
 	positive := func(name string, d time.Duration) {
 		if d <= 0 {
 			add("%s %s must be positive, such as 5s", name, d)
@@ -95,6 +98,20 @@ func (c Config) Validate() error {
 		if n.v == "" || strings.ContainsAny(n.v, " \t.*>/\\") {
 			add("%s %q is not a JetStream name: use letters, digits, - and _ only", n.env, n.v)
 		}
+	}
+	if _, err := c.StartTime(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Bridge.StateBucket == "" || strings.ContainsFunc(c.Bridge.StateBucket, func(r rune) bool {
+		return !(r == '-' || r == '_' || unicode.IsDigit(r) || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z'))
+	}) {
+		add("BRIDGE_STATE_BUCKET %q is not a key-value bucket name: use letters, digits, - and _ only, such as konnect-bridge-state", c.Bridge.StateBucket)
+	}
+	if c.Bridge.CorePending < 1 {
+		add("BRIDGE_CORE_PENDING %d must be at least 1: it bounds the core NATS messages waiting for the bridge (65536 is the default)", c.Bridge.CorePending)
+	}
+	if c.Bridge.SandboxKeep < 1 {
+		add("BRIDGE_SANDBOX_KEEP %d must be at least 1: it is how many events the sandbox keeps to show (1000 is the default)", c.Bridge.SandboxKeep)
 	}
 	if c.Bridge.Stream == c.Bridge.DLQStream {
 		add("BRIDGE_DLQ_STREAM %q is the consumed stream: give dead letters a stream of their own", c.Bridge.DLQStream)
@@ -136,6 +153,40 @@ func (c Config) Validate() error {
 	positive("BRIDGE_NAK_DELAY", c.Retry.NakDelay)
 	positive("BRIDGE_PROBE_MAX", c.Retry.ProbeMax)
 	return errors.Join(errs...)
+}
+
+// StartTime is the time BRIDGE_CONSUMER_START names, or zero for all and
+// new.
+func (c Config) StartTime() (time.Time, error) {
+	switch c.Bridge.ConsumerStart {
+	case StartAll, StartNew:
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, c.Bridge.ConsumerStart)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("BRIDGE_CONSUMER_START %q: use all (the whole stream), new (only what arrives from now on) or an RFC 3339 time such as 2026-11-01T00:00:00Z", c.Bridge.ConsumerStart)
+	}
+	return t, nil
+}
+
+// checkPlainHTTP refuses to send the token in clear text: over http:// it
+// may go only to this machine, unless KONNECT_ALLOW_PLAIN_HTTP says the
+// network is trusted.
+func checkPlainHTTP(k Konnect) error {
+	u, err := url.Parse(k.URL)
+	if err != nil || k.Token == "" || u.Scheme != "http" || k.AllowPlainHTTP || isLoopback(u.Hostname()) {
+		return nil
+	}
+	return fmt.Errorf("KONNECT_URL %q is http:// to %s: KONNECT_TOKEN would travel in clear text on every request. Use https://, or, for a self-hosted OpenMeter on a network you trust, set KONNECT_ALLOW_PLAIN_HTTP=true", RedactURL(k.URL), u.Hostname())
+}
+
+// isLoopback reports a host name or address of this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func checkNATSAuth(n NATS) error {
