@@ -86,6 +86,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bridge: configuration is not valid:\n%s\n", indent(err.Error()))
 		return 2
 	}
+	// Whatever a command prints, its own text or a library's error, goes
+	// out without the configuration's secrets.
+	scrub := cfg.Scrubber()
+	stdout, stderr = scrub.Writer(stdout), scrub.Writer(stderr)
 	ctx, stop := signalContext(stderr)
 	defer stop()
 	if err := body(ctx, cfg, fs, stdout); err != nil {

@@ -23,7 +23,8 @@ func runFlags(fs *flag.FlagSet) action {
 	}
 }
 
-// newLogger writes JSON lines, or human-readable lines on a terminal.
+// newLogger writes JSON lines, or human-readable lines on a terminal,
+// never with a secret of cfg in them.
 func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 	level, _ := zerolog.ParseLevel(cfg.Bridge.LogLevel)
 	human := cfg.Bridge.LogFormat == "console"
@@ -32,6 +33,7 @@ func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 			human = true
 		}
 	}
+	w = cfg.Scrubber().Writer(w)
 	if human {
 		w = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}

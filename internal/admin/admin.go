@@ -5,6 +5,7 @@ package admin
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -24,22 +25,45 @@ func Handler(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Inf
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		r := h.Report()
+	mux.Handle("GET /readyz", scrubbed(info.Secrets, func(w http.ResponseWriter, _ *http.Request) {
+		r := readiness{Report: h.Report(), Target: info.Target, Consumer: info.Consumer, Reading: info.Reading}
 		code := http.StatusOK
 		if !r.Ready {
 			code = http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, r)
-	})
+	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
-	mux.Handle("GET /{$}", statusPage(h, m, sb, info))
+	mux.Handle("GET /{$}", scrubbed(info.Secrets, statusPage(h, m, sb, info)))
 	if sb != nil {
 		mux.Handle("/sandbox/", sb)
 		mux.Handle("/v3/openmeter/events", sb)
 	}
 	return mux
 }
+
+// readiness is /readyz's answer: the components, and where events go
+// through which consumer, so that a sandbox is never taken for billing.
+type readiness struct {
+	health.Report
+	Target   string `json:"target"`
+	Consumer string `json:"consumer"`
+	Reading  string `json:"reading,omitempty"`
+}
+
+// scrubbed serves next without the configuration's secrets in its body.
+func scrubbed(s *config.Scrubber, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next(scrubWriter{ResponseWriter: w, w: s.Writer(w)}, r)
+	})
+}
+
+type scrubWriter struct {
+	http.ResponseWriter
+	w io.Writer
+}
+
+func (s scrubWriter) Write(p []byte) (int, error) { return s.w.Write(p) }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")

@@ -7,6 +7,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
@@ -21,6 +22,12 @@ type Info struct {
 	Stream   string
 	Consumer string
 	Target   string
+	// Reading says, when it is not the billing consumer, which consumer
+	// the bridge reads through and why (the sandbox's own).
+	Reading string
+	// Secrets, when not nil, keeps the configuration's secrets out of
+	// /readyz and the status page.
+	Secrets *config.Scrubber
 }
 
 type statusView struct {
@@ -38,8 +45,8 @@ type statusView struct {
 
 // statusPage renders the state at a glance: no build step, no external
 // assets, refreshed every five seconds.
-func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Info) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Info) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
 		v := statusView{Info: info, Report: h.Report(), Now: time.Now().UTC().Format(time.RFC3339)}
 		families, _ := m.Registry.Gather()
 		for _, f := range families {
@@ -66,7 +73,7 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info 
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = page.Execute(w, v)
-	})
+	}
 }
 
 func sum(f *dto.MetricFamily) float64 {
@@ -92,6 +99,7 @@ h1{font-size:1.4em} table{border-collapse:collapse;margin:1em 0} td,th{padding:.
 </style></head><body>
 <h1>konnect-bridge {{if .Report.Ready}}<span class="ok">ready</span>{{else}}<span class="bad">not ready</span>{{end}}</h1>
 <p>Version <code>{{.Version}}</code> · NATS <code>{{.NATS}}</code> · stream <code>{{.Stream}}</code> · consumer <code>{{.Consumer}}</code> · delivering to <code>{{.Target}}</code> · {{.Now}}</p>
+{{with .Reading}}<p id="reading"><strong>{{.}}</strong></p>{{end}}
 <table><tr><th>part</th><th>state</th><th>since</th><th>reason</th></tr>
 {{range .Report.Components}}<tr><td>{{.Component}}</td><td>{{if .Ready}}<span class="ok">ready</span>{{else}}<span class="bad">not ready</span>{{end}}</td><td>{{.Since.UTC.Format "2006-01-02 15:04:05"}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>

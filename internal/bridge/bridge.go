@@ -77,7 +77,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		defer ns.Shutdown()
 		st.NATSURL = ns.ClientURL()
 	}
-	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL}
+	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL, Secrets: cfg.Scrubber()}
 	srv := &http.Server{Handler: admin.Handler(h, m, st.Sandbox, info), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

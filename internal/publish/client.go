@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -55,7 +57,7 @@ func (c *Client) Send(ctx context.Context, body []byte) Outcome {
 	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, rb)
 	if err != nil {
-		return Classify(0, nil, "", fmt.Errorf("build request: %w", err), c.now())
+		return Classify(0, nil, "", fmt.Errorf("build request: %w", scrub(err, c.url)), c.now())
 	}
 	req.ContentLength = int64(len(body))
 	// net/http may still be writing the body after the answer came (an
@@ -96,10 +98,17 @@ func (b *requestBody) Close() error {
 func (b *requestBody) wait() { <-b.closed }
 
 // scrub removes the URL from an error's text: net/http repeats it, and a URL
-// may carry credentials in its query. It still wraps err, so that Classify
-// can tell a timeout from another failure.
-func scrub(err error, url string) error {
-	return scrubbed{text: strings.ReplaceAll(err.Error(), `"`+url+`"`, "Konnect"), err: err}
+// may carry credentials in its user information or query. net/http rewrites
+// the URL it repeats (it masks a password, lower-cases the scheme), so the
+// URL is taken out of the *url.Error by structure, not by matching its text.
+// It still wraps err, so that Classify can tell a timeout from another
+// failure.
+func scrub(err error, raw string) error {
+	text := err.Error()
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		text = ue.Op + " Konnect: " + ue.Err.Error()
+	}
+	return scrubbed{text: strings.ReplaceAll(text, raw, "Konnect"), err: err}
 }
 
 type scrubbed struct {
