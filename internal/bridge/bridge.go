@@ -162,6 +162,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	}
 	pub.Run(hard, items)
 	dlq.Wait()
+	source.SaveFloor(context.WithoutCancel(ctx))
 
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })

@@ -69,9 +69,9 @@ func BenchmarkDecode(b *testing.B) {
 // the body.
 func BenchmarkPrepare(b *testing.B) {
 	x := &emitter{log: zerolog.Nop()}
-	p := provenance{
-		idBase: func() string { return sequenceID("AGENT_RUNS-1a2b3c", 123456) },
-		stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
+	p := Provenance{
+		StreamID: "AGENT_RUNS-1a2b3c", Sequence: 123456,
+		Stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
 	}
 	for _, m := range benchMessages() {
 		b.Run(m.name, func(b *testing.B) {

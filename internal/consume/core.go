@@ -83,21 +83,20 @@ func (c *Core) Run(ctx context.Context, out chan<- publish.Item) {
 // process sends a message's events on. A message without ids gets one id
 // base when first received, kept through its retries, so that a retry
 // after Konnect stored the event but the answer was lost is deduplicated.
-func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance) {
+func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p Provenance) {
 	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out, p: p}
 	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
 }
 
 // received is what a core NATS message carries instead of a stream's
 // identity and sequence: a random id base drawn once, and the receive time.
-func received() provenance {
-	base := uuid.NewString()
-	return provenance{idBase: func() string { return base }, stored: time.Now()}
+func received() Provenance {
+	return Provenance{Received: uuid.NewString(), Stored: time.Now()}
 }
 
 // retry sends a message without a reply subject through the bridge again
 // after delay: there is nobody to hand it back to.
-func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance, delay time.Duration) {
+func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p Provenance, delay time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -138,7 +137,7 @@ type coreSettler struct {
 	msg *nats.Msg
 	ctx context.Context
 	out chan<- publish.Item
-	p   provenance
+	p   Provenance
 }
 
 type coreAnswer struct {

@@ -3,11 +3,8 @@ package consume
 import (
 	"context"
 	"errors"
-	"strconv"
-	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
@@ -23,21 +20,12 @@ type emitter struct {
 	metrics *metrics.Metrics
 }
 
-// provenance is what the source knows about a message that the events may
-// need: an id base for events without one, and the time it was stored.
-type provenance struct {
-	// idBase derives ids for events without one; it must give the same
-	// answer on every redelivery of the message.
-	idBase func() string
-	stored time.Time
-}
-
 // emit decodes raw and sends each deliverable event to out; events that
 // cannot be delivered settle at once as dead letters. hold registers the
 // message while it is in the bridge and returns what releases it once the
 // message is settled. It reports false when ctx ended first (the events not
 // sent are handed back).
-func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenance, out chan<- publish.Item, hold func(*message) (release func())) bool {
+func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p Provenance, out chan<- publish.Item, hold func(*message) (release func())) bool {
 	decoded := Decode(raw.Header, raw.Data)
 	m := newMessage(raw, s, x.dlq, len(decoded))
 	m.released = hold(m)
@@ -70,22 +58,15 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 // prepare makes one decoded event deliverable: the producer's id, else the
 // Nats-Msg-Id header, else one derived from the message's place in the
 // stream; the producer's time, else the time the message was stored.
-func (x *emitter) prepare(d Decoded, i, n int, h nats.Header, p provenance) ([]byte, error) {
+func (x *emitter) prepare(d Decoded, i, n int, h nats.Header, p Provenance) ([]byte, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}
 	e := event.NormalizeContentType(d.Event)
 	if e.ID() == "" {
-		base := h.Get(jetstream.MsgIDHeader)
-		if base == "" {
-			base = p.idBase()
-		}
-		if n > 1 {
-			base += "/" + strconv.Itoa(i)
-		}
-		e = event.EnsureID(e, base)
+		e = event.EnsureID(e, EventID("", h, p, i, n))
 	}
-	e = event.DefaultTime(e, p.stored)
+	e = event.DefaultTime(e, p.Stored)
 	if err := event.Validate(e); err != nil {
 		return nil, err
 	}

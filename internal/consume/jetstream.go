@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -32,24 +31,37 @@ type JetStream struct {
 	emitter emitter
 	alive   *keepAlive
 
-	// mu guards cons and streamID, which a rebind replaces.
-	mu   sync.Mutex
-	cons jetstream.Consumer
-	// streamID tells this stream apart from an earlier one of the same
-	// name, so ids derived from sequences are never reused.
-	streamID string
-	// ackFloor is the last stream sequence below which every message was
-	// acked, as last read from the consumer, and floorStream the stream it
-	// was read from. A consumer deleted under the bridge is recreated just
-	// after it, so the stream's history is not delivered again.
-	ackFloor    uint64
-	floorStream string
+	// mu guards what follows, which a rebind replaces.
+	mu      sync.Mutex
+	current *binding
+	// streamSeen is set once a stream was bound: from then on a missing
+	// stream disappeared, and is reported rather than created empty.
+	streamSeen bool
+	// floor is the consumer's last ack floor read, floors the bucket that
+	// keeps it across consumer deletions (nil without one) and saved what
+	// was last written there.
+	floor  ackFloor
+	floors jetstream.KeyValue
+	saved  string
 }
 
-func (j *JetStream) bound() (jetstream.Consumer, string) {
+// binding is the consumer the bridge reads and the identity of the stream
+// under it. Messages fetched through it take their ids from streamID, so a
+// message always gets the identity of the stream it was read from.
+type binding struct {
+	cons     jetstream.Consumer
+	streamID string
+	// created is when the stream was created.
+	created time.Time
+	// reconnects is the connection's reconnect count when bound (or last
+	// checked): a missed deletion can only hide behind a reconnect.
+	reconnects uint64
+}
+
+func (j *JetStream) bound() *binding {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.cons, j.streamID
+	return j.current
 }
 
 // NewJetStream reads cfg's stream and consumer through js.
@@ -62,8 +74,9 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 }
 
 // Bind makes sure the stream and the durable consumer exist, creating what
-// is missing and changing no existing stream. While NATS cannot be reached
-// or the stream cannot be created it waits, saying so, until ctx ends.
+// is missing at start and changing no existing stream. While NATS cannot be
+// reached, the stream cannot be created or it disappeared, it waits, saying
+// so in readiness, until ctx ends.
 func (j *JetStream) Bind(ctx context.Context) error {
 	return wait.Retry(ctx, func() error { return j.bind(ctx) }, func(err error, retryIn time.Duration) {
 		j.health.Set(health.Consumer, false, err.Error())
@@ -76,30 +89,35 @@ func (j *JetStream) bind(ctx context.Context) error {
 	defer cancel()
 	name := j.cfg.Bridge.Stream
 	s, err := j.js.Stream(ctx, name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		s, err = j.js.CreateStream(ctx, jetstream.StreamConfig{
-			Name:        name,
-			Description: "agent runs for konnect-bridge to deliver to Konnect",
-			Subjects:    []string{j.cfg.Bridge.Subject},
-			Storage:     jetstream.FileStorage,
-			MaxAge:      StreamMaxAge,
-		})
-		if err != nil {
+	j.mu.Lock()
+	seen := j.streamSeen
+	j.mu.Unlock()
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound) && seen:
+		return fmt.Errorf("stream %s disappeared (deleted, or NATS lost its storage): its undelivered messages are gone from NATS. Restore it from a backup (it keeps its ids) or create it; restarting the bridge creates an empty one", name)
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		if s, err = j.createStream(ctx); err != nil {
 			return fmt.Errorf("stream %s is missing and could not be created (create it, or grant the bridge's NATS user the right to): %w", name, err)
 		}
 		j.log.Info().Str("stream", name).Str("subjects", j.cfg.Bridge.Subject).Msg("created the stream")
-	} else if err != nil {
+	case err != nil:
 		return fmt.Errorf("look up stream %s: %w", name, err)
 	}
 	info := s.CachedInfo()
+	if j.cfg.ReadingConsumer() != j.cfg.Bridge.Consumer && info.Config.Retention == jetstream.WorkQueuePolicy {
+		return fmt.Errorf("stream %s is a work queue: any consumer the sandbox read it through would remove messages that BRIDGE_CONSUMER must bill. Give the sandbox a stream of its own (BRIDGE_STREAM, BRIDGE_SUBJECT), or set KONNECT_TOKEN to bill", name)
+	}
 	j.mu.Lock()
-	j.streamID = name + "-" + strconv.FormatInt(info.Created.UnixNano(), 36)
+	j.streamSeen = true
 	j.mu.Unlock()
-	return j.bindConsumer(ctx)
+	if j.cfg.ReadingConsumer() == j.cfg.Bridge.Consumer {
+		j.openFloors(ctx, info.Config.Replicas)
+	}
+	return j.bindConsumer(ctx, StreamIdentity(info), info.Created)
 }
 
-func (j *JetStream) bindConsumer(ctx context.Context) error {
-	stream, durable := j.cfg.Bridge.Stream, j.cfg.Bridge.Consumer
+func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created time.Time) error {
+	stream, durable := j.cfg.Bridge.Stream, j.cfg.ReadingConsumer()
 	cc := jetstream.ConsumerConfig{
 		Durable:       durable,
 		Description:   "konnect-bridge: delivers agent runs to Konnect",
@@ -109,6 +127,12 @@ func (j *JetStream) bindConsumer(ctx context.Context) error {
 		MaxDeliver:    -1,
 		FilterSubject: j.cfg.Bridge.Subject,
 	}
+	if durable != j.cfg.Bridge.Consumer {
+		// The sandbox's own: it never holds what bills, and NATS removes
+		// it an hour after the last sandbox stopped.
+		cc.Description = "konnect-bridge sandbox: reads for the built-in sandbox; bills nothing and leaves " + j.cfg.Bridge.Consumer + " untouched"
+		cc.InactiveThreshold = SandboxConsumerIdle
+	}
 	existing, err := j.js.Consumer(ctx, stream, durable)
 	switch {
 	case err == nil:
@@ -116,14 +140,7 @@ func (j *JetStream) bindConsumer(ctx context.Context) error {
 		ec := existing.CachedInfo().Config
 		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = ec.DeliverPolicy, ec.OptStartSeq, ec.OptStartTime
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		j.mu.Lock()
-		floor, same := j.ackFloor, j.floorStream == j.streamID
-		j.mu.Unlock()
-		if floor > 0 && same {
-			cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, floor+1
-			j.log.Warn().Str("consumer", durable).Uint64("start_seq", floor+1).
-				Msg("recreating the deleted durable consumer after the last acknowledged message, so the stream's history is not billed again")
-		}
+		j.startAt(ctx, &cc, streamID)
 	default:
 		return fmt.Errorf("look up durable consumer %s on stream %s: %w", durable, stream, err)
 	}
@@ -132,20 +149,17 @@ func (j *JetStream) bindConsumer(ctx context.Context) error {
 		return fmt.Errorf("create durable consumer %s on stream %s: %w", durable, stream, err)
 	}
 	j.mu.Lock()
-	j.cons = c
-	j.noteFloor(c.CachedInfo())
+	j.current = &binding{cons: c, streamID: streamID, created: created, reconnects: j.js.Conn().Stats().Reconnects}
 	j.mu.Unlock()
+	j.noteFloor(ctx, streamID, c.CachedInfo())
 	j.health.Set(health.Consumer, true, "")
-	j.log.Info().Str("stream", stream).Str("consumer", durable).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
+	j.log.Info().Str("stream", stream).Str("stream_id", streamID).Str("consumer", durable).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
 	return nil
 }
 
-// noteFloor records the consumer's ack floor; j.mu must be held.
-func (j *JetStream) noteFloor(info *jetstream.ConsumerInfo) {
-	if info != nil && info.AckFloor.Stream > 0 {
-		j.ackFloor, j.floorStream = info.AckFloor.Stream, j.streamID
-	}
-}
+// SandboxConsumerIdle is how long after the last sandbox stopped NATS
+// removes the sandbox's own consumer.
+const SandboxConsumerIdle = time.Hour
 
 // Run pulls messages and sends their events to out until ctx ends. The
 // pull iterator prefetches, so the next messages arrive while a batch is
@@ -153,8 +167,8 @@ func (j *JetStream) noteFloor(info *jetstream.ConsumerInfo) {
 func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 	go j.watchConsumer(ctx)
 	for ctx.Err() == nil {
-		cons, _ := j.bound()
-		iter, err := cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
+		b := j.bound()
+		iter, err := b.cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
 		if err != nil {
 			j.recover(ctx, err)
 			continue
@@ -175,7 +189,10 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 				j.recover(ctx, err)
 				break
 			}
-			j.handle(ctx, msg, out)
+			if !j.handle(ctx, msg, b, out) {
+				iter.Stop()
+				break
+			}
 		}
 	}
 	return nil
@@ -212,30 +229,28 @@ func (j *JetStream) recover(ctx context.Context, err error) {
 	}
 }
 
-func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, out chan<- publish.Item) {
-	// Read per message: a rebind after the stream was recreated changes it.
-	_, streamID := j.bound()
+// handle sends msg's events on, with the identity of the stream of b, the
+// binding msg was fetched through. It reports false when msg may come from
+// a stream that replaced b's: then it is handed back, for NATS to deliver
+// through the new binding, and b must be left.
+func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, out chan<- publish.Item) bool {
 	md, err := msg.Metadata()
 	if err != nil {
 		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")
-		return
+		return true
 	}
+	if j.foreign(ctx, b, md.Timestamp) {
+		_ = msg.Nak()
+		return false
+	}
+	streamID := b.streamID
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
-	p := provenance{
-		idBase: func() string { return sequenceID(streamID, md.Sequence.Stream) },
-		stored: md.Timestamp,
-	}
-	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md, streamID: streamID}, p, out, func(m *message) func() {
+	p := Provenance{StreamID: streamID, Sequence: md.Sequence.Stream, Stored: md.Timestamp}
+	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md, streamID: streamID, bound: j.bound}, p, out, func(m *message) func() {
 		j.alive.add(m, msg)
 		return func() { j.alive.remove(m) }
 	})
-}
-
-// sequenceID is "<streamID>-<sequence>", built in one allocation.
-func sequenceID(streamID string, seq uint64) string {
-	var buf [96]byte
-	b := append(append(buf[:0], streamID...), '-')
-	return string(strconv.AppendUint(b, seq, 10))
+	return true
 }
 
 // watchConsumer reads the consumer's lag and redeliveries into the metrics
@@ -250,40 +265,58 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		case <-t.C:
 		}
 		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		cons, _ := j.bound()
-		info, err := cons.Info(ictx)
-		cancel()
+		b := j.bound()
+		info, err := b.cons.Info(ictx)
 		switch {
-		case errors.Is(err, jetstream.ErrConsumerNotFound):
-			j.log.Warn().Str("consumer", j.cfg.Bridge.Consumer).Msg("the durable consumer was deleted; creating it again")
-			j.health.Set(health.Consumer, false, "consumer deleted")
+		case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
+			j.log.Warn().Str("consumer", j.cfg.ReadingConsumer()).Msg("the durable consumer or its stream was deleted; binding again")
+			j.health.Set(health.Consumer, false, "consumer or stream deleted")
 			_ = j.Bind(ctx)
 		case err != nil:
 			// NATS is away; the connection's own handlers report it.
 		default:
-			j.mu.Lock()
-			j.noteFloor(info)
-			j.mu.Unlock()
+			j.noteFloor(ictx, b.streamID, info)
 			j.metrics.ConsumerPending.Set(float64(info.NumPending))
 			j.metrics.ConsumerAckPending.Set(float64(info.NumAckPending))
 			j.metrics.ConsumerRedelivered.Set(float64(info.NumRedelivered))
 			j.metrics.ConsumerAckFloor.Set(float64(info.AckFloor.Stream))
 		}
+		cancel()
 	}
 }
 
-// jsSettler settles a JetStream message.
+// jsSettler settles a JetStream message, unless its stream was replaced
+// by another of the same name: an ack goes to "<stream>.<consumer>" by
+// name, so it would settle the new stream's message of the same sequence,
+// which would then never be delivered. The old stream is gone; nothing is
+// left to settle there.
 type jsSettler struct {
 	msg      jetstream.Msg
 	md       *jetstream.MsgMetadata
 	streamID string
+	bound    func() *binding
 }
 
-func (s *jsSettler) ack() error { return s.msg.Ack() }
+func (s *jsSettler) replaced() bool { return s.bound().streamID != s.streamID }
+
+func (s *jsSettler) ack() error {
+	if s.replaced() {
+		return nil
+	}
+	return s.msg.Ack()
+}
 func (s *jsSettler) handBack(delay time.Duration, _ string) error {
+	if s.replaced() {
+		return nil
+	}
 	return s.msg.NakWithDelay(delay)
 }
-func (s *jsSettler) term(reason string) error { return s.msg.TermWithReason(reason) }
+func (s *jsSettler) term(reason string) error {
+	if s.replaced() {
+		return nil
+	}
+	return s.msg.TermWithReason(reason)
+}
 func (s *jsSettler) origin() Origin {
 	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, StreamID: s.streamID, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
 }

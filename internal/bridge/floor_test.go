@@ -1,0 +1,99 @@
+package bridge_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
+)
+
+// The durable consumer is deleted while no bridge runs (a cleanup script,
+// an operator): the next bridge finds its ack floor in BRIDGE_STATE_BUCKET
+// and recreates it after the last acknowledged message, so the stream's
+// history, older than Konnect's deduplication window perhaps, is not
+// posted again.
+func TestConsumerDeletedWhileNoBridgeRunsResumesAfterItsAckFloor(t *testing.T) {
+	var posted postedIDs
+	e := start(t, nil, sandbox.WithFault(posted.fault))
+	e.publishRuns(runs("history", 20))
+	e.waitHeld(20)
+	e.waitSettled()
+	e.bridge.Stop(t)
+
+	ctx, cancel := brief()
+	defer cancel()
+	if err := e.js.DeleteConsumer(ctx, e.cfg.Bridge.Stream, e.cfg.Bridge.Consumer); err != nil {
+		t.Fatal(err)
+	}
+	testkit.StartBridge(t, e.cfg)
+	e.publishRuns(runs("after", 5))
+	e.waitHeld(25)
+	e.waitSettled()
+	for id, n := range posted.snapshot() {
+		if n != 1 {
+			t.Errorf("run %s was posted %d times, want once", id, n)
+		}
+	}
+	if got := e.consumer().Config.OptStartSeq; got != 21 {
+		t.Errorf("the recreated consumer starts at %d, want 21, after the 20 acknowledged", got)
+	}
+}
+
+// A brand-new consumer (no ack floor on record) starts where
+// BRIDGE_CONSUMER_START says: the whole stream, only what arrives from
+// now on, or what was stored from a time on.
+func TestNewConsumerStartsWhereTheSettingSays(t *testing.T) {
+	for name, tc := range map[string]struct {
+		start string // "" for the time between the two lots
+		want  int
+	}{
+		"all by default": {config.StartAll, 15},
+		"new":            {config.StartNew, 5},
+		"from a time":    {"", 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ns := testkit.NATS(t)
+			k := testkit.NewKonnect(t)
+			cfg := testkit.Config(ns.ClientURL(), k.URL)
+			_, js := testkit.Connect(t, ns.ClientURL())
+			ctx, cancel := brief()
+			defer cancel()
+			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runs("older", 5) {
+				testkit.Publish(t, js, "agent.runs.acme", r.JSON())
+			}
+			time.Sleep(1100 * time.Millisecond) // RFC 3339 times have whole seconds
+			between := time.Now().UTC().Truncate(time.Second)
+			for _, r := range runs("before-start", 5) {
+				testkit.Publish(t, js, "agent.runs.acme", r.JSON())
+			}
+			cfg.Bridge.ConsumerStart = tc.start
+			if tc.start == "" {
+				cfg.Bridge.ConsumerStart = between.Format(time.RFC3339)
+			}
+			testkit.StartBridge(t, cfg)
+			for _, r := range runs("after-start", 5) {
+				testkit.Publish(t, js, "agent.runs.acme", r.JSON())
+			}
+			testkit.Eventually(t, wait, func() bool {
+				ctx, cancel := brief()
+				defer cancel()
+				c, err := js.Consumer(ctx, cfg.Bridge.Stream, cfg.Bridge.Consumer)
+				if err != nil {
+					return false
+				}
+				info, err := c.Info(ctx)
+				return err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.Delivered.Stream == 15
+			}, "the consumer never read the stream to its end")
+			if got := len(k.Events()); got != tc.want {
+				t.Errorf("Konnect holds %d events, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,157 @@
+package consume
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+)
+
+// ackFloor is a consumer's ack floor as kept in BRIDGE_STATE_BUCKET under
+// "<stream>.<consumer>": every message of the stream up to Sequence was
+// acknowledged. StreamID ties it to one stream, so that the floor of a
+// deleted stream never skips messages of a new one of the same name.
+type ackFloor struct {
+	StreamID string    `json:"stream_id"`
+	Sequence uint64    `json:"ack_floor"`
+	At       time.Time `json:"at"`
+}
+
+// floorKey is where the ack floor of the consumer the bridge reads is kept.
+func (j *JetStream) floorKey() string {
+	return j.cfg.Bridge.Stream + "." + j.cfg.ReadingConsumer()
+}
+
+// openFloors opens BRIDGE_STATE_BUCKET, creating it with as many replicas
+// as the stream has when it is missing. Without it the ack floor is kept in
+// memory only; that is said once, and reading goes on.
+func (j *JetStream) openFloors(ctx context.Context, replicas int) {
+	j.mu.Lock()
+	open := j.floors != nil
+	j.mu.Unlock()
+	if open {
+		return
+	}
+	bucket := j.cfg.Bridge.StateBucket
+	kv, err := j.js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = j.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bucket,
+			Description: "konnect-bridge: the ack floor of each consumer, to recreate a deleted consumer where it was",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(replicas, 1),
+		})
+	}
+	if err != nil {
+		j.log.Warn().Err(err).Str("bucket", bucket).
+			Msg("cannot keep the ack floor in NATS (grant the bridge's NATS user the key-value bucket BRIDGE_STATE_BUCKET); a consumer deleted while no bridge runs starts by BRIDGE_CONSUMER_START")
+		return
+	}
+	j.mu.Lock()
+	j.floors = kv
+	j.mu.Unlock()
+}
+
+// savedFloor reads the ack floor kept for streamID; zero when there is none.
+func (j *JetStream) savedFloor(ctx context.Context, streamID string) ackFloor {
+	j.mu.Lock()
+	kv, mem := j.floors, j.floor
+	j.mu.Unlock()
+	var saved ackFloor
+	if kv != nil {
+		if e, err := kv.Get(ctx, j.floorKey()); err == nil {
+			_ = json.Unmarshal(e.Value(), &saved)
+		}
+	}
+	if saved.StreamID != streamID {
+		saved = ackFloor{}
+	}
+	if mem.StreamID == streamID && mem.Sequence > saved.Sequence {
+		saved = mem
+	}
+	return saved
+}
+
+// noteFloor records the consumer's ack floor when it moved, in memory and
+// in the bucket.
+func (j *JetStream) noteFloor(ctx context.Context, streamID string, info *jetstream.ConsumerInfo) {
+	if info == nil || info.AckFloor.Stream == 0 {
+		return
+	}
+	f := ackFloor{StreamID: streamID, Sequence: info.AckFloor.Stream, At: time.Now().UTC()}
+	j.mu.Lock()
+	if f.StreamID != j.floor.StreamID || f.Sequence > j.floor.Sequence {
+		j.floor = f
+	}
+	kv, saved := j.floors, j.saved
+	j.mu.Unlock()
+	if kv == nil || saved == f.StreamID+"-"+strconv.FormatUint(f.Sequence, 10) {
+		return
+	}
+	b, _ := json.Marshal(f)
+	if _, err := kv.Put(ctx, j.floorKey(), b); err != nil {
+		j.log.Warn().Err(err).Msg("could not save the ack floor in BRIDGE_STATE_BUCKET; retrying at the next check")
+		return
+	}
+	j.mu.Lock()
+	j.saved = f.StreamID + "-" + strconv.FormatUint(f.Sequence, 10)
+	j.mu.Unlock()
+}
+
+// SaveFloor records the consumer's ack floor now; call it once the last
+// acks of a stop are sent, so that a consumer deleted while no bridge runs
+// is recreated after everything that was delivered.
+func (j *JetStream) SaveFloor(ctx context.Context) {
+	b := j.bound()
+	if b == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if info, err := b.cons.Info(ctx); err == nil {
+		j.noteFloor(ctx, b.streamID, info)
+	}
+}
+
+// startAt sets where a consumer that does not exist starts: after the ack
+// floor kept for its stream when there is one, else as
+// BRIDGE_CONSUMER_START says. It says which it chose, and why.
+func (j *JetStream) startAt(ctx context.Context, cc *jetstream.ConsumerConfig, streamID string) {
+	ev := j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("consumer", cc.Durable)
+	if f := j.savedFloor(ctx, streamID); f.Sequence > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.Sequence+1
+		ev.Uint64("start_seq", f.Sequence+1).Time("acked_until", f.At).
+			Msg("creating the consumer after its last acknowledged message, as kept in BRIDGE_STATE_BUCKET, so that what was billed is not sent again")
+		return
+	}
+	at, _ := j.cfg.StartTime()
+	switch {
+	case !at.IsZero():
+		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &at
+		ev = ev.Time("start_time", at)
+	case j.cfg.Bridge.ConsumerStart == config.StartNew:
+		cc.DeliverPolicy = jetstream.DeliverNewPolicy
+	default:
+		cc.DeliverPolicy = jetstream.DeliverAllPolicy
+	}
+	ev.Str("start", j.cfg.Bridge.ConsumerStart).Msg(fmt.Sprintf(
+		"creating a new consumer with no ack floor on record for this stream: starting as BRIDGE_CONSUMER_START=%s says (%s)",
+		j.cfg.Bridge.ConsumerStart, startMeaning(j.cfg.Bridge.ConsumerStart)))
+}
+
+func startMeaning(start string) string {
+	switch start {
+	case config.StartAll:
+		return "every message the stream holds; Konnect deduplicates what it already has within its deduplication window"
+	case config.StartNew:
+		return "only messages stored from now on; what the stream holds already is never billed"
+	}
+	return "messages stored from that time on"
+}
