@@ -179,6 +179,19 @@ func (c Config) ReadingConsumer() string {
 	return c.Bridge.Consumer
 }
 
+// Reading says, in sandbox mode, that nothing is billed and which
+// consumer the sandbox reads through; "" when events go to Konnect.
+func (c Config) Reading() string {
+	switch {
+	case c.Target() != TargetSandbox:
+		return ""
+	case c.Embedded():
+		return "events go to the built-in Konnect sandbox: nothing is billed (dev mode, reading the embedded server's own stream)"
+	}
+	return "events go to the built-in Konnect sandbox: nothing is billed. It reads through its own consumer " + c.SandboxConsumer() +
+		", never the billing consumer " + c.Bridge.Consumer + ", which keeps every message in the stream for when KONNECT_TOKEN is set"
+}
+
 // Secret is a setting that must never be printed: its String is redacted.
 type Secret string
 

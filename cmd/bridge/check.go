@@ -46,7 +46,7 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 	}
 
 	if cfg.Target() == config.TargetSandbox {
-		ok("events go to the built-in Konnect sandbox (no KONNECT_TOKEN); nothing is billed")
+		ok("%s (no KONNECT_TOKEN)", cfg.Reading())
 		return failed
 	}
 	checkKonnect(ctx, cfg, ok, bad)

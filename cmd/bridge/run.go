@@ -46,7 +46,7 @@ func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
 	v := metrics.Build()
 	natsURL := config.RedactURL(st.NATSURL)
 	log.Info().Str("version", v.Version).Str("nats", natsURL).Str("stream", cfg.Bridge.Stream).
-		Str("consumer", cfg.Bridge.Consumer).Str("konnect", config.RedactURL(st.IngestURL)).Bool("konnect_token", cfg.Konnect.Token != "").
+		Str("consumer", cfg.ReadingConsumer()).Str("konnect", config.RedactURL(st.IngestURL)).Bool("konnect_token", cfg.Konnect.Token != "").
 		Str("admin", "http://"+st.AdminAddr).Msg("konnect-bridge started")
 	var notes []string
 	if cfg.Embedded() {
@@ -54,7 +54,7 @@ func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
 	}
 	if st.Sandbox != nil {
 		notes = append(notes,
-			"events go to the built-in Konnect sandbox, not Konnect; set KONNECT_TOKEN (and KONNECT_REGION) to bill for real",
+			cfg.Reading()+"; set KONNECT_TOKEN (and KONNECT_REGION) to bill for real",
 			fmt.Sprintf("usage so far: http://%s/sandbox/usage   events: http://%s/sandbox/events   status: http://%s/", st.AdminAddr, st.AdminAddr, st.AdminAddr),
 			"publish the guide's three runs: go run ./cmd/bridge emit --guide")
 	}

@@ -61,7 +61,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	st.IngestURL = cfg.Konnect.URL
 	token := cfg.Konnect.Token.Reveal()
 	if cfg.Target() == config.TargetSandbox {
-		st.Sandbox = sandbox.New()
+		st.Sandbox = sandbox.New(sandbox.WithKeep(cfg.Bridge.SandboxKeep))
 		st.IngestURL = "http://" + st.AdminAddr + "/v3/openmeter/events"
 		token = ""
 	}
@@ -77,7 +77,8 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		defer ns.Shutdown()
 		st.NATSURL = ns.ClientURL()
 	}
-	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL, Secrets: cfg.Scrubber()}
+	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream,
+		Consumer: cfg.ReadingConsumer(), Target: st.IngestURL, Reading: cfg.Reading(), Secrets: cfg.Scrubber()}
 	srv := &http.Server{Handler: admin.Handler(h, m, st.Sandbox, info), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

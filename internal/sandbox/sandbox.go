@@ -4,8 +4,8 @@
 // (source, id) deduplication, bearer auth), keeps the accepted events in memory
 // and adds them up like the guide's invoice preview. Tests can tell it to fail.
 //
-// It never forwards events anywhere, never persists them, and never expires a
-// deduplication key: it is for development and tests, not for production.
+// It never forwards events anywhere and never persists them: it is for
+// development and tests, not for production. WithKeep bounds its memory.
 package sandbox
 
 import (
@@ -27,12 +27,18 @@ type Sandbox struct {
 	log     *slog.Logger
 	trace   atomic.Uint64 // numbers problem instances, like Konnect's kong:trace ids
 
+	keep    int // 0: keep everything
+	window  int // 0: remember every key
+
 	mu       sync.Mutex
 	token    string
 	fault    Fault
-	events   []Event
-	seen     map[dedupeKey]bool
+	events   []Event // the last keep (up to twice as many before a trim)
 	requests []Request
+	usage    Usage // every event accepted
+	seen     map[dedupeKey]struct{}
+	order    []dedupeKey // with a window: the keys remembered, oldest at oldest
+	oldest   int
 }
 
 // Event is one accepted event. Raw is the event object exactly as received;
@@ -57,8 +63,6 @@ type Request struct {
 	Detail      string // the problem's detail when the sandbox refused the request
 	Fault       bool   // answered by the Fault rather than by the sandbox
 }
-
-type dedupeKey struct{ source, id string }
 
 // Option configures a Sandbox.
 type Option func(*Sandbox)
@@ -92,7 +96,7 @@ func WithLogger(log *slog.Logger) Option { return func(s *Sandbox) { s.log = log
 //	GET  /sandbox/events           the accepted events, a JSON array in acceptance order
 //	GET  /sandbox/usage            the Usage, as JSON
 func New(opts ...Option) *Sandbox {
-	s := &Sandbox{seen: map[dedupeKey]bool{}, log: slog.New(slog.DiscardHandler)}
+	s := &Sandbox{seen: map[dedupeKey]struct{}{}, usage: newUsage(), log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -125,22 +129,27 @@ func (s *Sandbox) SetFault(f Fault) {
 	s.fault = f
 }
 
-// Events returns the accepted events, deduplicated, in acceptance order.
+// Events returns the accepted events, deduplicated, in acceptance order:
+// all of them, or the last WithKeep of them.
 func (s *Sandbox) Events() []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.events)
+	return slices.Clone(last(s.events, s.keep))
 }
 
-// Usage adds up the accepted events.
-func (s *Sandbox) Usage() Usage { return usageOf(s.Events()) }
+// Usage adds up every accepted event, also those no longer kept.
+func (s *Sandbox) Usage() Usage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage.clone()
+}
 
-// Requests returns every POST to an ingest path answered so far, in the order
-// answered.
+// Requests returns every POST to an ingest path answered so far (or the
+// last WithKeep of them), in the order answered.
 func (s *Sandbox) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.requests)
+	return slices.Clone(last(s.requests, s.keep))
 }
 
 // settings returns what may change at run time.
@@ -152,19 +161,18 @@ func (s *Sandbox) settings() (token string, fault Fault) {
 
 // commit stores the events not seen before and records the request, in one
 // step so a test that sees the request also sees its events. It returns how
-// many events were new and how many are stored now.
+// many events were new and how many were accepted in all.
 func (s *Sandbox) commit(req Request, events []Event) (added, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range events {
-		key := dedupeKey{e.Source, e.ID}
-		if s.seen[key] {
+		if !s.remember(keyOf(e.Source, e.ID)) {
 			continue
 		}
-		s.seen[key] = true
-		s.events = append(s.events, e)
+		s.count(e)
+		s.events = trim(append(s.events, e), s.keep)
 		added++
 	}
-	s.requests = append(s.requests, req)
-	return added, len(s.events)
+	s.requests = trim(append(s.requests, req), s.keep)
+	return added, s.usage.Events
 }

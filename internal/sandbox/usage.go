@@ -16,24 +16,9 @@ type Usage struct {
 	ByAgentName map[string]int `json:"by_agent_name"`
 }
 
-func usageOf(events []Event) Usage {
-	u := Usage{Events: len(events), ByType: map[string]int{}, BySubject: map[string]int{}, ByAgentName: map[string]int{}}
-	for _, e := range events {
-		u.ByType[e.Type]++
-		u.BySubject[e.Subject]++
-		var data map[string]json.RawMessage
-		if json.Unmarshal(e.Data, &data) != nil {
-			continue
-		}
-		if name, ok := asString(data["agent_name"]); ok {
-			u.ByAgentName[name]++
-		}
-	}
-	return u
-}
-
-// serveEvents answers GET /sandbox/events: the accepted events as a JSON
-// array, each object byte for byte as it was received.
+// serveEvents answers GET /sandbox/events: the accepted events (the last
+// WithKeep of them) as a JSON array, each object byte for byte as it was
+// received.
 func (s *Sandbox) serveEvents(w http.ResponseWriter, r *http.Request) {
 	events := s.Events()
 	raws := make([][]byte, len(events))
