@@ -33,6 +33,7 @@ var bridgeMetrics = map[string]string{
 	"konnect_bridge_consumer_ack_pending_messages":   "gauge",
 	"konnect_bridge_consumer_redelivered_messages":   "gauge",
 	"konnect_bridge_last_delivery_timestamp_seconds": "gauge",
+	"konnect_bridge_core_dropped_total":              "counter",
 	"konnect_bridge_ready":                           "gauge", // component: nats|consumer|konnect_auth|konnect_reachable
 	"konnect_bridge_build_info":                      "gauge", // version, revision, goversion
 }
@@ -146,6 +147,7 @@ func TestAlertRules(t *testing.T) {
 		"KonnectBridgeDeliveriesStalled",
 		"KonnectBridgeConsumerLagGrowing",
 		"KonnectBridgeDeadLetters",
+		"KonnectBridgeCoreNATSDrops",
 	} {
 		if !seen[want] {
 			t.Errorf("no alert %s", want)

@@ -38,6 +38,7 @@ type statusView struct {
 	DeadLettered float64
 	Lag          float64
 	AckPending   float64
+	CoreDropped  float64
 	LastDelivery string
 	Usage        *sandbox.Usage
 	Now          string
@@ -61,6 +62,8 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info 
 				v.Lag = sum(f)
 			case "konnect_bridge_consumer_ack_pending_messages":
 				v.AckPending = sum(f)
+			case "konnect_bridge_core_dropped_total":
+				v.CoreDropped = sum(f)
 			case "konnect_bridge_last_delivery_timestamp_seconds":
 				if s := sum(f); s > 0 {
 					v.LastDelivery = time.Unix(int64(s), 0).UTC().Format(time.RFC3339)
@@ -109,6 +112,7 @@ h1{font-size:1.4em} table{border-collapse:collapse;margin:1em 0} td,th{padding:.
 <tr><td>events dead-lettered</td><td id="dead-lettered">{{printf "%.0f" .DeadLettered}}</td></tr>
 <tr><td>consumer lag (pending)</td><td id="lag">{{printf "%.0f" .Lag}}</td></tr>
 <tr><td>awaiting ack</td><td>{{printf "%.0f" .AckPending}}</td></tr>
+<tr><td>core NATS messages dropped (slow consumer, lost)</td><td id="core-dropped">{{printf "%.0f" .CoreDropped}}</td></tr>
 <tr><td>last delivery</td><td>{{if .LastDelivery}}{{.LastDelivery}}{{else}}none yet{{end}}</td></tr>
 <tr><td>last error</td><td id="last-error">{{if .Report.LastError}}{{.Report.LastError}}{{else}}none{{end}}</td></tr>
 </table>

@@ -139,7 +139,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	items := make(chan publish.Item, cfg.Batch.Size)
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
-		core := consume.NewCore(nc, cfg, log, m, dlq)
+		core := consume.NewCore(nc, cfg, log, m, h, dlq)
 		if err := core.Subscribe(); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package consume
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
@@ -26,11 +28,12 @@ type Core struct {
 	nc      *nats.Conn
 	subject string
 	group   string
+	limit   int
 	log     zerolog.Logger
 	emitter emitter
+	health  *health.Health
 
 	sub *nats.Subscription
-	ch  chan *nats.Msg
 
 	mu      sync.Mutex
 	closed  bool
@@ -38,24 +41,32 @@ type Core struct {
 	wg      sync.WaitGroup
 }
 
+// CorePendingBytes bounds the bytes of core NATS messages waiting for the
+// bridge, next to BRIDGE_CORE_PENDING's count.
+const CorePendingBytes = 64 << 20
+
 // NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP.
-func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, dlq *DeadLetters) *Core {
+func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters) *Core {
 	return &Core{
-		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, log: log,
-		emitter: emitter{dlq: dlq, log: log, metrics: m},
+		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, limit: cfg.Bridge.CorePending, log: log,
+		emitter: emitter{dlq: dlq, log: log, metrics: m}, health: h,
 		pending: map[*time.Timer]struct{}{},
 	}
 }
 
 // Subscribe joins the queue group and returns once the server knows of the
 // subscription, so that a producer's request right after start finds it.
+// At most BRIDGE_CORE_PENDING messages (and CorePendingBytes) wait for the
+// bridge; past that NATS drops them, which Run counts and says.
 func (c *Core) Subscribe() error {
-	c.ch = make(chan *nats.Msg, 4096)
-	sub, err := c.nc.ChanQueueSubscribe(c.subject, c.group, c.ch)
+	sub, err := c.nc.QueueSubscribeSync(c.subject, c.group)
 	if err != nil {
 		return fmt.Errorf("subscribe to core NATS %s: %w", c.subject, err)
 	}
-	_ = sub.SetPendingLimits(-1, -1)
+	if err := sub.SetPendingLimits(c.limit, CorePendingBytes); err != nil {
+		_ = sub.Unsubscribe()
+		return fmt.Errorf("core NATS %s: BRIDGE_CORE_PENDING %d: %w", c.subject, c.limit, err)
+	}
 	if err := c.nc.FlushTimeout(5 * time.Second); err != nil {
 		_ = sub.Unsubscribe()
 		return fmt.Errorf("subscribe to core NATS %s: %w", c.subject, err)
@@ -66,17 +77,50 @@ func (c *Core) Subscribe() error {
 	return nil
 }
 
-// Run sends the subscription's events to out until ctx ends. Subscribe
+// Run sends the subscription's events to out until ctx ends, and counts
+// the messages NATS dropped because the bridge fell behind. Subscribe
 // first.
 func (c *Core) Run(ctx context.Context, out chan<- publish.Item) {
 	defer c.stop(c.sub)
+	go c.countDrops(ctx, time.Second)
+	for {
+		msg, err := c.sub.NextMsgWithContext(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, nats.ErrSlowConsumer):
+			continue // counted by countDrops
+		case err != nil:
+			c.log.Error().Err(err).Str("subject", c.subject).Msg("core NATS subscription ended")
+			return
+		}
+		c.process(ctx, msg, out, received())
+	}
+}
+
+// countDrops reads, every interval, how many messages NATS dropped for
+// the subscription, and counts, logs and shows any new ones.
+func (c *Core) countDrops(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	seen := 0
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case msg := <-c.ch:
-			c.process(ctx, msg, out, received())
+		case <-t.C:
 		}
+		n, err := c.sub.Dropped()
+		if err != nil || n <= seen {
+			continue
+		}
+		c.emitter.metrics.CoreDropped.Add(float64(n - seen))
+		msg := fmt.Sprintf("core NATS dropped %d message(s) on %s (%d in all): more than BRIDGE_CORE_PENDING (%d) waited for the bridge, a slow consumer. Their events are lost; publish to the JetStream stream for no loss", n-seen, c.subject, n, c.limit)
+		c.log.Error().Int("dropped", n-seen).Int("dropped_total", n).Str("subject", c.subject).Msg(msg)
+		if c.health != nil {
+			c.health.Error(msg)
+		}
+		seen = n
 	}
 }
 

@@ -30,6 +30,7 @@ type Metrics struct {
 	ConsumerAckPending  prometheus.Gauge
 	ConsumerRedelivered prometheus.Gauge
 	ConsumerAckFloor    prometheus.Gauge
+	CoreDropped         prometheus.Counter
 	LastDelivery        prometheus.Gauge
 	Ready               *prometheus.GaugeVec // component
 }
@@ -54,10 +55,11 @@ func New() *Metrics {
 		ConsumerAckPending:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_pending_messages", Help: "Messages delivered to the consumer and not yet acknowledged, read from JetStream."}),
 		ConsumerRedelivered: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_redelivered_messages", Help: "Messages redelivered and not yet acknowledged, read from JetStream."}),
 		ConsumerAckFloor:    prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_floor_sequence", Help: "Stream sequence below which every message is acknowledged, read from JetStream."}),
+		CoreDropped:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "core_dropped_total", Help: "Core NATS messages NATS dropped because more than BRIDGE_CORE_PENDING waited for the bridge (slow consumer); their events are lost."}),
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
 		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable)."}, []string{"component"}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.LastDelivery, m.Ready} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
 		f(c)
 	}
 	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large"} {

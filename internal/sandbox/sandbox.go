@@ -27,8 +27,8 @@ type Sandbox struct {
 	log     *slog.Logger
 	trace   atomic.Uint64 // numbers problem instances, like Konnect's kong:trace ids
 
-	keep    int // 0: keep everything
-	window  int // 0: remember every key
+	keep   int // 0: keep everything
+	window int // 0: remember every key
 
 	mu       sync.Mutex
 	token    string
