@@ -4,8 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -56,15 +54,7 @@ func TestNewConsumerStartsWhereTheSettingSays(t *testing.T) {
 		"from a time":    {"", 10},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ns := testkit.NATS(t)
-			k := testkit.NewKonnect(t)
-			cfg := testkit.Config(ns.ClientURL(), k.URL)
-			_, js := testkit.Connect(t, ns.ClientURL())
-			ctx, cancel := brief()
-			defer cancel()
-			if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}); err != nil {
-				t.Fatal(err)
-			}
+			k, cfg, js := unstarted(t, true)
 			for _, r := range runs("older", 5) {
 				testkit.Publish(t, js, "agent.runs.acme", r.JSON())
 			}

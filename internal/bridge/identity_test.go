@@ -47,17 +47,7 @@ func agents(k *testkit.Konnect) map[string]int {
 // for a duplicate of an old one and left unbilled.
 func TestIDsComeFromTheStreamTheMessageWasReadFrom(t *testing.T) {
 	gate := make(chan struct{})
-	stall := func(w http.ResponseWriter, r *http.Request) bool {
-		if r.ContentLength == 2 {
-			return false // the start-up token check, an empty batch
-		}
-		select {
-		case <-gate:
-		case <-r.Context().Done():
-		}
-		return false
-	}
-	e := start(t, func(c *config.Config) { c.Konnect.Timeout = time.Minute; c.Retry.Budget = time.Minute }, sandbox.WithFault(stall))
+	e := start(t, func(c *config.Config) { c.Konnect.Timeout = time.Minute; c.Retry.Budget = time.Minute }, sandbox.WithFault(stalled(gate)))
 	e.publishRuns(anonymousRuns("old", 300))
 	testkit.Eventually(t, wait, func() bool { return e.consumer().NumAckPending >= 100 }, "the bridge never filled its pipeline: %v", lazy(func() string { return fmt.Sprint(e.consumer().NumAckPending) }))
 
@@ -108,6 +98,24 @@ func TestIDsComeFromTheStreamTheMessageWasReadFrom(t *testing.T) {
 	}
 }
 
+// unstarted is a NATS server and a Konnect stand-in with no bridge yet,
+// and the stream already created by others when withStream.
+func unstarted(t *testing.T, withStream bool) (*testkit.Konnect, config.Config, jetstream.JetStream) {
+	t.Helper()
+	ns := testkit.NATS(t)
+	k := testkit.NewKonnect(t)
+	cfg := testkit.Config(ns.ClientURL(), k.URL)
+	_, js := testkit.Connect(t, ns.ClientURL())
+	if withStream {
+		ctx, cancel := brief()
+		defer cancel()
+		if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return k, cfg, js
+}
+
 // A stream the bridge creates records its id base in its metadata; the
 // same stream restored (new creation time, same metadata and sequences)
 // derives the same ids, so what is delivered again is deduplicated. A
@@ -115,18 +123,9 @@ func TestIDsComeFromTheStreamTheMessageWasReadFrom(t *testing.T) {
 func TestRestoredStreamKeepsItsIDs(t *testing.T) {
 	for name, byBridge := range map[string]bool{"created by the bridge": true, "created by others": false} {
 		t.Run(name, func(t *testing.T) {
-			ns := testkit.NATS(t)
-			k := testkit.NewKonnect(t)
-			cfg := testkit.Config(ns.ClientURL(), k.URL)
-			_, js := testkit.Connect(t, ns.ClientURL())
+			k, cfg, js := unstarted(t, !byBridge)
 			ctx, cancel := brief()
 			defer cancel()
-			sc := jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}
-			if !byBridge {
-				if _, err := js.CreateStream(ctx, sc); err != nil {
-					t.Fatal(err)
-				}
-			}
 			b := testkit.StartBridge(t, cfg)
 			anon := anonymousRuns("run", 10)
 			for _, r := range anon {
@@ -139,7 +138,7 @@ func TestRestoredStreamKeepsItsIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sc = s.CachedInfo().Config
+			sc := s.CachedInfo().Config
 			if got := sc.Metadata[consume.IDBaseMetadata] != ""; got != byBridge {
 				t.Fatalf("stream metadata %v: id base recorded %v, want %v", sc.Metadata, got, byBridge)
 			}
