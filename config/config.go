@@ -49,11 +49,13 @@ type Konnect struct {
 
 // Bridge holds the subjects, names and process settings.
 type Bridge struct {
-	Subject         string
-	Stream          string
-	Consumer        string
-	DLQSubject      string
-	DLQStream       string
+	Subject    string
+	Stream     string
+	Consumer   string
+	DLQSubject string
+	DLQStream  string
+	// DLQMaxBytes bounds the dead-letter stream the bridge creates.
+	DLQMaxBytes     int64
 	CoreSubject     string
 	QueueGroup      string
 	HTTPAddr        string
@@ -70,6 +72,12 @@ type Batch struct {
 	Linger   time.Duration
 	InFlight int
 	AckWait  time.Duration
+	// PrefetchBytes bounds what one pull asks for; HeldBytes bounds the
+	// messages the bridge holds while their events are delivered.
+	PrefetchBytes int
+	HeldBytes     int
+	// MaxEventsPerMessage: a message holding more is dead-lettered whole.
+	MaxEventsPerMessage int
 }
 
 // Retry bounds how long a transient failure is retried in process before the
@@ -107,6 +115,7 @@ func Defaults() Config {
 			Consumer:        "konnect-bridge",
 			DLQSubject:      "dlq.agent.runs",
 			DLQStream:       "AGENT_RUNS_DLQ",
+			DLQMaxBytes:     1 << 30,
 			QueueGroup:      "konnect-bridge",
 			HTTPAddr:        "127.0.0.1:8080",
 			LogLevel:        "info",
@@ -119,6 +128,10 @@ func Defaults() Config {
 			Linger:   50 * time.Millisecond,
 			InFlight: 4,
 			AckWait:  30 * time.Second,
+
+			PrefetchBytes:       4 << 20,
+			HeldBytes:           16 << 20,
+			MaxEventsPerMessage: 100_000,
 		},
 		Retry: Retry{
 			Budget:     time.Minute,

@@ -43,6 +43,7 @@ var Settings = []Setting{
 	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
 	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "subject dead letters are published on", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
 	{"BRIDGE_DLQ_STREAM", "dlq-stream", "bridge.dlq_stream", "JetStream stream that keeps the dead letters", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQStream) }},
+	{"BRIDGE_DLQ_MAX_BYTES", "dlq-max-bytes", "bridge.dlq_max_bytes", "size limit of the dead-letter stream the bridge creates; when full, new dead letters wait and nothing held is discarded", func(c *Config) flag.Value { return (*int64Value)(&c.Bridge.DLQMaxBytes) }},
 	{"BRIDGE_CORE_SUBJECT", "core-subject", "bridge.core_subject", "also read core NATS (no JetStream) on these subjects; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.CoreSubject) }},
 	{"BRIDGE_QUEUE_GROUP", "queue-group", "bridge.queue_group", "queue group of the core NATS subscription", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.QueueGroup) }},
 	{"BRIDGE_HTTP_ADDR", "http-addr", "bridge.http_addr", "admin server address (/healthz, /readyz, /metrics, /)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.HTTPAddr) }},
@@ -55,6 +56,9 @@ var Settings = []Setting{
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
 	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
 	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "requests to Konnect at once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
+	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead (raised to twice the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
+	{"BRIDGE_HELD_BYTES", "held-bytes", "batch.held_bytes", "most bytes of NATS messages held while their events are delivered; a larger message is taken alone", func(c *Config) flag.Value { return (*intValue)(&c.Batch.HeldBytes) }},
+	{"BRIDGE_MAX_EVENTS_PER_MESSAGE", "max-events-per-message", "batch.max_events_per_message", "a message holding more events is dead-lettered whole, once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.MaxEventsPerMessage) }},
 	{"BRIDGE_ACK_WAIT", "ack-wait", "batch.ack_wait", "consumer AckWait; in-progress signals go out at a third of it", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.AckWait) }},
 
 	{"BRIDGE_RETRY_BUDGET", "retry-budget", "retry.budget", "how long a batch is retried in process before its messages are handed back", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.Budget) }},
@@ -84,6 +88,18 @@ func (v *intValue) Set(s string) error {
 	return nil
 }
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+type int64Value int64
+
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = int64Value(n)
+	return nil
+}
+func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
 
 type boolValue bool
 

@@ -80,7 +80,7 @@ func (c Config) Validate() error {
 		add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
 	}
 	for _, consumed := range []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}, {"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject}} {
-		if consumed.subject != "" && SubjectMatches(consumed.subject, c.Bridge.DLQSubject) {
+		if consumed.subject != "" && (SubjectMatches(consumed.subject, c.Bridge.DLQSubject) || subjectsOverlap(consumed.subject, c.Bridge.DLQSubject+".>")) {
 			add("BRIDGE_DLQ_SUBJECT %q is inside the consumed subjects %q (%s): dead letters would be consumed again; use a subject outside it, such as dlq.agent.runs", c.Bridge.DLQSubject, consumed.subject, consumed.name)
 		}
 	}
@@ -130,6 +130,18 @@ func (c Config) Validate() error {
 	positive("BRIDGE_LINGER", c.Batch.Linger)
 	if c.Batch.AckWait < 3*time.Second {
 		add("BRIDGE_ACK_WAIT %s is too short: use at least 3s (in-progress signals go out every third of it)", c.Batch.AckWait)
+	}
+	if c.Batch.PrefetchBytes < 1<<20 {
+		add("BRIDGE_PREFETCH_BYTES %d is too small: use at least 1048576 (1 MiB); 4194304 is the default", c.Batch.PrefetchBytes)
+	}
+	if c.Batch.HeldBytes < 1<<20 {
+		add("BRIDGE_HELD_BYTES %d is too small: use at least 1048576 (1 MiB); 16777216 is the default", c.Batch.HeldBytes)
+	}
+	if c.Batch.MaxEventsPerMessage < 1 {
+		add("BRIDGE_MAX_EVENTS_PER_MESSAGE %d must be at least 1: 100000 is the default", c.Batch.MaxEventsPerMessage)
+	}
+	if c.Bridge.DLQMaxBytes < 1<<20 {
+		add("BRIDGE_DLQ_MAX_BYTES %d is too small: use at least 1048576 (1 MiB); 1073741824 (1 GiB) is the default", c.Bridge.DLQMaxBytes)
 	}
 	positive("BRIDGE_RETRY_BUDGET", c.Retry.Budget)
 	positive("BRIDGE_RETRY_MAX_BACKOFF", c.Retry.MaxBackoff)

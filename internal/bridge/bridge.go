@@ -106,14 +106,15 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		return fmt.Errorf("JetStream: %w", err)
 	}
 	// Dead letters must have a place before the first message is read.
-	dlq := consume.NewDeadLetters(js, cfg, log, m)
+	dlq := consume.NewDeadLetters(js, cfg, log, m, h)
 	err = wait.Retry(ctx, func() error { return dlq.Ensure(ctx) }, func(err error, retryIn time.Duration) {
-		h.Set(health.Consumer, false, "dead-letter stream: "+err.Error())
+		h.Set(health.DeadLetters, false, err.Error())
 		log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the dead-letter stream")
 	})
 	if err != nil {
 		return nil // stopped while waiting
 	}
+	h.Set(health.DeadLetters, true, "")
 	source := consume.NewJetStream(js, cfg, log, m, h, dlq)
 	if err := source.Bind(ctx); err != nil {
 		return nil // stopped while waiting
@@ -135,6 +136,8 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	})
 	defer stopHard()
 
+	// Dead letters are stored until the shutdown deadline.
+	go dlq.Run(hard)
 	items := make(chan publish.Item, cfg.Batch.Size)
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
@@ -161,6 +164,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		started(st)
 	}
 	pub.Run(hard, items)
+	dlq.Close()
 	dlq.Wait()
 
 	closed := make(chan struct{})

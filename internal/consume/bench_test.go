@@ -77,10 +77,11 @@ func BenchmarkPrepare(b *testing.B) {
 		b.Run(m.name, func(b *testing.B) {
 			body := make([]byte, 0, 64<<10)
 			perEvent(b, m.events, func() {
-				decoded := Decode(m.header, m.data)
+				events := Read(m.header, m.data, 100_000)
+				mp := p.withHeaders(m.header)
 				body = append(body[:0], '[')
-				for i, d := range decoded {
-					js, err := x.prepare(d, i, len(decoded), m.header, p)
+				for i := range events.Len() {
+					js, err := x.prepare(events.At(i), i, events.Len(), mp)
 					if err != nil {
 						b.Fatalf("event %d: %v", i, err)
 					}

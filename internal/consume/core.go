@@ -42,7 +42,7 @@ type Core struct {
 func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, dlq *DeadLetters) *Core {
 	return &Core{
 		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, log: log,
-		emitter: emitter{dlq: dlq, log: log, metrics: m},
+		emitter: newEmitter(cfg, dlq, log, m),
 		pending: map[*time.Timer]struct{}{},
 	}
 }
@@ -147,6 +147,24 @@ type coreAnswer struct {
 	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
 }
 
+// The statuses of a core NATS answer.
+const (
+	answerAccepted     = "accepted"
+	answerDeadLettered = "dead_lettered"
+	answerRetry        = "retry"
+)
+
+func parseCoreAnswer(b []byte) (coreAnswer, error) {
+	var a coreAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, err
+	}
+	if a.Status != answerAccepted && a.Status != answerDeadLettered && a.Status != answerRetry {
+		return a, fmt.Errorf("unknown status %q", a.Status)
+	}
+	return a, nil
+}
+
 func (s *coreSettler) respond(a coreAnswer) error {
 	if s.msg.Reply == "" {
 		return nil
@@ -155,15 +173,15 @@ func (s *coreSettler) respond(a coreAnswer) error {
 	return s.msg.Respond(b)
 }
 
-func (s *coreSettler) ack() error { return s.respond(coreAnswer{Status: "accepted"}) }
+func (s *coreSettler) ack() error { return s.respond(coreAnswer{Status: answerAccepted}) }
 func (s *coreSettler) term(reason string) error {
-	return s.respond(coreAnswer{Status: "dead_lettered", Reason: reason})
+	return s.respond(coreAnswer{Status: answerDeadLettered, Reason: reason})
 }
 func (s *coreSettler) handBack(delay time.Duration, reason string) error {
 	if s.msg.Reply == "" {
 		s.c.retry(s.ctx, s.msg, s.out, s.p, delay)
 		return nil
 	}
-	return s.respond(coreAnswer{Status: "retry", Reason: reason, RetryAfterMS: delay.Milliseconds()})
+	return s.respond(coreAnswer{Status: answerRetry, Reason: reason, RetryAfterMS: delay.Milliseconds()})
 }
 func (s *coreSettler) origin() Origin { return Origin{Subject: s.msg.Subject} }

@@ -56,7 +56,7 @@ func (j *JetStream) bound() (jetstream.Consumer, string) {
 func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters) *JetStream {
 	return &JetStream{
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
-		emitter: emitter{dlq: dlq, log: log, metrics: m},
+		emitter: newEmitter(cfg, dlq, log, m),
 		alive:   newKeepAlive(),
 	}
 }
@@ -154,7 +154,7 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 	go j.watchConsumer(ctx)
 	for ctx.Err() == nil {
 		cons, _ := j.bound()
-		iter, err := cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()))
+		iter, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(j.cfg.Prefetch(), j.prefetchBytes()))
 		if err != nil {
 			j.recover(ctx, err)
 			continue
@@ -179,6 +179,13 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 		}
 	}
 	return nil
+}
+
+// prefetchBytes bounds one pull in bytes: BRIDGE_PREFETCH_BYTES, but never
+// below twice the server's max_payload, or a message at that size would
+// stall the consumer. The iterator holds at most about two pulls.
+func (j *JetStream) prefetchBytes() int {
+	return max(j.cfg.Batch.PrefetchBytes, 2*int(j.js.Conn().MaxPayload()))
 }
 
 // handBackPrefetched stops pulling and gives back the messages the

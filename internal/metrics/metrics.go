@@ -20,6 +20,7 @@ type Metrics struct {
 	EventsReceived      prometheus.Counter
 	EventsDelivered     prometheus.Counter
 	EventsDeadLettered  *prometheus.CounterVec // reason
+	DeadLetterFailures  prometheus.Counter
 	Retries             *prometheus.CounterVec // cause
 	BatchesSent         prometheus.Counter
 	BatchSize           prometheus.Histogram
@@ -43,7 +44,8 @@ func New() *Metrics {
 		Registry:            r,
 		EventsReceived:      prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_received_total", Help: "Events decoded from NATS messages, valid or not."}),
 		EventsDelivered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_delivered_total", Help: "Events Konnect accepted."}),
-		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Events published to the dead-letter subject, by reason (invalid, undecodable, rejected, too_large)."}, []string{"reason"}),
+		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, rejected, too_large, too_many_events, too_many_bad_events)."}, []string{"reason"}),
+		DeadLetterFailures:  prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letter_store_failures_total", Help: "Messages handed back because their dead letters could not be stored (the dead-letter stream is missing, full, refuses the bridge or has no quorum)."}),
 		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
 		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
 		BatchSize:           prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_size_events", Help: "Events per request.", Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000}}),
@@ -55,12 +57,12 @@ func New() *Metrics {
 		ConsumerRedelivered: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_redelivered_messages", Help: "Messages redelivered and not yet acknowledged, read from JetStream."}),
 		ConsumerAckFloor:    prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_floor_sequence", Help: "Stream sequence below which every message is acknowledged, read from JetStream."}),
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
-		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable)."}, []string{"component"}),
+		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable, dead_letters)."}, []string{"component"}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.LastDelivery, m.Ready} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.LastDelivery, m.Ready} {
 		f(c)
 	}
-	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large"} {
+	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
 	f(collectors.NewGoCollector())
