@@ -178,7 +178,7 @@ func (b *bench) references(ctx context.Context) error {
 // then measures its latency at a steady rate.
 func (b *bench) bridge(ctx context.Context) error {
 	b.snk.reset(b.o.n, steadyEvents(b.o.rate, b.o.duration))
-	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), b.o.cpuprofile, b.o.memprofile, b.o.gogc)
+	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), b.o.cpuprofile, b.o.memprofile, b.o.gogc, nil)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func (b *bench) longBacklog(ctx context.Context) error {
 		return err
 	}
 	b.snk.reset(b.o.backlog, 0)
-	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), "", "", b.o.gogc)
+	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), "", "", b.o.gogc, nil)
 	if err != nil {
 		return err
 	}
