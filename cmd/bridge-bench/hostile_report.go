@@ -63,7 +63,7 @@ func printHostile(results []phaseResult, last string) error {
 
 	var errs []error
 	if delivered < good {
-		errs = append(errs, fmt.Errorf("%d good events were not delivered", good-delivered))
+		errs = append(errs, fmt.Errorf("%d good events were not delivered within their phase's bound", good-delivered))
 	}
 	for i, r := range results {
 		if r.died() {

@@ -37,6 +37,8 @@ func startBridge(args []string, cpuprofile, memprofile, gogc string, stderr io.W
 		cargs = append(cargs, "-memprofile", memprofile)
 	}
 	cmd := exec.Command(exe, append(cargs, args...)...)
+	// The bridge dies with the bench, even when the bench is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Stderr = stderr
 	if stderr == nil {
 		cmd.Stderr = os.Stderr
