@@ -168,3 +168,12 @@ func (s Secret) Reveal() string { return string(s) }
 
 // MarshalText keeps secrets out of any JSON or YAML rendering.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// SoftMemoryLimit is the Go heap the bridge aims to stay under when
+// GOMEMLIMIT is not set: what its settings let it hold (messages pulled
+// ahead, messages held with a copy of their events, requests in flight)
+// with room for the runtime. Above it the garbage collector works harder;
+// it is never a hard cap.
+func (c Config) SoftMemoryLimit() int64 {
+	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.InFlight)*int64(c.Batch.Bytes)
+}

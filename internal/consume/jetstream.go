@@ -182,10 +182,11 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 }
 
 // prefetchBytes bounds one pull in bytes: BRIDGE_PREFETCH_BYTES, but never
-// below twice the server's max_payload, or a message at that size would
-// stall the consumer. The iterator holds at most about two pulls.
+// below the largest message the server takes (max_payload, with room for
+// the subject and reply), or a message at that size would stall the
+// consumer. The iterator holds at most about two pulls.
 func (j *JetStream) prefetchBytes() int {
-	return max(j.cfg.Batch.PrefetchBytes, 2*int(j.js.Conn().MaxPayload()))
+	return max(j.cfg.Batch.PrefetchBytes, int(j.js.Conn().MaxPayload())+64<<10)
 }
 
 // handBackPrefetched stops pulling and gives back the messages the
