@@ -51,6 +51,10 @@ var Settings = []Setting{
 	{"BRIDGE_SANDBOX", "sandbox", "bridge.sandbox", "allow the built-in Konnect sandbox when no KONNECT_TOKEN or KONNECT_URL is set", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.Sandbox) }},
 	{"BRIDGE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "bridge.shutdown_timeout", "time to finish or hand back in-flight batches on SIGTERM", func(c *Config) flag.Value { return (*durationValue)(&c.Bridge.ShutdownTimeout) }},
 
+	{"BRIDGE_FENCE_SUBJECTS", "fence-subjects", "fence.subjects", "bind each event's customer to its NATS subject: templates, comma separated, such as agent.runs.{customer} or agent.runs.{source}.{customer}; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Subjects) }},
+	{"BRIDGE_FENCE_CUSTOMERS", "fence-customers", "fence.customers", "the customer each {customer} token bills: token=customer, comma separated (acme=acme-inc); prefix*=...*... rewrites a prefix (t-*=*); empty: the token itself", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Customers) }},
+	{"BRIDGE_FENCE_FILL_SUBJECT", "fence-fill-subject", "fence.fill_subject", "an event without subject on a fenced subject bills the customer the subject allows", func(c *Config) flag.Value { return (*boolValue)(&c.Fence.FillSubject) }},
+
 	{"BRIDGE_BATCH_SIZE", "batch-size", "batch.size", "most events in one request", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Size) }},
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
 	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
