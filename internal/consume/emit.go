@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
@@ -21,6 +22,8 @@ type emitter struct {
 	dlq     *DeadLetters
 	log     zerolog.Logger
 	metrics *metrics.Metrics
+	// fence holds each event to the subject it arrived on; nil: off.
+	fence *fence.Rule
 }
 
 // provenance is what the source knows about a message that the events may
@@ -43,11 +46,14 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 	m.released = hold(m)
 	x.metrics.EventsReceived.Add(float64(len(decoded)))
 	for i, d := range decoded {
-		body, err := x.prepare(d, i, len(decoded), raw.Header, p)
+		body, err := x.prepare(d, i, len(decoded), raw, p)
 		if err != nil {
 			kind := "invalid"
-			if errors.Is(err, ErrUndecodable) {
+			switch {
+			case errors.Is(err, ErrUndecodable):
 				kind = "undecodable"
+			case errors.Is(err, fence.ErrRefused):
+				kind = "fenced"
 			}
 			m.done(i, d.Raw, publish.Outcome{Verdict: publish.Rejected, Cause: kind, Reason: err.Error()})
 			continue
@@ -69,14 +75,15 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 
 // prepare makes one decoded event deliverable: the producer's id, else the
 // Nats-Msg-Id header, else one derived from the message's place in the
-// stream; the producer's time, else the time the message was stored.
-func (x *emitter) prepare(d Decoded, i, n int, h nats.Header, p provenance) ([]byte, error) {
+// stream; the producer's time, else the time the message was stored; and,
+// with the fence on, a customer the message's subject allows.
+func (x *emitter) prepare(d Decoded, i, n int, msg *nats.Msg, p provenance) ([]byte, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}
 	e := event.NormalizeContentType(d.Event)
 	if e.ID() == "" {
-		base := h.Get(jetstream.MsgIDHeader)
+		base := msg.Header.Get(jetstream.MsgIDHeader)
 		if base == "" {
 			base = p.idBase()
 		}
@@ -86,6 +93,10 @@ func (x *emitter) prepare(d Decoded, i, n int, h nats.Header, p provenance) ([]b
 		e = event.EnsureID(e, base)
 	}
 	e = event.DefaultTime(e, p.stored)
+	e, err := x.fence.Admit(e, msg.Subject)
+	if err != nil {
+		return nil, err
+	}
 	if err := event.Validate(e); err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func New() *Metrics {
 		Registry:            r,
 		EventsReceived:      prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_received_total", Help: "Events decoded from NATS messages, valid or not."}),
 		EventsDelivered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_delivered_total", Help: "Events Konnect accepted."}),
-		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Events published to the dead-letter subject, by reason (invalid, undecodable, rejected, too_large)."}, []string{"reason"}),
+		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Events published to the dead-letter subject, by reason (invalid, undecodable, fenced, rejected, too_large)."}, []string{"reason"}),
 		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
 		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
 		BatchSize:           prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_size_events", Help: "Events per request.", Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000}}),
@@ -60,7 +60,7 @@ func New() *Metrics {
 	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.LastDelivery, m.Ready} {
 		f(c)
 	}
-	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large"} {
+	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
 	f(collectors.NewGoCollector())
