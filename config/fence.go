@@ -51,10 +51,11 @@ func checkFence(c Config) error {
 		}
 		return nil
 	}
-	if _, err := f.Rule(); err != nil {
+	rule, err := f.Rule()
+	if err != nil {
 		return err
 	}
-	ts, _ := fence.ParseTemplates(f.Subjects)
+	ts := rule.Templates()
 	consumed := []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}}
 	if c.Bridge.CoreSubject != "" {
 		consumed = append(consumed, struct{ name, subject string }{"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -30,16 +29,7 @@ func TestNATSPermissionsAndTheFenceTogether(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy/nats/fence.conf: %v", err)
 	}
-	opts.Host, opts.Port, opts.JetStream, opts.StoreDir, opts.NoSigs, opts.NoLog = "127.0.0.1", server.RANDOM_PORT, true, t.TempDir(), true, true
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	t.Cleanup(ns.Shutdown)
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS did not start")
-	}
+	ns := testkit.NATSWith(t, opts)
 
 	k := testkit.NewKonnect(t)
 	cfg := testkit.Config(ns.ClientURL(), k.URL)
@@ -48,16 +38,8 @@ func TestNATSPermissionsAndTheFenceTogether(t *testing.T) {
 	testkit.StartBridge(t, cfg)
 
 	violations := make(chan error, 10)
-	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("acme", passwords["acme"]),
+	_, js := testkit.Connect(t, ns.ClientURL(), nats.UserInfo("acme", passwords["acme"]),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { violations <- err }))
-	if err != nil {
-		t.Fatalf("acme connects: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	publish := func(subject string, r testkit.Run) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -90,7 +72,7 @@ func TestNATSPermissionsAndTheFenceTogether(t *testing.T) {
 
 	testkit.Eventually(t, wait, func() bool { return len(k.Events()) >= 1 }, "acme's own run was not delivered")
 	// The operator reads the stream and the dead letters as the bridge's user.
-	anc, ajs := testkit.Connect(t, "nats://bridge:"+passwords["bridge"]+"@"+strings.TrimPrefix(ns.ClientURL(), "nats://"))
+	anc, ajs := testkit.Connect(t, ns.ClientURL(), nats.UserInfo("bridge", passwords["bridge"]))
 	e := &env{t: t, nats: ns, cfg: cfg, konnect: k, nc: anc, js: ajs}
 	e.waitSettled()
 	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) >= 1 }, "the run billing globex-corp was not dead-lettered")

@@ -101,6 +101,9 @@ func (r *Rule) Admit(e *ce.Event, subject string) (*ce.Event, error) {
 	return e, r.Check(subject, e.Subject(), src)
 }
 
+// Templates are the rule's templates, in order.
+func (r *Rule) Templates() []Template { return r.templates }
+
 func (r *Rule) match(subject string) (*Template, string, string) {
 	for i := range r.templates {
 		if c, s, ok := r.templates[i].match(subject); ok {
