@@ -27,13 +27,17 @@ func (f Fence) Rule() (*fence.Rule, error) {
 	if f.Subjects == "" {
 		return nil, nil
 	}
+	var errs []error
 	ts, err := fence.ParseTemplates(f.Subjects)
 	if err != nil {
-		return nil, fmt.Errorf("BRIDGE_FENCE_SUBJECTS %q %w: use templates such as agent.runs.{customer}, comma separated", f.Subjects, err)
+		errs = append(errs, fmt.Errorf("BRIDGE_FENCE_SUBJECTS: %w: use templates such as agent.runs.{customer}, comma separated", err))
 	}
 	cs, err := fence.ParseCustomers(f.Customers)
 	if err != nil {
-		return nil, fmt.Errorf("BRIDGE_FENCE_CUSTOMERS %q: %w: use token=customer pairs such as acme=acme-inc,globex=globex-corp", f.Customers, err)
+		errs = append(errs, fmt.Errorf("BRIDGE_FENCE_CUSTOMERS %q: %w: use token=customer pairs such as acme=acme-inc,globex=globex-corp", f.Customers, err))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return fence.New(ts, cs, f.FillSubject), nil
 }
@@ -61,13 +65,17 @@ func checkFence(c Config) error {
 		consumed = append(consumed, struct{ name, subject string }{"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject})
 	}
 	var errs []error
+	var names []string
+	for _, s := range consumed {
+		names = append(names, fmt.Sprintf("%s %q", s.name, s.subject))
+	}
 	for i, t := range ts {
 		fits := false
 		for _, s := range consumed {
 			fits = fits || SubjectCovers(s.subject, t.Pattern())
 		}
 		if !fits {
-			errs = append(errs, fmt.Errorf("BRIDGE_FENCE_SUBJECTS template %q does not fit BRIDGE_SUBJECT %q or BRIDGE_CORE_SUBJECT %q: the bridge reads no subject it matches; write it inside them, such as agent.runs.{customer}", t, c.Bridge.Subject, c.Bridge.CoreSubject))
+			errs = append(errs, fmt.Errorf("BRIDGE_FENCE_SUBJECTS template %q does not fit %s: the bridge reads no subject it matches; write it inside them, such as %s", t, strings.Join(names, " or "), example(c.Bridge.Subject)))
 		}
 		for _, u := range ts[:i] {
 			if subjectsOverlap(t.Pattern(), u.Pattern()) {

@@ -18,16 +18,17 @@ func TestFenceMistakesAreRefusedAtStart(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		"unknown placeholder":            {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.runs.{tenant}"), want: []string{`BRIDGE_FENCE_SUBJECTS "agent.runs.{tenant}"`, "unknown placeholder {tenant}", "{customer}"}},
+		"unknown placeholder":            {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.runs.{tenant}"), want: []string{`BRIDGE_FENCE_SUBJECTS: template "agent.runs.{tenant}"`, "unknown placeholder {tenant}", "{customer}"}},
 		"wildcard":                       {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.*.{customer}"), want: []string{"BRIDGE_FENCE_SUBJECTS", "wildcard"}},
 		"two customers":                  {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.runs.{customer}.{customer}"), want: []string{"BRIDGE_FENCE_SUBJECTS", "{customer} twice"}},
 		"no customer":                    {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.runs.acme"), want: []string{"BRIDGE_FENCE_SUBJECTS", "no {customer}"}},
-		"outside BRIDGE_SUBJECT":         {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.jobs.{customer}"), want: []string{`template "agent.jobs.{customer}" does not fit BRIDGE_SUBJECT "agent.runs.>"`, "BRIDGE_CORE_SUBJECT"}},
-		"outside BRIDGE_CORE_SUBJECT":    {env: fenced("BRIDGE_CORE_SUBJECT", "core.agent.runs.*", "BRIDGE_FENCE_SUBJECTS", "agent.runs.{customer},core.agent.runs.{customer}.x"), want: []string{`template "core.agent.runs.{customer}.x" does not fit`}},
+		"outside BRIDGE_SUBJECT":         {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.jobs.{customer}"), want: []string{`template "agent.jobs.{customer}" does not fit BRIDGE_SUBJECT "agent.runs.>"`, "such as agent.runs.{customer}"}},
+		"outside BRIDGE_CORE_SUBJECT":    {env: fenced("BRIDGE_CORE_SUBJECT", "core.agent.runs.*", "BRIDGE_FENCE_SUBJECTS", "agent.runs.{customer},core.agent.runs.{customer}.x"), want: []string{`template "core.agent.runs.{customer}.x" does not fit BRIDGE_SUBJECT "agent.runs.>" or BRIDGE_CORE_SUBJECT "core.agent.runs.*"`}},
 		"core subject without template":  {env: fenced("BRIDGE_CORE_SUBJECT", "core.agent.runs.>"), want: []string{`BRIDGE_CORE_SUBJECT "core.agent.runs.>": no template of BRIDGE_FENCE_SUBJECTS`, "every event on them would be refused", "core.agent.runs.{customer}"}},
 		"templates overlap":              {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.runs.{customer},agent.{source}.{customer}"), want: []string{"BRIDGE_FENCE_SUBJECTS templates", "ambiguous"}},
 		"customer table without a pair":  {env: fenced("BRIDGE_FENCE_CUSTOMERS", "acme"), want: []string{`BRIDGE_FENCE_CUSTOMERS "acme"`, "token=customer"}},
 		"customer table, token twice":    {env: fenced("BRIDGE_FENCE_CUSTOMERS", "acme=a,acme=b"), want: []string{"BRIDGE_FENCE_CUSTOMERS", "mapped twice"}},
+		"template and table both wrong":  {env: fenced("BRIDGE_FENCE_SUBJECTS", "agent.{customer}.{customer}", "BRIDGE_FENCE_CUSTOMERS", "acme"), want: []string{"BRIDGE_FENCE_SUBJECTS: template", "BRIDGE_FENCE_CUSTOMERS \"acme\""}},
 		"customer table without fence":   {env: with(production(), "BRIDGE_FENCE_CUSTOMERS", "acme=acme-inc"), want: []string{"BRIDGE_FENCE_SUBJECTS is empty", "nothing is fenced"}},
 		"fill subject without fence":     {env: with(production(), "BRIDGE_FENCE_FILL_SUBJECT", "true"), want: []string{"BRIDGE_FENCE_FILL_SUBJECT", "BRIDGE_FENCE_SUBJECTS is empty"}},
 		"template for a narrower stream": {env: fenced("BRIDGE_SUBJECT", "agent.runs.eu.*"), want: []string{"does not fit BRIDGE_SUBJECT", `BRIDGE_SUBJECT "agent.runs.eu.*": no template`, "agent.runs.eu.{customer}"}},

@@ -72,7 +72,7 @@ func parseTemplate(text string) (Template, error) {
 		case tok == sourceToken:
 			t.source = i
 		case strings.HasPrefix(tok, "{") && strings.HasSuffix(tok, "}"):
-			err = fmt.Errorf("has the unknown placeholder %s: use {customer} or {source}", tok)
+			err = fmt.Errorf("has the unknown placeholder %s (there are {customer} and {source})", tok)
 		default:
 			err = checkToken(tok, "a placeholder must be a whole token, such as agent.runs.{customer}")
 		}
