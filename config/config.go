@@ -13,6 +13,7 @@ type Config struct {
 	NATS    NATS
 	Konnect Konnect
 	Bridge  Bridge
+	Fence   Fence
 	Batch   Batch
 	Retry   Retry
 

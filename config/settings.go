@@ -41,7 +41,7 @@ var Settings = []Setting{
 	{"BRIDGE_SUBJECT", "subject", "bridge.subject", "subjects the stream captures and the consumer reads", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Subject) }},
 	{"BRIDGE_STREAM", "stream", "bridge.stream", "JetStream stream (created when missing, never changed)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Stream) }},
 	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
-	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "subject dead letters are published on", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
+	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "prefix of the subjects dead letters are published on (one subject each, under PREFIX.>)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
 	{"BRIDGE_DLQ_STREAM", "dlq-stream", "bridge.dlq_stream", "JetStream stream that keeps the dead letters", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQStream) }},
 	{"BRIDGE_DLQ_MAX_BYTES", "dlq-max-bytes", "bridge.dlq_max_bytes", "size limit of the dead-letter stream the bridge creates; when full, new dead letters wait and nothing held is discarded", func(c *Config) flag.Value { return (*int64Value)(&c.Bridge.DLQMaxBytes) }},
 	{"BRIDGE_CORE_SUBJECT", "core-subject", "bridge.core_subject", "also read core NATS (no JetStream) on these subjects; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.CoreSubject) }},
@@ -51,6 +51,10 @@ var Settings = []Setting{
 	{"BRIDGE_LOG_FORMAT", "log-format", "bridge.log_format", "auto (human on a terminal, else JSON)|json|console", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogFormat) }},
 	{"BRIDGE_SANDBOX", "sandbox", "bridge.sandbox", "allow the built-in Konnect sandbox when no KONNECT_TOKEN or KONNECT_URL is set", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.Sandbox) }},
 	{"BRIDGE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "bridge.shutdown_timeout", "time to finish or hand back in-flight batches on SIGTERM", func(c *Config) flag.Value { return (*durationValue)(&c.Bridge.ShutdownTimeout) }},
+
+	{"BRIDGE_FENCE_SUBJECTS", "fence-subjects", "fence.subjects", "bind each event's customer to its NATS subject: templates, comma separated, such as agent.runs.{customer} or agent.runs.{source}.{customer}; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Subjects) }},
+	{"BRIDGE_FENCE_CUSTOMERS", "fence-customers", "fence.customers", "the customer each {customer} token bills: token=customer, comma separated (acme=acme-inc); prefix*=...*... rewrites a prefix (t-*=*); empty: the token itself", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Customers) }},
+	{"BRIDGE_FENCE_FILL_SUBJECT", "fence-fill-subject", "fence.fill_subject", "an event without subject on a fenced subject bills the customer the subject allows", func(c *Config) flag.Value { return (*boolValue)(&c.Fence.FillSubject) }},
 
 	{"BRIDGE_BATCH_SIZE", "batch-size", "batch.size", "most events in one request", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Size) }},
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},

@@ -91,6 +91,9 @@ func (c Config) Validate() error {
 			add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)
 		}
 	}
+	if err := checkFence(c); err != nil {
+		errs = append(errs, err)
+	}
 	for _, n := range []struct{ env, v string }{{"BRIDGE_STREAM", c.Bridge.Stream}, {"BRIDGE_CONSUMER", c.Bridge.Consumer}, {"BRIDGE_DLQ_STREAM", c.Bridge.DLQStream}} {
 		if n.v == "" || strings.ContainsAny(n.v, " \t.*>/\\") {
 			add("%s %q is not a JetStream name: use letters, digits, - and _ only", n.env, n.v)

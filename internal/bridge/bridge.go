@@ -115,7 +115,16 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		return nil // stopped while waiting
 	}
 	h.Set(health.DeadLetters, true, "")
-	source := consume.NewJetStream(js, cfg, log, m, h, dlq)
+	// The fence holds every event, from either source, to its subject.
+	rule, err := cfg.Fence.Rule()
+	if err != nil {
+		return err
+	}
+	if rule != nil {
+		log.Info().Str("templates", cfg.Fence.Subjects).Bool("customer_table", cfg.Fence.Customers != "").
+			Msg("fence on: an event bills only a customer its NATS subject allows; others are dead-lettered (fenced)")
+	}
+	source := consume.NewJetStream(js, cfg, log, m, h, dlq, rule)
 	if err := source.Bind(ctx); err != nil {
 		return nil // stopped while waiting
 	}
@@ -141,7 +150,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	items := make(chan publish.Item, cfg.Batch.Size)
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
-		core := consume.NewCore(nc, cfg, log, m, dlq)
+		core := consume.NewCore(nc, cfg, log, m, dlq, rule)
 		if err := core.Subscribe(); err != nil {
 			return err
 		}

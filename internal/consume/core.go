@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
@@ -38,11 +39,12 @@ type Core struct {
 	wg      sync.WaitGroup
 }
 
-// NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP.
-func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, dlq *DeadLetters) *Core {
+// NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP;
+// rule, when not nil, fences each event to the subject it arrived on.
+func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, dlq *DeadLetters, rule *fence.Rule) *Core {
 	return &Core{
 		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, log: log,
-		emitter: newEmitter(cfg, dlq, log, m),
+		emitter: newEmitter(cfg, dlq, log, m, rule),
 		pending: map[*time.Timer]struct{}{},
 	}
 }

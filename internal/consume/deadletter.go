@@ -58,6 +58,9 @@ const (
 	KindInvalid Kind = "invalid"
 	// KindUndecodable: not JSON, or not a CloudEvent at all.
 	KindUndecodable Kind = "undecodable"
+	// KindFenced: the event's customer (or source) is not one the NATS
+	// subject it arrived on allows (BRIDGE_FENCE_SUBJECTS).
+	KindFenced Kind = "fenced"
 	// KindRejected: Konnect refused the event (a 400 on its own).
 	KindRejected Kind = "rejected"
 	// KindTooLarge: the event alone is larger than a request may be.
@@ -71,7 +74,7 @@ const (
 )
 
 // Kinds lists every kind, for metrics that start at zero.
-var Kinds = []Kind{KindInvalid, KindUndecodable, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad}
+var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad}
 
 // DeadLetter is one event (or one whole message) that will never be
 // delivered, and why.

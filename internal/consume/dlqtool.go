@@ -54,9 +54,13 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 	if err != nil {
 		return fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
 	}
-	if s.CachedInfo().State.Msgs == 0 {
+	state := s.CachedInfo().State
+	if state.Msgs == 0 {
 		return nil
 	}
+	// Dead letters stored from here on (a replayed event refused again)
+	// are left for another run: a replay never chases its own tail.
+	last := state.LastSeq
 	oc := jetstream.OrderedConsumerConfig{}
 	switch {
 	case f.Seq != 0:
@@ -82,6 +86,9 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 				return err
 			}
 			pending = md.NumPending
+			if md.Sequence.Stream > last {
+				return nil
+			}
 			h := msg.Headers()
 			status, _ := strconv.Atoi(h.Get(HeaderStatus))
 			st := Stored{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
@@ -27,12 +28,14 @@ type emitter struct {
 	maxEvents int
 	held      *semaphore.Weighted
 	heldMax   int64
+	// fence holds each event to the subject it arrived on; nil: off.
+	fence *fence.Rule
 }
 
-func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics) emitter {
+func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
 	return emitter{
 		dlq: dlq, log: log, metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
-		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes),
+		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), fence: rule,
 	}
 }
 
@@ -93,7 +96,7 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 	x.metrics.EventsReceived.Add(float64(n))
 	for i := range n {
 		d := events.At(i)
-		body, err := x.prepare(d, i, n, m.p)
+		body, err := x.prepare(d, i, n, raw.Subject, m.p)
 		if err != nil {
 			m.done(i, d.Raw, publish.Outcome{Verdict: publish.Rejected, Cause: string(kindOf(err)), Reason: err.Error()})
 			continue
@@ -120,14 +123,17 @@ func kindOf(err error) Kind {
 		return KindTooManyEvents
 	case errors.Is(err, ErrUndecodable):
 		return KindUndecodable
+	case errors.Is(err, fence.ErrRefused):
+		return KindFenced
 	}
 	return KindInvalid
 }
 
 // prepare makes one decoded event deliverable: the producer's id, else one
 // derived from the message (see provenance); the producer's time, else the
-// time the message was stored.
-func (x *emitter) prepare(d Decoded, i, n int, p provenance) ([]byte, error) {
+// time the message was stored; and, with the fence on, a customer the
+// subject it arrived on allows.
+func (x *emitter) prepare(d Decoded, i, n int, subject string, p provenance) ([]byte, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}
@@ -136,6 +142,10 @@ func (x *emitter) prepare(d Decoded, i, n int, p provenance) ([]byte, error) {
 		e = event.EnsureID(e, p.eventID(i, n))
 	}
 	e = event.DefaultTime(e, p.stored)
+	e, err := x.fence.Admit(e, subject)
+	if err != nil {
+		return nil, err
+	}
 	if err := event.Validate(e); err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -52,11 +53,12 @@ func (j *JetStream) bound() (jetstream.Consumer, string) {
 	return j.cons, j.streamID
 }
 
-// NewJetStream reads cfg's stream and consumer through js.
-func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters) *JetStream {
+// NewJetStream reads cfg's stream and consumer through js; rule, when not
+// nil, fences each event to the subject it arrived on.
+func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters, rule *fence.Rule) *JetStream {
 	return &JetStream{
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
-		emitter: newEmitter(cfg, dlq, log, m),
+		emitter: newEmitter(cfg, dlq, log, m, rule),
 		alive:   newKeepAlive(),
 	}
 }

@@ -44,7 +44,7 @@ func New() *Metrics {
 		Registry:            r,
 		EventsReceived:      prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_received_total", Help: "Events decoded from NATS messages, valid or not."}),
 		EventsDelivered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_delivered_total", Help: "Events Konnect accepted."}),
-		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, rejected, too_large, too_many_events, too_many_bad_events)."}, []string{"reason"}),
+		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events)."}, []string{"reason"}),
 		DeadLetterFailures:  prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letter_store_failures_total", Help: "Messages handed back because their dead letters could not be stored (the dead-letter stream is missing, full, refuses the bridge or has no quorum)."}),
 		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
 		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
@@ -62,7 +62,7 @@ func New() *Metrics {
 	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.LastDelivery, m.Ready} {
 		f(c)
 	}
-	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {
+	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
 	f(collectors.NewGoCollector())
