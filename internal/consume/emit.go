@@ -3,11 +3,9 @@ package consume
 import (
 	"context"
 	"errors"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
@@ -67,26 +65,11 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 	return ctx.Err() == nil
 }
 
-// prepare makes one decoded event deliverable: the producer's id, else the
-// Nats-Msg-Id header, else one derived from the message's place in the
-// stream; the producer's time, else the time the message was stored.
+// prepare makes one decoded event deliverable (see Deliverable) and encodes
+// it as Konnect takes it.
 func (x *emitter) prepare(d Decoded, i, n int, h nats.Header, p provenance) ([]byte, error) {
-	if d.Err != nil {
-		return nil, d.Err
-	}
-	e := event.NormalizeContentType(d.Event)
-	if e.ID() == "" {
-		base := h.Get(jetstream.MsgIDHeader)
-		if base == "" {
-			base = p.idBase()
-		}
-		if n > 1 {
-			base += "/" + strconv.Itoa(i)
-		}
-		e = event.EnsureID(e, base)
-	}
-	e = event.DefaultTime(e, p.stored)
-	if err := event.Validate(e); err != nil {
+	e, err := Deliverable(d, i, n, h, p.idBase, p.stored)
+	if err != nil {
 		return nil, err
 	}
 	if x.log.Debug().Enabled() {
