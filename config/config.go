@@ -15,6 +15,7 @@ type Config struct {
 	Bridge  Bridge
 	Batch   Batch
 	Retry   Retry
+	Billing Billing
 
 	// konnectURLSet is true when KONNECT_URL was given rather than defaulted.
 	konnectURLSet bool
@@ -81,6 +82,15 @@ type Retry struct {
 	ProbeMax   time.Duration
 }
 
+// Billing bounds the running bridge's billing check: whether every event
+// type it delivers has a meter and every subject a customer.
+type Billing struct {
+	// CheckInterval is how often the check runs; 0 turns it off.
+	CheckInterval time.Duration
+	// MaxSubjects bounds how many recently seen subjects are remembered.
+	MaxSubjects int
+}
+
 // Regions are the Konnect regions that serve Metering & Billing.
 var Regions = []string{"us", "eu", "au", "me", "in", "sg"}
 
@@ -125,6 +135,10 @@ func Defaults() Config {
 			MaxBackoff: 10 * time.Second,
 			NakDelay:   30 * time.Second,
 			ProbeMax:   time.Minute,
+		},
+		Billing: Billing{
+			CheckInterval: 5 * time.Minute,
+			MaxSubjects:   1000,
 		},
 	}
 }

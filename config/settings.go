@@ -61,6 +61,9 @@ var Settings = []Setting{
 	{"BRIDGE_RETRY_MAX_BACKOFF", "retry-max-backoff", "retry.max_backoff", "cap of the exponential backoff between retries", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.MaxBackoff) }},
 	{"BRIDGE_NAK_DELAY", "nak-delay", "retry.nak_delay", "delay before JetStream redelivers handed-back messages", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.NakDelay) }},
 	{"BRIDGE_PROBE_MAX", "probe-max", "retry.probe_max", "cap of the probe interval while Konnect refuses the token or URL", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.ProbeMax) }},
+
+	{"BRIDGE_BILLING_CHECK", "billing-check", "billing.check_interval", "how often the running bridge checks that meters and customers bill what it delivers; 0: never", func(c *Config) flag.Value { return (*durationValue)(&c.Billing.CheckInterval) }},
+	{"BRIDGE_BILLING_MAX_SUBJECTS", "billing-max-subjects", "billing.max_subjects", "most recently seen subjects the billing check remembers", func(c *Config) flag.Value { return (*intValue)(&c.Billing.MaxSubjects) }},
 }
 
 type stringValue string
