@@ -36,7 +36,7 @@ func Handler(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Inf
 	mux.Handle("GET /{$}", statusPage(h, m, sb, info))
 	if sb != nil {
 		mux.Handle("/sandbox/", sb)
-		mux.Handle("/v3/openmeter/events", sb)
+		mux.Handle("/v3/openmeter/", sb) // ingest and the read API
 	}
 	return mux
 }
