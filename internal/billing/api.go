@@ -124,7 +124,7 @@ func listPages[T any](ctx context.Context, c *Client, path, what string) ([]T, e
 // following the cursor, until the last page or each's error. Only one page
 // is held at a time.
 func (c *Client) Events(ctx context.Context, f EventFilter, each func([]StoredEvent) error) error {
-	q := url.Values{"page[size]": {strconv.Itoa(pageSize)}}
+	q := url.Values{"page[size]": {strconv.Itoa(pageSize)}, "sort": {"time asc"}}
 	if f.Subject != "" {
 		q.Set("filter[subject][eq]", f.Subject)
 	}

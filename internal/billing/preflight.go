@@ -81,6 +81,13 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	if merr != nil {
 		r.CannotCheck = append(r.CannotCheck, cannot("meters", merr))
 	}
+	customers, cerr := p.Client.Customers(ctx)
+	if cerr != nil {
+		r.CannotCheck = append(r.CannotCheck, cannot("customers", cerr))
+	}
+	if merr != nil && cerr != nil {
+		return r // nothing to check the events against
+	}
 	props := propertyCheck{}
 	err := p.Stream.Read(ctx, w, newest, func(rd Read) error {
 		if rd.Event == nil {
@@ -99,9 +106,7 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 		r.Findings = append(r.Findings, unmetered(meters, seen)...)
 		r.Findings = append(r.Findings, props.findings()...)
 	}
-	if customers, err := p.Client.Customers(ctx); err != nil {
-		r.CannotCheck = append(r.CannotCheck, cannot("customers", err))
-	} else {
+	if cerr == nil {
 		r.Findings = append(r.Findings, unattributed(customers, seen)...)
 	}
 	return r

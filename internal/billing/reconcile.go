@@ -75,6 +75,8 @@ type Reconciler struct {
 	AckFloor uint64
 	// Progress, when set, is called now and then with the events read.
 	Progress func(events int)
+	// Chunk is the most events held at once; 0 is ChunkEvents.
+	Chunk int
 }
 
 type eventKey struct{ source, id string }
@@ -103,7 +105,7 @@ func (rc Reconciler) Run(ctx context.Context, w Window, subject string) (Reconci
 			rc.Progress(r.Events)
 		}
 		chunk[eventKey{e.Source(), e.ID()}] = Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence}
-		if len(chunk) < ChunkEvents {
+		if len(chunk) < cmp.Or(rc.Chunk, ChunkEvents) {
 			return nil
 		}
 		return rc.settle(ctx, chunk, subject, &r)

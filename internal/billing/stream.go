@@ -53,6 +53,9 @@ const fetchBatch = 256
 // that many of the latest messages. Messages stored after Read started are
 // left out. It stops at each's first error.
 func (s Stream) Read(ctx context.Context, w Window, newest uint64, each func(Read) error) error {
+	if s.JS == nil {
+		return errors.New("NATS is not reachable")
+	}
 	st, err := s.JS.Stream(ctx, s.Name)
 	if err != nil {
 		return fmt.Errorf("stream %s: %w", s.Name, err)
@@ -71,7 +74,9 @@ func (s Stream) Read(ctx context.Context, w Window, newest uint64, each func(Rea
 		return fmt.Errorf("read stream %s: %w", s.Name, err)
 	}
 	for {
-		batch, err := oc.Fetch(fetchBatch, jetstream.FetchMaxWait(2*time.Second))
+		// No wait: the messages are stored already; an empty answer means
+		// there are no more.
+		batch, err := oc.FetchNoWait(fetchBatch)
 		if err != nil {
 			return fmt.Errorf("read stream %s: %w", s.Name, err)
 		}
