@@ -137,7 +137,7 @@ func Defaults() Config {
 			ProbeMax:   time.Minute,
 		},
 		Billing: Billing{
-			CheckInterval: 5 * time.Minute,
+			CheckInterval: time.Minute,
 			MaxSubjects:   1000,
 		},
 	}

@@ -22,7 +22,9 @@ import (
 func reconcileFlags(fs *flag.FlagSet) action {
 	since := fs.String("since", "1h", "start of the window: a duration before now, an RFC 3339 time or a date")
 	until := fs.String("until", "", "end of the window, in the same forms (default: now)")
-	subject := fs.String("subject", "", "only the events of this subject (customer)")
+	// --subject is BRIDGE_SUBJECT (the NATS subjects); like emit, this
+	// command calls the event's subject the customer.
+	subject := fs.String("customer", "", "only the events whose subject (the customer billed) is this")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		now := time.Now().UTC()
@@ -110,6 +112,7 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		{"stored without a customer", "no invoice will show them: create a customer with their subject as a subject key", r.Unattributed},
 		{"not delivered yet", "the bridge has not acknowledged them yet: run again later", r.Pending},
 		{"dead-lettered before delivery", "see `bridge dlq list`", r.Undeliverable},
+		{"sent again with the same source and id", "", r.Duplicates},
 	}
 	for _, l := range lines {
 		fmt.Fprintf(w, "  %-45s %d\n", l.label, l.o.Count)

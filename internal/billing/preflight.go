@@ -76,7 +76,7 @@ type Preflight struct {
 // and customers. Whatever it cannot read goes to CannotCheck; it never
 // fails.
 func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint64) Report {
-	r := Report{CheckedAt: time.Now().UTC(), Window: w}
+	r := Report{CheckedAt: time.Now().UTC(), Window: w, Findings: []Finding{}}
 	meters, merr := p.Client.Meters(ctx)
 	if merr != nil {
 		r.CannotCheck = append(r.CannotCheck, cannot("meters", merr))

@@ -59,6 +59,9 @@ type Reconciliation struct {
 	Pending Outcome `json:"not_yet_delivered"`
 	// Undeliverable: events delivery dead-letters (see `bridge dlq list`).
 	Undeliverable Outcome `json:"dead_lettered"`
+	// Duplicates: events sent again with the (source, id) of an earlier
+	// one of the same chunk; Konnect keeps one, counted above.
+	Duplicates Outcome `json:"duplicates"`
 }
 
 // OK is true when every delivered event is stored, valid and attributed.
@@ -104,7 +107,12 @@ func (rc Reconciler) Run(ctx context.Context, w Window, subject string) (Reconci
 		if rc.Progress != nil && r.Events%1000 == 0 {
 			rc.Progress(r.Events)
 		}
-		chunk[eventKey{e.Source(), e.ID()}] = Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence}
+		k, x := eventKey{e.Source(), e.ID()}, Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence}
+		if _, dup := chunk[k]; dup {
+			r.Duplicates.add(x)
+			return nil
+		}
+		chunk[k] = x
 		if len(chunk) < cmp.Or(rc.Chunk, ChunkEvents) {
 			return nil
 		}
