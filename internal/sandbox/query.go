@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -65,19 +66,26 @@ func (s *Sandbox) queryMeter(w http.ResponseWriter, r *http.Request) *problem {
 	if q.To != nil {
 		to = *q.To
 	}
+	res := struct {
+		From time.Time  `json:"from"`
+		To   time.Time  `json:"to"`
+		Data []queryRow `json:"data"`
+	}{From: from, To: to, Data: q.rows(b, m, events, from, to)}
+	return writeOK(w, res)
+}
+
+// rows aggregates m over the events of its type in [from, to) that the
+// query keeps, one row per group, in the order of their dimensions.
+func (q meterQuery) rows(b billing, m meter, events []Event, from, to time.Time) []queryRow {
 	groups := map[string]*group{}
-	var order []string
 	for _, e := range events {
 		se := b.describe(e)
 		if e.Type != m.EventType || se.time.Before(from) || !se.time.Before(to) {
 			continue
 		}
 		dims := m.dimensionsOf(se)
-		if !q.keeps(dims) {
-			continue
-		}
 		v, ok := m.value(e.Data)
-		if !ok {
+		if !ok || !q.keeps(dims) {
 			continue
 		}
 		kept := map[string]string{}
@@ -87,21 +95,15 @@ func (s *Sandbox) queryMeter(w http.ResponseWriter, r *http.Request) *problem {
 		key := fmt.Sprint(kept)
 		if groups[key] == nil {
 			groups[key] = &group{dims: kept, unique: map[string]bool{}}
-			order = append(order, key)
 		}
 		groups[key].add(m.Aggregation, v, se.time)
 	}
-	res := struct {
-		From time.Time  `json:"from"`
-		To   time.Time  `json:"to"`
-		Data []queryRow `json:"data"`
-	}{From: from, To: to, Data: []queryRow{}}
-	slices.Sort(order)
-	for _, k := range order {
+	rows := []queryRow{}
+	for _, k := range slices.Sorted(maps.Keys(groups)) {
 		g := groups[k]
-		res.Data = append(res.Data, queryRow{Value: g.result(m.Aggregation), From: from, To: to, Dimensions: g.dims})
+		rows = append(rows, queryRow{Value: g.result(m.Aggregation), From: from, To: to, Dimensions: g.dims})
 	}
-	return writeOK(w, res)
+	return rows
 }
 
 // dimensionsOf is every dimension of an event: the meter's, its subject
