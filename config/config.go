@@ -16,6 +16,7 @@ type Config struct {
 	Fence   Fence
 	Batch   Batch
 	Retry   Retry
+	Billing Billing
 
 	// konnectURLSet is true when KONNECT_URL was given rather than defaulted.
 	konnectURLSet bool
@@ -90,6 +91,15 @@ type Retry struct {
 	ProbeMax   time.Duration
 }
 
+// Billing bounds the running bridge's billing check: whether every event
+// type it delivers has a meter and every subject a customer.
+type Billing struct {
+	// CheckInterval is how often the check runs; 0 turns it off.
+	CheckInterval time.Duration
+	// MaxSubjects bounds how many recently seen subjects are remembered.
+	MaxSubjects int
+}
+
 // Regions are the Konnect regions that serve Metering & Billing.
 var Regions = []string{"us", "eu", "au", "me", "in", "sg"}
 
@@ -139,6 +149,10 @@ func Defaults() Config {
 			MaxBackoff: 10 * time.Second,
 			NakDelay:   30 * time.Second,
 			ProbeMax:   time.Minute,
+		},
+		Billing: Billing{
+			CheckInterval: time.Minute,
+			MaxSubjects:   1000,
 		},
 	}
 }

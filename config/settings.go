@@ -60,7 +60,7 @@ var Settings = []Setting{
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
 	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
 	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "requests to Konnect at once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
-	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead (raised to twice the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
+	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead (raised to the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
 	{"BRIDGE_HELD_BYTES", "held-bytes", "batch.held_bytes", "most bytes of NATS messages held while their events are delivered; a larger message is taken alone", func(c *Config) flag.Value { return (*intValue)(&c.Batch.HeldBytes) }},
 	{"BRIDGE_MAX_EVENTS_PER_MESSAGE", "max-events-per-message", "batch.max_events_per_message", "a message holding more events is dead-lettered whole, once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.MaxEventsPerMessage) }},
 	{"BRIDGE_ACK_WAIT", "ack-wait", "batch.ack_wait", "consumer AckWait; in-progress signals go out at a third of it", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.AckWait) }},
@@ -69,6 +69,9 @@ var Settings = []Setting{
 	{"BRIDGE_RETRY_MAX_BACKOFF", "retry-max-backoff", "retry.max_backoff", "cap of the exponential backoff between retries", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.MaxBackoff) }},
 	{"BRIDGE_NAK_DELAY", "nak-delay", "retry.nak_delay", "delay before JetStream redelivers handed-back messages", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.NakDelay) }},
 	{"BRIDGE_PROBE_MAX", "probe-max", "retry.probe_max", "cap of the probe interval while Konnect refuses the token or URL", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.ProbeMax) }},
+
+	{"BRIDGE_BILLING_CHECK", "billing-check", "billing.check_interval", "how often the running bridge checks that meters and customers bill what it delivers; 0: never", func(c *Config) flag.Value { return (*durationValue)(&c.Billing.CheckInterval) }},
+	{"BRIDGE_BILLING_MAX_SUBJECTS", "billing-max-subjects", "billing.max_subjects", "most recently seen subjects the billing check remembers", func(c *Config) flag.Value { return (*intValue)(&c.Billing.MaxSubjects) }},
 }
 
 type stringValue string

@@ -150,6 +150,12 @@ func (c Config) Validate() error {
 	positive("BRIDGE_RETRY_MAX_BACKOFF", c.Retry.MaxBackoff)
 	positive("BRIDGE_NAK_DELAY", c.Retry.NakDelay)
 	positive("BRIDGE_PROBE_MAX", c.Retry.ProbeMax)
+	if c.Billing.CheckInterval != 0 && c.Billing.CheckInterval < 10*time.Second {
+		add("BRIDGE_BILLING_CHECK %s is too short: use at least 10s (1m is a good start), or 0 to turn the check off (each check reads meters and customers from Konnect)", c.Billing.CheckInterval)
+	}
+	if c.Billing.MaxSubjects < 1 || c.Billing.MaxSubjects > 100000 {
+		add("BRIDGE_BILLING_MAX_SUBJECTS %d is out of range: use 1 to 100000 (1000 is a good start)", c.Billing.MaxSubjects)
+	}
 	return errors.Join(errs...)
 }
 

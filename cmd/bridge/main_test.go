@@ -80,7 +80,7 @@ func TestRefusesBadConfigurationNamingTheSetting(t *testing.T) {
 
 func TestCheckSaysWhatIsRightAndWhatToFix(t *testing.T) {
 	ns := testkit.NATS(t)
-	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"))
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"), sandbox.WithGuide())
 	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL}
 
 	env["KONNECT_TOKEN"] = "spat_expired"
@@ -278,7 +278,7 @@ func TestCommandsNeverShowCredentialsInURLs(t *testing.T) {
 	defer func(d time.Duration) { natsWait = d }(natsWait)
 	natsWait = 300 * time.Millisecond
 	ns := testkit.NATS(t)
-	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"))
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"), sandbox.WithGuide())
 	withPassword := strings.Replace(ns.ClientURL(), "nats://", "nats://admin:S3cretPW@", 1)
 	const nobody = "nats://admin:S3cretPW@127.0.0.1:1"
 	tests := map[string]struct {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/admin"
+	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
@@ -61,7 +62,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	st.IngestURL = cfg.Konnect.URL
 	token := cfg.Konnect.Token.Reveal()
 	if cfg.Target() == config.TargetSandbox {
-		st.Sandbox = sandbox.New()
+		st.Sandbox = sandbox.New(sandbox.WithGuide())
 		st.IngestURL = "http://" + st.AdminAddr + "/v3/openmeter/events"
 		token = ""
 	}
@@ -77,7 +78,8 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		defer ns.Shutdown()
 		st.NATSURL = ns.ClientURL()
 	}
-	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL}
+	bill := billing.NewWatcher(cfg, st.IngestURL, token, log, m)
+	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL, Billing: bill}
 	srv := &http.Server{Handler: admin.Handler(h, m, st.Sandbox, info), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -128,6 +130,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	if err := source.Bind(ctx); err != nil {
 		return nil // stopped while waiting
 	}
+	go bill.Run(ctx, js) // off the delivery path
 
 	client := publish.NewClient(st.IngestURL, token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 2*cfg.Batch.InFlight)
 	pub := publish.New(client, publish.Limits{

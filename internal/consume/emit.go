@@ -129,24 +129,11 @@ func kindOf(err error) Kind {
 	return KindInvalid
 }
 
-// prepare makes one decoded event deliverable: the producer's id, else one
-// derived from the message (see provenance); the producer's time, else the
-// time the message was stored; and, with the fence on, a customer the
-// subject it arrived on allows.
+// prepare makes one decoded event deliverable (see deliverable) and
+// encodes it as Konnect takes it.
 func (x *emitter) prepare(d Decoded, i, n int, subject string, p provenance) ([]byte, error) {
-	if d.Err != nil {
-		return nil, d.Err
-	}
-	e := event.NormalizeContentType(d.Event)
-	if e.ID() == "" {
-		e = event.EnsureID(e, p.eventID(i, n))
-	}
-	e = event.DefaultTime(e, p.stored)
-	e, err := x.fence.Admit(e, subject)
+	e, err := deliverable(d, i, n, subject, p, x.fence)
 	if err != nil {
-		return nil, err
-	}
-	if err := event.Validate(e); err != nil {
 		return nil, err
 	}
 	if x.log.Debug().Enabled() {

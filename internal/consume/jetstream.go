@@ -95,7 +95,7 @@ func (j *JetStream) bind(ctx context.Context) error {
 	}
 	info := s.CachedInfo()
 	j.mu.Lock()
-	j.streamID = name + "-" + strconv.FormatInt(info.Created.UnixNano(), 36)
+	j.streamID = StreamIdentity(info)
 	j.mu.Unlock()
 	return j.bindConsumer(ctx)
 }

@@ -33,6 +33,37 @@ type Metrics struct {
 	ConsumerAckFloor    prometheus.Gauge
 	LastDelivery        prometheus.Gauge
 	Ready               *prometheus.GaugeVec // component
+
+	Billing Billing
+}
+
+// Billing is what the last billing check found. No label names a tenant:
+// which subjects and types are on the status page and in the log.
+type Billing struct {
+	UnmeteredTypes       prometheus.Gauge
+	UnattributedSubjects prometheus.Gauge
+	UnresolvedProperties prometheus.Gauge
+	UnbillableEvents     prometheus.Gauge
+	Check                *prometheus.GaugeVec // state: ok, findings, cannot_check
+	LastCheck            prometheus.Gauge
+}
+
+func newBilling(f func(prometheus.Collector)) Billing {
+	g := func(name, help string) prometheus.Gauge {
+		c := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: name, Help: help})
+		f(c)
+		return c
+	}
+	b := Billing{
+		UnmeteredTypes:       g("unmetered_event_types", "Event types delivered recently that no meter counts."),
+		UnattributedSubjects: g("unattributed_subjects", "Subjects delivered recently that no customer's usage attribution names."),
+		UnresolvedProperties: g("unresolved_meter_properties", "Meter value_property or dimensions that do not resolve on recent events."),
+		UnbillableEvents:     g("unbillable_events", "Recent events of unmetered types or unattributed subjects."),
+		LastCheck:            g("last_check_timestamp_seconds", "Unix time of the last billing check."),
+		Check:                prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: "check", Help: "1 for the state of the last billing check: ok, findings or cannot_check."}, []string{"state"}),
+	}
+	f(b.Check)
+	return b
 }
 
 // New registers the bridge's metrics, with the Go and process collectors and
@@ -65,6 +96,7 @@ func New() *Metrics {
 	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
+	m.Billing = newBilling(f)
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	v := Build()

@@ -117,6 +117,7 @@ func Config(natsURL, konnectURL string) config.Config {
 	c.Retry.MaxBackoff = 200 * time.Millisecond
 	c.Retry.NakDelay = 200 * time.Millisecond
 	c.Retry.ProbeMax = 200 * time.Millisecond
+	c.Billing.CheckInterval = 0 // the tests of billing turn it on
 	return c
 }
 
