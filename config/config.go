@@ -13,8 +13,10 @@ type Config struct {
 	NATS    NATS
 	Konnect Konnect
 	Bridge  Bridge
+	Fence   Fence
 	Batch   Batch
 	Retry   Retry
+	Billing Billing
 
 	// konnectURLSet is true when KONNECT_URL was given rather than defaulted.
 	konnectURLSet bool
@@ -63,6 +65,8 @@ type Bridge struct {
 	StateBucket string
 	DLQSubject  string
 	DLQStream   string
+	// DLQMaxBytes bounds the dead-letter stream the bridge creates.
+	DLQMaxBytes int64
 	CoreSubject string
 	QueueGroup  string
 	// CorePending is how many core NATS messages may wait for the bridge
@@ -85,6 +89,12 @@ type Batch struct {
 	Linger   time.Duration
 	InFlight int
 	AckWait  time.Duration
+	// PrefetchBytes bounds what one pull asks for; HeldBytes bounds the
+	// messages the bridge holds while their events are delivered.
+	PrefetchBytes int
+	HeldBytes     int
+	// MaxEventsPerMessage: a message holding more is dead-lettered whole.
+	MaxEventsPerMessage int
 }
 
 // Retry bounds how long a transient failure is retried in process before the
@@ -94,6 +104,15 @@ type Retry struct {
 	MaxBackoff time.Duration
 	NakDelay   time.Duration
 	ProbeMax   time.Duration
+}
+
+// Billing bounds the running bridge's billing check: whether every event
+// type it delivers has a meter and every subject a customer.
+type Billing struct {
+	// CheckInterval is how often the check runs; 0 turns it off.
+	CheckInterval time.Duration
+	// MaxSubjects bounds how many recently seen subjects are remembered.
+	MaxSubjects int
 }
 
 // Regions are the Konnect regions that serve Metering & Billing.
@@ -123,9 +142,10 @@ func Defaults() Config {
 			ConsumerStart:   StartAll,
 			StateBucket:     "konnect-bridge-state",
 			CorePending:     65536,
-			SandboxKeep:     1000,
+			SandboxKeep:     10000,
 			DLQSubject:      "dlq.agent.runs",
 			DLQStream:       "AGENT_RUNS_DLQ",
+			DLQMaxBytes:     1 << 30,
 			QueueGroup:      "konnect-bridge",
 			HTTPAddr:        "127.0.0.1:8080",
 			LogLevel:        "info",
@@ -138,12 +158,20 @@ func Defaults() Config {
 			Linger:   50 * time.Millisecond,
 			InFlight: 4,
 			AckWait:  30 * time.Second,
+
+			PrefetchBytes:       4 << 20,
+			HeldBytes:           16 << 20,
+			MaxEventsPerMessage: 100_000,
 		},
 		Retry: Retry{
 			Budget:     time.Minute,
 			MaxBackoff: 10 * time.Second,
 			NakDelay:   30 * time.Second,
 			ProbeMax:   time.Minute,
+		},
+		Billing: Billing{
+			CheckInterval: time.Minute,
+			MaxSubjects:   1000,
 		},
 	}
 }
@@ -208,3 +236,12 @@ func (s Secret) Reveal() string { return string(s) }
 
 // MarshalText keeps secrets out of any JSON or YAML rendering.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// SoftMemoryLimit is the Go heap the bridge aims to stay under when
+// GOMEMLIMIT is not set: what its settings let it hold (messages pulled
+// ahead, messages held with a copy of their events, requests in flight)
+// with room for the runtime. Above it the garbage collector works harder;
+// it is never a hard cap.
+func (c Config) SoftMemoryLimit() int64 {
+	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.InFlight)*int64(c.Batch.Bytes)
+}

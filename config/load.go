@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -105,12 +107,12 @@ func loadFile(path string, c *Config, set map[string]bool) error {
 	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&tree); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("--config %s: not valid YAML: %w", path, err)
 	}
-	flat := map[string]string{}
-	flatten("", tree, flat)
 	byKey := make(map[string]Setting, len(Settings))
 	for _, s := range Settings {
 		byKey[s.YAML] = s
 	}
+	flat := map[string]string{}
+	flatten("", tree, flat, byKey)
 	keys := make([]string, 0, len(flat))
 	for k := range flat {
 		keys = append(keys, k)
@@ -129,18 +131,42 @@ func loadFile(path string, c *Config, set map[string]bool) error {
 	return nil
 }
 
-func flatten(prefix string, v any, out map[string]string) {
+// flatten turns the tree into setting keys and values. A list is written
+// as its items joined by commas, and a map under a setting's own key as
+// key=value pairs, the way the environment writes them.
+func flatten(prefix string, v any, out map[string]string, settings map[string]Setting) {
 	switch t := v.(type) {
 	case map[string]any:
+		if _, ok := settings[prefix]; ok {
+			pairs := make([]string, 0, len(t))
+			for _, k := range slices.Sorted(maps.Keys(t)) {
+				pairs = append(pairs, k+"="+scalar(t[k]))
+			}
+			out[prefix] = strings.Join(pairs, ",")
+			return
+		}
 		for k, sub := range t {
 			key := k
 			if prefix != "" {
 				key = prefix + "." + k
 			}
-			flatten(key, sub, out)
+			flatten(key, sub, out, settings)
 		}
+	case []any:
+		items := make([]string, len(t))
+		for i, item := range t {
+			items[i] = scalar(item)
+		}
+		out[prefix] = strings.Join(items, ",")
 	case nil:
 	default:
-		out[prefix] = fmt.Sprint(t)
+		out[prefix] = scalar(t)
 	}
+}
+
+func scalar(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
 }

@@ -44,8 +44,9 @@ var Settings = []Setting{
 	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
 	{"BRIDGE_CONSUMER_START", "consumer-start", "bridge.consumer_start", "where a brand-new consumer starts: all, new, or an RFC 3339 time (a consumer with a recorded ack floor resumes after it)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.ConsumerStart) }},
 	{"BRIDGE_STATE_BUCKET", "state-bucket", "bridge.state_bucket", "JetStream key-value bucket keeping each consumer's ack floor", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.StateBucket) }},
-	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "subject dead letters are published on", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
+	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "prefix of the subjects dead letters are published on (one subject each, under PREFIX.>)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
 	{"BRIDGE_DLQ_STREAM", "dlq-stream", "bridge.dlq_stream", "JetStream stream that keeps the dead letters", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQStream) }},
+	{"BRIDGE_DLQ_MAX_BYTES", "dlq-max-bytes", "bridge.dlq_max_bytes", "size limit of the dead-letter stream the bridge creates; when full, new dead letters wait and nothing held is discarded", func(c *Config) flag.Value { return (*int64Value)(&c.Bridge.DLQMaxBytes) }},
 	{"BRIDGE_CORE_SUBJECT", "core-subject", "bridge.core_subject", "also read core NATS (no JetStream) on these subjects; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.CoreSubject) }},
 	{"BRIDGE_QUEUE_GROUP", "queue-group", "bridge.queue_group", "queue group of the core NATS subscription", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.QueueGroup) }},
 	{"BRIDGE_CORE_PENDING", "core-pending", "bridge.core_pending", "core NATS messages that may wait for the bridge before NATS drops them (counted as slow-consumer drops)", func(c *Config) flag.Value { return (*intValue)(&c.Bridge.CorePending) }},
@@ -53,19 +54,29 @@ var Settings = []Setting{
 	{"BRIDGE_LOG_LEVEL", "log-level", "bridge.log_level", "trace|debug|info|warn|error", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogLevel) }},
 	{"BRIDGE_LOG_FORMAT", "log-format", "bridge.log_format", "auto (human on a terminal, else JSON)|json|console", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogFormat) }},
 	{"BRIDGE_SANDBOX", "sandbox", "bridge.sandbox", "allow the built-in Konnect sandbox when no KONNECT_TOKEN or KONNECT_URL is set", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.Sandbox) }},
-	{"BRIDGE_SANDBOX_KEEP", "sandbox-keep", "bridge.sandbox_keep", "sandbox: how many accepted events it keeps to show (it counts all of them)", func(c *Config) flag.Value { return (*intValue)(&c.Bridge.SandboxKeep) }},
+	{"BRIDGE_SANDBOX_KEEP", "sandbox-keep", "bridge.sandbox_keep", "sandbox: how many accepted events it keeps to show and query (it counts all of them)", func(c *Config) flag.Value { return (*intValue)(&c.Bridge.SandboxKeep) }},
 	{"BRIDGE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "bridge.shutdown_timeout", "time to finish or hand back in-flight batches on SIGTERM", func(c *Config) flag.Value { return (*durationValue)(&c.Bridge.ShutdownTimeout) }},
+
+	{"BRIDGE_FENCE_SUBJECTS", "fence-subjects", "fence.subjects", "bind each event's customer to its NATS subject: templates, comma separated, such as agent.runs.{customer} or agent.runs.{source}.{customer}; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Subjects) }},
+	{"BRIDGE_FENCE_CUSTOMERS", "fence-customers", "fence.customers", "the customer each {customer} token bills: token=customer, comma separated (acme=acme-inc); prefix*=...*... rewrites a prefix (t-*=*); empty: the token itself", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Customers) }},
+	{"BRIDGE_FENCE_FILL_SUBJECT", "fence-fill-subject", "fence.fill_subject", "an event without subject on a fenced subject bills the customer the subject allows", func(c *Config) flag.Value { return (*boolValue)(&c.Fence.FillSubject) }},
 
 	{"BRIDGE_BATCH_SIZE", "batch-size", "batch.size", "most events in one request", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Size) }},
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
 	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
 	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "requests to Konnect at once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
+	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead (raised to the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
+	{"BRIDGE_HELD_BYTES", "held-bytes", "batch.held_bytes", "most bytes of NATS messages held while their events are delivered; a larger message is taken alone", func(c *Config) flag.Value { return (*intValue)(&c.Batch.HeldBytes) }},
+	{"BRIDGE_MAX_EVENTS_PER_MESSAGE", "max-events-per-message", "batch.max_events_per_message", "a message holding more events is dead-lettered whole, once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.MaxEventsPerMessage) }},
 	{"BRIDGE_ACK_WAIT", "ack-wait", "batch.ack_wait", "consumer AckWait; in-progress signals go out at a third of it", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.AckWait) }},
 
 	{"BRIDGE_RETRY_BUDGET", "retry-budget", "retry.budget", "how long a batch is retried in process before its messages are handed back", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.Budget) }},
 	{"BRIDGE_RETRY_MAX_BACKOFF", "retry-max-backoff", "retry.max_backoff", "cap of the exponential backoff between retries", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.MaxBackoff) }},
 	{"BRIDGE_NAK_DELAY", "nak-delay", "retry.nak_delay", "delay before JetStream redelivers handed-back messages", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.NakDelay) }},
 	{"BRIDGE_PROBE_MAX", "probe-max", "retry.probe_max", "cap of the probe interval while Konnect refuses the token or URL", func(c *Config) flag.Value { return (*durationValue)(&c.Retry.ProbeMax) }},
+
+	{"BRIDGE_BILLING_CHECK", "billing-check", "billing.check_interval", "how often the running bridge checks that meters and customers bill what it delivers; 0: never", func(c *Config) flag.Value { return (*durationValue)(&c.Billing.CheckInterval) }},
+	{"BRIDGE_BILLING_MAX_SUBJECTS", "billing-max-subjects", "billing.max_subjects", "most recently seen subjects the billing check remembers", func(c *Config) flag.Value { return (*intValue)(&c.Billing.MaxSubjects) }},
 }
 
 type stringValue string
@@ -89,6 +100,18 @@ func (v *intValue) Set(s string) error {
 	return nil
 }
 func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+type int64Value int64
+
+func (v *int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v = int64Value(n)
+	return nil
+}
+func (v *int64Value) String() string { return strconv.FormatInt(int64(*v), 10) }
 
 type boolValue bool
 

@@ -83,7 +83,7 @@ func (c Config) Validate() error {
 		add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
 	}
 	for _, consumed := range []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}, {"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject}} {
-		if consumed.subject != "" && SubjectMatches(consumed.subject, c.Bridge.DLQSubject) {
+		if consumed.subject != "" && (SubjectMatches(consumed.subject, c.Bridge.DLQSubject) || subjectsOverlap(consumed.subject, c.Bridge.DLQSubject+".>")) {
 			add("BRIDGE_DLQ_SUBJECT %q is inside the consumed subjects %q (%s): dead letters would be consumed again; use a subject outside it, such as dlq.agent.runs", c.Bridge.DLQSubject, consumed.subject, consumed.name)
 		}
 	}
@@ -93,6 +93,9 @@ func (c Config) Validate() error {
 		} else if subjectsOverlap(c.Bridge.CoreSubject, c.Bridge.Subject) {
 			add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)
 		}
+	}
+	if err := checkFence(c); err != nil {
+		errs = append(errs, err)
 	}
 	for _, n := range []struct{ env, v string }{{"BRIDGE_STREAM", c.Bridge.Stream}, {"BRIDGE_CONSUMER", c.Bridge.Consumer}, {"BRIDGE_DLQ_STREAM", c.Bridge.DLQStream}} {
 		if n.v == "" || strings.ContainsAny(n.v, " \t.*>/\\") {
@@ -148,10 +151,28 @@ func (c Config) Validate() error {
 	if c.Batch.AckWait < 3*time.Second {
 		add("BRIDGE_ACK_WAIT %s is too short: use at least 3s (in-progress signals go out every third of it)", c.Batch.AckWait)
 	}
+	if c.Batch.PrefetchBytes < 1<<20 {
+		add("BRIDGE_PREFETCH_BYTES %d is too small: use at least 1048576 (1 MiB); 4194304 is the default", c.Batch.PrefetchBytes)
+	}
+	if c.Batch.HeldBytes < 1<<20 {
+		add("BRIDGE_HELD_BYTES %d is too small: use at least 1048576 (1 MiB); 16777216 is the default", c.Batch.HeldBytes)
+	}
+	if c.Batch.MaxEventsPerMessage < 1 {
+		add("BRIDGE_MAX_EVENTS_PER_MESSAGE %d must be at least 1: 100000 is the default", c.Batch.MaxEventsPerMessage)
+	}
+	if c.Bridge.DLQMaxBytes < 1<<20 {
+		add("BRIDGE_DLQ_MAX_BYTES %d is too small: use at least 1048576 (1 MiB); 1073741824 (1 GiB) is the default", c.Bridge.DLQMaxBytes)
+	}
 	positive("BRIDGE_RETRY_BUDGET", c.Retry.Budget)
 	positive("BRIDGE_RETRY_MAX_BACKOFF", c.Retry.MaxBackoff)
 	positive("BRIDGE_NAK_DELAY", c.Retry.NakDelay)
 	positive("BRIDGE_PROBE_MAX", c.Retry.ProbeMax)
+	if c.Billing.CheckInterval != 0 && c.Billing.CheckInterval < 10*time.Second {
+		add("BRIDGE_BILLING_CHECK %s is too short: use at least 10s (1m is a good start), or 0 to turn the check off (each check reads meters and customers from Konnect)", c.Billing.CheckInterval)
+	}
+	if c.Billing.MaxSubjects < 1 || c.Billing.MaxSubjects > 100000 {
+		add("BRIDGE_BILLING_MAX_SUBJECTS %d is out of range: use 1 to 100000 (1000 is a good start)", c.Billing.MaxSubjects)
+	}
 	return errors.Join(errs...)
 }
 

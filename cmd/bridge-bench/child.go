@@ -89,6 +89,7 @@ func runChild(args []string) int {
 	defer stop()
 	level, _ := zerolog.ParseLevel(cfg.Bridge.LogLevel)
 	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
+	bridge.LimitMemory(cfg, log)
 	err = bridge.Run(ctx, cfg, log, func(bridge.Started) { fmt.Println("ready") })
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bridge child:", err)

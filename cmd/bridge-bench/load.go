@@ -21,12 +21,14 @@ const (
 )
 
 // startNATS runs a NATS server with JetStream inside the bench process,
-// storing in dir.
-func startNATS(dir string) (*server.Server, error) {
+// storing in dir, with maxPayload as its max_payload (0: the server's
+// default, 1 MiB).
+func startNATS(dir string, maxPayload int32) (*server.Server, error) {
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: dir, NoSigs: true, NoLog: true,
 		JetStreamMaxMemory: 1 << 30, JetStreamMaxStore: 64 << 30,
+		MaxPayload: maxPayload,
 	})
 	if err != nil {
 		return nil, err

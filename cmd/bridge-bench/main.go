@@ -33,9 +33,11 @@ type options struct {
 	backlogRSS             bool
 	backlog                int
 	sinkDelay              time.Duration
+	sinkMaxBody            byteSize
 	gogc                   string
 	cpuprofile, memprofile string
 	benchProfile, dir      string
+	hostile                hostileOptions
 }
 
 func main() {
@@ -55,11 +57,13 @@ func main() {
 	flag.BoolVar(&o.backlogRSS, "backlog-rss", false, "also drain a -backlog event backlog with a fresh bridge and report its peak RSS (long)")
 	flag.IntVar(&o.backlog, "backlog", 1_000_000, "events of the -backlog-rss phase")
 	flag.DurationVar(&o.sinkDelay, "sink-delay", 0, "hold every answer of the sink back this long, as a network round trip to Konnect would")
+	flag.Var(&o.sinkMaxBody, "sink-max-body", "answer 413 to request bodies larger than this, such as 1MiB (default: no limit, as Konnect publishes none)")
 	flag.StringVar(&o.gogc, "bridge-gogc", "", "GOGC of the bridge process only (default: inherited)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bridge's CPU profile of the drain to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write the bridge's allocation profile of the drain to this file")
 	flag.StringVar(&o.benchProfile, "bench-cpuprofile", "", "write the bench process's CPU profile of the drain (NATS, the sink) to this file")
 	flag.StringVar(&o.dir, "dir", "", "JetStream storage directory (default: a temporary one, removed at the end)")
+	o.hostile.flags(flag.CommandLine)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -73,6 +77,8 @@ func main() {
 type bench struct {
 	o       options
 	natsURL string
+	dir     string
+	nc      *nats.Conn
 	js      jetstream.JetStream
 	snk     *sink
 	report  report
@@ -80,7 +86,7 @@ type bench struct {
 
 // run takes every measure in turn: the backlog, the two references, the
 // bridge draining the backlog, the latency at a steady rate, and the long
-// backlog when asked for.
+// backlog when asked for; or, with -hostile, only the hostile input.
 func run(ctx context.Context, o options) error {
 	dir := o.dir
 	if dir == "" {
@@ -91,7 +97,10 @@ func run(ctx context.Context, o options) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	ns, err := startNATS(dir)
+	if o.hostile.maxPayload > 64<<20 {
+		return fmt.Errorf("-max-payload %d: NATS takes at most 64MiB", o.hostile.maxPayload)
+	}
+	ns, err := startNATS(dir, int32(o.hostile.maxPayload))
 	if err != nil {
 		return err
 	}
@@ -105,12 +114,15 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	snk, err := startSink(o.sinkDelay)
+	snk, err := startSink(o.sinkDelay, int64(o.sinkMaxBody))
 	if err != nil {
 		return err
 	}
 	defer snk.srv.Close()
-	b := &bench{o: o, natsURL: ns.ClientURL(), js: js, snk: snk, report: report{o: o}}
+	b := &bench{o: o, natsURL: ns.ClientURL(), dir: dir, nc: nc, js: js, snk: snk, report: report{o: o}}
+	if o.hostile.on {
+		return b.hostileInput(ctx)
+	}
 	b.report.header()
 
 	if err := b.load(ctx, o.n); err != nil {
@@ -178,7 +190,7 @@ func (b *bench) references(ctx context.Context) error {
 // then measures its latency at a steady rate.
 func (b *bench) bridge(ctx context.Context) error {
 	b.snk.reset(b.o.n, steadyEvents(b.o.rate, b.o.duration))
-	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), b.o.cpuprofile, b.o.memprofile, b.o.gogc)
+	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), b.o.cpuprofile, b.o.memprofile, b.o.gogc, nil)
 	if err != nil {
 		return err
 	}
@@ -225,7 +237,7 @@ func (b *bench) longBacklog(ctx context.Context) error {
 		return err
 	}
 	b.snk.reset(b.o.backlog, 0)
-	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), "", "", b.o.gogc)
+	p, err := startBridge(bridgeArgs(b.o, b.natsURL, b.snk.url), "", "", b.o.gogc, nil)
 	if err != nil {
 		return err
 	}
@@ -249,10 +261,17 @@ func bridgeConfig(o options) config.Config {
 
 // bridgeArgs are the bridge's own flags for the child.
 func bridgeArgs(o options, natsURL, ingestURL string) []string {
+	return append(connectionArgs(natsURL, ingestURL),
+		"--stream", streamName, "--subject", subjects,
+		"--batch-size", strconv.Itoa(o.batch), "--linger", o.linger.String(), "--in-flight", strconv.Itoa(o.inFlight),
+	)
+}
+
+// connectionArgs are the flags that connect the child to the bench's NATS
+// and sink; everything else is the bridge's default.
+func connectionArgs(natsURL, ingestURL string) []string {
 	return []string{
 		"--nats-url", natsURL, "--konnect-url", ingestURL, "--konnect-token", "spat_bench",
 		"--http-addr", "127.0.0.1:0", "--log-level", "warn", "--log-format", "json",
-		"--stream", streamName, "--subject", subjects,
-		"--batch-size", strconv.Itoa(o.batch), "--linger", o.linger.String(), "--in-flight", strconv.Itoa(o.inFlight),
 	}
 }

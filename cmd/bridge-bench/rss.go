@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -14,14 +15,16 @@ import (
 
 // bridgeProc is a running bridge child.
 type bridgeProc struct {
-	cmd   *exec.Cmd
-	done  chan error
-	lines chan string // what the child prints after "ready"
+	cmd *exec.Cmd
+	// exited is closed once the child has exited; err is then how.
+	exited chan struct{}
+	err    error
+	lines  chan string // what the child prints after "ready"
 }
 
 // startBridge starts the child with the bridge's flags and returns once it
-// says it is ready.
-func startBridge(args []string, cpuprofile, memprofile, gogc string) (*bridgeProc, error) {
+// says it is ready. The child's log goes to stderr (os.Stderr when nil).
+func startBridge(args []string, cpuprofile, memprofile, gogc string, stderr io.Writer) (*bridgeProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -34,7 +37,12 @@ func startBridge(args []string, cpuprofile, memprofile, gogc string) (*bridgePro
 		cargs = append(cargs, "-memprofile", memprofile)
 	}
 	cmd := exec.Command(exe, append(cargs, args...)...)
-	cmd.Stderr = os.Stderr
+	// The bridge dies with the bench, even when the bench is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Stderr = stderr
+	if stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
 	if gogc != "" {
 		cmd.Env = append(os.Environ(), "GOGC="+gogc)
 	}
@@ -45,7 +53,7 @@ func startBridge(args []string, cpuprofile, memprofile, gogc string) (*bridgePro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &bridgeProc{cmd: cmd, done: make(chan error, 1), lines: make(chan string, 16)}
+	p := &bridgeProc{cmd: cmd, exited: make(chan struct{}), lines: make(chan string, 16)}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -59,13 +67,14 @@ func startBridge(args []string, cpuprofile, memprofile, gogc string) (*bridgePro
 			default:
 			}
 		}
-		p.done <- cmd.Wait()
+		p.err = cmd.Wait()
+		close(p.exited)
 	}()
 	select {
 	case <-ready:
 		return p, nil
-	case err := <-p.done:
-		return nil, fmt.Errorf("the bridge stopped at start: %v", err)
+	case <-p.exited:
+		return nil, fmt.Errorf("the bridge stopped at start: %v", p.err)
 	case <-time.After(30 * time.Second):
 		_ = cmd.Process.Kill()
 		return nil, errors.New("the bridge was not ready in 30s")
@@ -138,13 +147,28 @@ func (p *bridgeProc) goRuntime() (goRuntime, error) {
 func (p *bridgeProc) stopProfile() { _ = p.cmd.Process.Signal(syscall.SIGUSR1) }
 
 // stop ends the bridge as a container runtime would, and waits for it.
-func (p *bridgeProc) stop() error {
+func (p *bridgeProc) stop() error { return p.stopWithin(20 * time.Second) }
+
+// stopWithin sends SIGTERM and kills the bridge when it has not stopped
+// within d. A bridge that had already exited reports how it did.
+func (p *bridgeProc) stopWithin(d time.Duration) error {
+	select {
+	case <-p.exited:
+		return p.err
+	default:
+	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.done:
-		return err
-	case <-time.After(20 * time.Second):
-		_ = p.cmd.Process.Kill()
-		return errors.New("the bridge did not stop in 20s")
+	case <-p.exited:
+		return p.err
+	case <-time.After(d):
+		p.kill()
+		return fmt.Errorf("the bridge did not stop in %s", d)
 	}
+}
+
+// kill ends the bridge at once and waits for it to be gone.
+func (p *bridgeProc) kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.exited
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"hash/maphash"
 	"io"
 	"mime"
@@ -26,6 +27,9 @@ type sink struct {
 	// delay holds every answer back, standing in for the network between
 	// the bridge and Konnect.
 	delay time.Duration
+	// maxBody, when above 0, answers 413 to larger bodies. Konnect
+	// publishes no limit; the Kafka behind it caps a message near 1 MB.
+	maxBody int64
 
 	mu       sync.Mutex
 	seen     map[uint64]struct{}
@@ -43,12 +47,12 @@ type sink struct {
 const latencyPrefix = "lat-"
 
 // startSink serves the sink on a free port of 127.0.0.1.
-func startSink(delay time.Duration) (*sink, error) {
+func startSink(delay time.Duration, maxBody int64) (*sink, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &sink{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, delay: delay}
+	s := &sink{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, delay: delay, maxBody: maxBody}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.url = "http://" + ln.Addr().String() + "/v3/openmeter/events"
 	go func() { _ = s.srv.Serve(ln) }()
@@ -128,7 +132,15 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := bodies.Get().(*request)
 	defer bodies.Put(req)
 	buf := bytes.NewBuffer(req.body[:0])
+	if s.maxBody > 0 {
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	}
 	if _, err := io.Copy(buf, r.Body); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			problem(w, http.StatusRequestEntityTooLarge, "the body is larger than "+strconv.FormatInt(tooLarge.Limit, 10)+" bytes")
+			return
+		}
 		problem(w, http.StatusBadRequest, "reading the body: "+err.Error())
 		return
 	}
@@ -163,11 +175,7 @@ func (s *sink) store(events []ingested) {
 	defer s.mu.Unlock()
 	fresh := 0
 	for _, e := range events {
-		h.Reset()
-		_, _ = h.Write(e.source)
-		_ = h.WriteByte(0)
-		_, _ = h.Write(e.id)
-		k := h.Sum64()
+		k := key(&h, e.source, e.id)
 		if _, ok := s.seen[k]; ok {
 			continue
 		}
@@ -187,6 +195,31 @@ func (s *sink) store(events []ingested) {
 	}
 	s.distinct.Add(int64(fresh))
 	s.events.Add(int64(len(events)))
+}
+
+// key is what the sink keeps of the event (source, id).
+func key(h *maphash.Hash, source, id []byte) uint64 {
+	h.Reset()
+	_, _ = h.Write(source)
+	_ = h.WriteByte(0)
+	_, _ = h.Write(id)
+	return h.Sum64()
+}
+
+// missing returns the ids, of events from source, that the sink has not
+// stored, in their order.
+func (s *sink) missing(source string, ids []string) []string {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	var out []string
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := s.seen[key(&h, []byte(source), []byte(id))]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func problem(w http.ResponseWriter, status int, detail string) {

@@ -47,9 +47,10 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 
 	if cfg.Target() == config.TargetSandbox {
 		ok("%s (no KONNECT_TOKEN)", cfg.Reading())
-		return failed
+	} else {
+		checkKonnect(ctx, cfg, ok, bad)
 	}
-	checkKonnect(ctx, cfg, ok, bad)
+	checkBilling(ctx, cfg, w, ok, bad)
 	return failed
 }
 

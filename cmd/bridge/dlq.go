@@ -17,46 +17,80 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
-// dlqFlags: `bridge dlq list` prints every dead letter with its reason;
-// `bridge dlq replay [--seq N]` sends dead letters back to the subjects they
-// came on (after the producer or the configuration was fixed). Flags go
+// dlqFlags: `bridge dlq list` prints the dead letters with their reasons;
+// `bridge dlq replay` sends them back the way they came (after the producer
+// or the configuration was fixed). Both take the same filters. Flags go
 // before or after the action word (run moves the word after them).
 func dlqFlags(fs *flag.FlagSet) action {
-	seq := fs.Uint64("seq", 0, "replay only the dead letter with this sequence (default: all)")
+	seq := fs.Uint64("seq", 0, "only the dead letter with this sequence")
+	kind := fs.String("kind", "", "only dead letters of this kind (invalid, undecodable, rejected, too_large, too_many_events, too_many_bad_events)")
+	subject := fs.String("original-subject", "", "only dead letters first published on subjects this pattern matches (wildcards allowed)")
+	since := fs.String("since", "", "only dead letters stored since then: a duration back from now (1h) or an RFC 3339 time")
+	dryRun := fs.Bool("dry-run", false, "replay: say what would be sent, send and remove nothing")
+	timeout := fs.Duration("timeout", 90*time.Second, "replay: how long to wait for a bridge to answer a dead letter from core NATS")
 	showData := fs.Bool("data", false, "list: print each payload too")
 	return func(ctx context.Context, cfg config.Config, fs *flag.FlagSet, stdout io.Writer) error {
 		action := fs.Arg(0)
 		if fs.NArg() != 1 || (action != "list" && action != "replay") {
 			return fmt.Errorf(`say "dlq list" or "dlq replay [--seq N]": one action, with flags on either side of it (not understood: %q)`, strings.Join(fs.Args(), " "))
 		}
+		f := consume.Filter{Seq: *seq, Kind: *kind, Subject: *subject}
+		if *since != "" {
+			t, err := parseSince(*since, time.Now())
+			if err != nil {
+				return err
+			}
+			f.Since = t
+		}
 		nc, js, err := openNATS(ctx, cfg)
 		if err != nil {
 			return err
 		}
 		defer nc.Close()
-		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New())
+		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 		if action == "replay" {
-			n, err := dlq.Replay(ctx, *seq)
+			n, err := dlq.Replay(ctx, f, cfg.Bridge.Stream, *timeout, *dryRun, func(s consume.Stored, what string) {
+				fmt.Fprintf(stdout, "%d\t%s\n", s.Seq, what)
+			})
 			fmt.Fprintf(stdout, "replayed %d dead letter(s)\n", n)
 			return err
 		}
-		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tREASON")
-		n := 0
-		err = dlq.Each(ctx, func(s consume.Stored) error {
-			n++
-			status := "-"
-			if s.Status != 0 {
-				status = strconv.Itoa(s.Status)
-			}
-			fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339), s.Subject, s.Kind, status, s.Reason)
-			if *showData {
-				fmt.Fprintf(w, "\t\t\t\t\t%s\n", s.Data)
-			}
-			return nil
-		})
-		w.Flush()
-		fmt.Fprintf(stdout, "%d dead letter(s) in %s\n", n, cfg.Bridge.DLQStream)
-		return err
+		return listDeadLetters(ctx, dlq, f, *showData, cfg.Bridge.DLQStream, stdout)
 	}
+}
+
+// listDeadLetters prints the dead letters f picks, a page at a time.
+func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Filter, showData bool, stream string, stdout io.Writer) error {
+	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tREASON")
+	n := 0
+	err := dlq.Each(ctx, f, func(s consume.Stored) error {
+		n++
+		status := "-"
+		if s.Status != 0 {
+			status = strconv.Itoa(s.Status)
+		}
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339), s.Subject, s.Kind, status, s.Reason)
+		if showData {
+			fmt.Fprintf(w, "\t\t\t\t\t%s\n", s.Data)
+		}
+		if n%100 == 0 {
+			return w.Flush()
+		}
+		return nil
+	})
+	w.Flush()
+	fmt.Fprintf(stdout, "%d dead letter(s) in %s\n", n, stream)
+	return err
+}
+
+// parseSince reads --since: a duration back from now, or a time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: use a duration such as 1h, or an RFC 3339 time such as 2026-11-30T08:00:00Z", s)
 }

@@ -36,6 +36,8 @@ var commands = []command{
 	{"emit", "publish a test agent_run event (or the guide's three) to NATS", false, emitFlags},
 	{"dlq", "dlq list [--data] | dlq replay [--seq N]: show dead letters with their reasons, or send them back", false, dlqFlags},
 	{"check", "check the configuration, NATS, the stream and Konnect; exit 1 when something is wrong", false, checkFlags},
+	{"usage", "usage [--customer acme-inc] [--from …] [--to …]: what the meter counted, by agent_name", false, usageFlags},
+	{"reconcile", "reconcile --since 1h [--until …] [--customer SUBJECT] [--json]: is every delivered event stored and billable? exit 1 if not", false, reconcileFlags},
 	{"health", "exit 0 when the admin server answers /healthz (container healthchecks)", false, healthFlags},
 	{"version", "print the build", false, versionFlags},
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -79,7 +80,7 @@ func TestRefusesBadConfigurationNamingTheSetting(t *testing.T) {
 
 func TestCheckSaysWhatIsRightAndWhatToFix(t *testing.T) {
 	ns := testkit.NATS(t)
-	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"))
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"), sandbox.WithGuide())
 	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL}
 
 	env["KONNECT_TOKEN"] = "spat_expired"
@@ -179,6 +180,8 @@ func deadLetters(t *testing.T) (env map[string]string, js jetstream.JetStream) {
 	for i := 1; i <= 3; i++ {
 		msg := nats.NewMsg("dlq.agent.runs")
 		msg.Header.Set(consume.HeaderSubject, "agent.runs.acme")
+		msg.Header.Set(consume.HeaderStream, "AGENT_RUNS")
+		msg.Header.Set(consume.HeaderSequence, strconv.Itoa(i))
 		msg.Header.Set(consume.HeaderKind, "invalid")
 		msg.Header.Set(consume.HeaderReason, "subject must not be empty")
 		msg.Data = fmt.Appendf(nil, `{"dead letter":%d}`, i)
@@ -233,7 +236,7 @@ func TestDLQFlagsWorkOnEitherSideOfTheAction(t *testing.T) {
 		},
 		"flags on both sides of list": {
 			args: []string{"dlq", "--seq", "2", "list", "--data"},
-			says: []string{`{"dead letter":2}`, "3 dead letter(s) in AGENT_RUNS_DLQ"},
+			says: []string{`{"dead letter":2}`, "1 dead letter(s) in AGENT_RUNS_DLQ"},
 		},
 		"a sequence without --seq": {args: []string{"dlq", "replay", "2"}, code: 1, says: []string{`say "dlq list" or "dlq replay [--seq N]"`, "not understood"}},
 		"two actions":              {args: []string{"dlq", "list", "replay"}, code: 1, says: []string{"not understood"}},
@@ -275,7 +278,7 @@ func TestCommandsNeverShowCredentialsInURLs(t *testing.T) {
 	defer func(d time.Duration) { natsWait = d }(natsWait)
 	natsWait = 300 * time.Millisecond
 	ns := testkit.NATS(t)
-	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"))
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"), sandbox.WithGuide())
 	withPassword := strings.Replace(ns.ClientURL(), "nats://", "nats://admin:S3cretPW@", 1)
 	const nobody = "nats://admin:S3cretPW@127.0.0.1:1"
 	tests := map[string]struct {

@@ -19,6 +19,7 @@ import (
 func runFlags(fs *flag.FlagSet) action {
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		log := newLogger(cfg, os.Stderr)
+		bridge.LimitMemory(cfg, log)
 		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) })
 	}
 }

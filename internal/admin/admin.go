@@ -35,9 +35,17 @@ func Handler(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Inf
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.Handle("GET /{$}", scrubbed(info.Secrets, statusPage(h, m, sb, info)))
+	mux.Handle("GET /billing", scrubbed(info.Secrets, func(w http.ResponseWriter, _ *http.Request) {
+		r, ok := info.Billing.Latest()
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]string{"status": "no billing check yet (BRIDGE_BILLING_CHECK=0 turns it off)"})
+			return
+		}
+		writeJSON(w, http.StatusOK, r)
+	}))
 	if sb != nil {
 		mux.Handle("/sandbox/", sb)
-		mux.Handle("/v3/openmeter/events", sb)
+		mux.Handle("/v3/openmeter/", sb) // ingest and the read API
 	}
 	return mux
 }

@@ -80,6 +80,15 @@ func TestReadiness(t *testing.T) {
 			status:   http.StatusServiceUnavailable,
 			notReady: map[health.Component]string{health.KonnectAuth: "KONNECT_TOKEN is missing, wrong or expired"},
 		},
+		"dead letters cannot be stored": {
+			health: func() *health.Health {
+				h := allReady()
+				h.Set(health.DeadLetters, false, "dead letters cannot be stored: stream AGENT_RUNS_DLQ: maximum bytes exceeded")
+				return h
+			},
+			status:   http.StatusServiceUnavailable,
+			notReady: map[health.Component]string{health.DeadLetters: "maximum bytes exceeded"},
+		},
 		"NATS lost": {
 			health: func() *health.Health {
 				h := allReady()
@@ -108,8 +117,8 @@ func TestReadiness(t *testing.T) {
 			if r.Ready != (tc.status == http.StatusOK) {
 				t.Errorf("ready %v with status %d", r.Ready, status)
 			}
-			if len(r.Components) != 4 {
-				t.Errorf("%d components reported, want nats, consumer, konnect_auth and konnect_reachable", len(r.Components))
+			if len(r.Components) != 5 {
+				t.Errorf("%d components reported, want nats, consumer, konnect_auth, konnect_reachable and dead_letters", len(r.Components))
 			}
 			for _, c := range r.Components {
 				reason, wantNotReady := tc.notReady[c.Component]

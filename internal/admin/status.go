@@ -8,6 +8,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
@@ -28,6 +29,8 @@ type Info struct {
 	// Secrets, when not nil, keeps the configuration's secrets out of
 	// /readyz and the status page.
 	Secrets *config.Scrubber
+	// Billing, when set, is the running bridge's billing check.
+	Billing *billing.Watcher
 }
 
 type statusView struct {
@@ -41,6 +44,7 @@ type statusView struct {
 	CoreDropped  float64
 	LastDelivery string
 	Usage        *sandbox.Usage
+	Billing      *billing.Report
 	Now          string
 }
 
@@ -69,6 +73,9 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info 
 					v.LastDelivery = time.Unix(int64(s), 0).UTC().Format(time.RFC3339)
 				}
 			}
+		}
+		if r, ok := info.Billing.Latest(); ok {
+			v.Billing = &r
 		}
 		if sb != nil {
 			u := sb.Usage()
@@ -116,6 +123,13 @@ h1{font-size:1.4em} table{border-collapse:collapse;margin:1em 0} td,th{padding:.
 <tr><td>last delivery</td><td>{{if .LastDelivery}}{{.LastDelivery}}{{else}}none yet{{end}}</td></tr>
 <tr><td>last error</td><td id="last-error">{{if .Report.LastError}}{{.Report.LastError}}{{else}}none{{end}}</td></tr>
 </table>
+{{with .Billing}}<h2 id="billing">Billing {{if .OK}}<span class="ok">every event billable</span>{{else}}<span class="bad">usage that will not be invoiced</span>{{end}}</h2>
+<p>Checked {{.CheckedAt.Format "2006-01-02 15:04:05"}} UTC: {{.Events}} event(s) read from the stream since the previous check, against Konnect's meters and customers. JSON: <a href="/billing">/billing</a>.</p>
+{{range .CannotCheck}}<p class="bad">{{.}}</p>{{end}}
+{{if .Findings}}<table><tr><th>finding</th><th>what</th><th>events</th><th>since</th><th>fix</th></tr>
+{{range .Findings}}<tr><td>{{.Kind}}</td><td>{{.Type}}{{.Subject}} {{.Meter}} {{.Property}}</td><td>{{.Events}}</td><td>{{if not .Since.IsZero}}{{.Since.UTC.Format "2006-01-02 15:04:05"}}{{end}}</td><td>{{.Fix}}</td></tr>
+{{end}}</table>{{end}}{{if .Untracked}}<p>{{.Untracked}} event(s) of subjects past BRIDGE_BILLING_MAX_SUBJECTS were not tracked.</p>{{end}}
+{{end}}
 {{with .Usage}}<h2>Sandbox usage</h2>
 <p>Events the built-in Konnect sandbox accepted (deduplicated by source and id), like the invoice preview. Raw: <a href="/sandbox/events">/sandbox/events</a>, <a href="/sandbox/usage">/sandbox/usage</a>.</p>
 <table><tr><th>type</th><th>runs</th></tr>{{range $k, $v := .ByType}}<tr><td>{{$k}}</td><td>{{$v}}</td></tr>{{end}}</table>

@@ -19,6 +19,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/admin"
+	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
@@ -61,7 +62,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	st.IngestURL = cfg.Konnect.URL
 	token := cfg.Konnect.Token.Reveal()
 	if cfg.Target() == config.TargetSandbox {
-		st.Sandbox = sandbox.New(sandbox.WithKeep(cfg.Bridge.SandboxKeep))
+		st.Sandbox = sandbox.New(sandbox.WithGuide(), sandbox.WithKeep(cfg.Bridge.SandboxKeep))
 		st.IngestURL = "http://" + st.AdminAddr + "/v3/openmeter/events"
 		token = ""
 	}
@@ -77,8 +78,9 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		defer ns.Shutdown()
 		st.NATSURL = ns.ClientURL()
 	}
+	bill := billing.NewWatcher(cfg, st.IngestURL, token, log, m)
 	info := admin.Info{Version: metrics.Build().Version, NATS: st.NATSURL, Stream: cfg.Bridge.Stream,
-		Consumer: cfg.ReadingConsumer(), Target: st.IngestURL, Reading: cfg.Reading(), Secrets: cfg.Scrubber()}
+		Consumer: cfg.ReadingConsumer(), Target: st.IngestURL, Reading: cfg.Reading(), Secrets: cfg.Scrubber(), Billing: bill}
 	srv := &http.Server{Handler: admin.Handler(h, m, st.Sandbox, info), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -107,18 +109,29 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		return fmt.Errorf("JetStream: %w", err)
 	}
 	// Dead letters must have a place before the first message is read.
-	dlq := consume.NewDeadLetters(js, cfg, log, m)
+	dlq := consume.NewDeadLetters(js, cfg, log, m, h)
 	err = wait.Retry(ctx, func() error { return dlq.Ensure(ctx) }, func(err error, retryIn time.Duration) {
-		h.Set(health.Consumer, false, "dead-letter stream: "+err.Error())
+		h.Set(health.DeadLetters, false, err.Error())
 		log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the dead-letter stream")
 	})
 	if err != nil {
 		return nil // stopped while waiting
 	}
-	source := consume.NewJetStream(js, cfg, log, m, h, dlq)
+	h.Set(health.DeadLetters, true, "")
+	// The fence holds every event, from either source, to its subject.
+	rule, err := cfg.Fence.Rule()
+	if err != nil {
+		return err
+	}
+	if rule != nil {
+		log.Info().Str("templates", cfg.Fence.Subjects).Bool("customer_table", cfg.Fence.Customers != "").
+			Msg("fence on: an event bills only a customer its NATS subject allows; others are dead-lettered (fenced)")
+	}
+	source := consume.NewJetStream(js, cfg, log, m, h, dlq, rule)
 	if err := source.Bind(ctx); err != nil {
 		return nil // stopped while waiting
 	}
+	go bill.Run(ctx, js) // off the delivery path
 
 	client := publish.NewClient(st.IngestURL, token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 2*cfg.Batch.InFlight)
 	pub := publish.New(client, publish.Limits{
@@ -136,10 +149,12 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	})
 	defer stopHard()
 
+	// Dead letters are stored until the shutdown deadline.
+	go dlq.Run(hard)
 	items := make(chan publish.Item, cfg.Batch.Size)
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
-		core := consume.NewCore(nc, cfg, log, m, h, dlq)
+		core := consume.NewCore(nc, cfg, log, m, h, dlq, rule)
 		if err := core.Subscribe(); err != nil {
 			return err
 		}
@@ -162,6 +177,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		started(st)
 	}
 	pub.Run(hard, items)
+	dlq.Close()
 	dlq.Wait()
 	source.SaveFloor(context.WithoutCancel(ctx))
 

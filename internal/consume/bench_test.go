@@ -8,6 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
 
 // benchMessage is one NATS message as producers of agent runs send it.
@@ -66,21 +68,35 @@ func BenchmarkDecode(b *testing.B) {
 // BenchmarkPrepare is the bridge's whole per-event path: decode the
 // message, normalise the content type, ensure the id, default the time,
 // validate, encode the event as it goes into a batch body, and append it to
-// the body.
+// the body; "fenced/" also holds each event to its subject, which must add
+// no allocation.
 func BenchmarkPrepare(b *testing.B) {
-	x := &emitter{log: zerolog.Nop()}
-	p := Provenance{
-		StreamID: "AGENT_RUNS-1a2b3c", Sequence: 123456,
-		Stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
+	ts, _ := fence.ParseTemplates("agent.runs.{customer}")
+	cs, _ := fence.ParseCustomers("acme=acme-inc,globex=globex-corp")
+	for _, rule := range []*fence.Rule{nil, fence.New(ts, cs, false)} {
+		name := ""
+		if rule != nil {
+			name = "fenced/"
+		}
+		benchPrepare(b, name, &emitter{log: zerolog.Nop(), fence: rule})
+	}
+}
+
+func benchPrepare(b *testing.B, prefix string, x *emitter) {
+	p := provenance{
+		idBase: func() string { return sequenceID("AGENT_RUNS-1a2b3c", 123456) },
+		stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
 	}
 	for _, m := range benchMessages() {
-		b.Run(m.name, func(b *testing.B) {
+		b.Run(prefix+m.name, func(b *testing.B) {
+			msg := &nats.Msg{Subject: "agent.runs.acme", Header: m.header, Data: m.data}
 			body := make([]byte, 0, 64<<10)
 			perEvent(b, m.events, func() {
-				decoded := Decode(m.header, m.data)
+				events := Read(m.header, m.data, 100_000)
+				mp := p.withHeaders(m.header)
 				body = append(body[:0], '[')
-				for i, d := range decoded {
-					js, err := x.prepare(d, i, len(decoded), m.header, p)
+				for i := range events.Len() {
+					js, err := x.prepare(events.At(i), i, events.Len(), msg.Subject, mp)
 					if err != nil {
 						b.Fatalf("event %d: %v", i, err)
 					}

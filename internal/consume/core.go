@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -45,11 +46,13 @@ type Core struct {
 // bridge, next to BRIDGE_CORE_PENDING's count.
 const CorePendingBytes = 64 << 20
 
-// NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP.
-func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters) *Core {
+// NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP;
+// rule, when not nil, fences each event to the subject it arrived on. h,
+// when not nil, shows messages NATS dropped as the last error.
+func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters, rule *fence.Rule) *Core {
 	return &Core{
 		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, limit: cfg.Bridge.CorePending, log: log,
-		emitter: emitter{dlq: dlq, log: log, metrics: m}, health: h,
+		emitter: newEmitter(cfg, dlq, log, m, rule), health: h,
 		pending: map[*time.Timer]struct{}{},
 	}
 }
@@ -127,20 +130,21 @@ func (c *Core) countDrops(ctx context.Context, interval time.Duration) {
 // process sends a message's events on. A message without ids gets one id
 // base when first received, kept through its retries, so that a retry
 // after Konnect stored the event but the answer was lost is deduplicated.
-func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p Provenance) {
+func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance) {
 	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out, p: p}
 	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
 }
 
 // received is what a core NATS message carries instead of a stream's
 // identity and sequence: a random id base drawn once, and the receive time.
-func received() Provenance {
-	return Provenance{Received: uuid.NewString(), Stored: time.Now()}
+func received() provenance {
+	base := uuid.NewString()
+	return provenance{idBase: func() string { return base }, stored: time.Now()}
 }
 
 // retry sends a message without a reply subject through the bridge again
 // after delay: there is nobody to hand it back to.
-func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p Provenance, delay time.Duration) {
+func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance, delay time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -181,13 +185,31 @@ type coreSettler struct {
 	msg *nats.Msg
 	ctx context.Context
 	out chan<- publish.Item
-	p   Provenance
+	p   provenance
 }
 
 type coreAnswer struct {
 	Status       string `json:"status"`
 	Reason       string `json:"reason,omitempty"`
 	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+}
+
+// The statuses of a core NATS answer.
+const (
+	answerAccepted     = "accepted"
+	answerDeadLettered = "dead_lettered"
+	answerRetry        = "retry"
+)
+
+func parseCoreAnswer(b []byte) (coreAnswer, error) {
+	var a coreAnswer
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, err
+	}
+	if a.Status != answerAccepted && a.Status != answerDeadLettered && a.Status != answerRetry {
+		return a, fmt.Errorf("unknown status %q", a.Status)
+	}
+	return a, nil
 }
 
 func (s *coreSettler) respond(a coreAnswer) error {
@@ -198,15 +220,15 @@ func (s *coreSettler) respond(a coreAnswer) error {
 	return s.msg.Respond(b)
 }
 
-func (s *coreSettler) ack() error { return s.respond(coreAnswer{Status: "accepted"}) }
+func (s *coreSettler) ack() error { return s.respond(coreAnswer{Status: answerAccepted}) }
 func (s *coreSettler) term(reason string) error {
-	return s.respond(coreAnswer{Status: "dead_lettered", Reason: reason})
+	return s.respond(coreAnswer{Status: answerDeadLettered, Reason: reason})
 }
 func (s *coreSettler) handBack(delay time.Duration, reason string) error {
 	if s.msg.Reply == "" {
 		s.c.retry(s.ctx, s.msg, s.out, s.p, delay)
 		return nil
 	}
-	return s.respond(coreAnswer{Status: "retry", Reason: reason, RetryAfterMS: delay.Milliseconds()})
+	return s.respond(coreAnswer{Status: answerRetry, Reason: reason, RetryAfterMS: delay.Milliseconds()})
 }
 func (s *coreSettler) origin() Origin { return Origin{Subject: s.msg.Subject} }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,11 +13,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
-// Dead-letter headers: the reason and where the message came from. The
-// original headers and payload are kept as they were.
+// Dead-letter headers: the reason and where the message came from. A dead
+// letter of a whole message keeps the original headers and payload as
+// they were; a dead letter of one event of an array holds that event only.
 const (
 	HeaderReason     = "Konnect-Bridge-Reason"
 	HeaderKind       = "Konnect-Bridge-Reason-Kind"
@@ -29,6 +30,16 @@ const (
 	HeaderDeliveries = "Konnect-Bridge-Deliveries"
 	HeaderIndex      = "Konnect-Bridge-Index"
 	HeaderTruncated  = "Konnect-Bridge-Truncated"
+	// HeaderBadEvents counts the events of a message dead-lettered whole
+	// because too many of them could not be delivered.
+	HeaderBadEvents = "Konnect-Bridge-Bad-Events"
+	// HeaderIDBase and HeaderStoredAt record what the events of a dead
+	// letter were (or would have been) delivered with: the base of their
+	// derived ids and the time given to events without one. Replay sends
+	// them along and the bridge honours them, so a replayed event keeps
+	// its id and its billing period.
+	HeaderIDBase   = "Konnect-Bridge-Id-Base"
+	HeaderStoredAt = "Konnect-Bridge-Stored-At"
 	// HeaderOriginal prefixes the producer's Nats-* headers (Nats-Msg-Id,
 	// Nats-Expected-Stream, Nats-TTL, ...), kept under this name so that
 	// JetStream does not act on them when storing the dead letter; replay
@@ -37,129 +48,251 @@ const (
 	headerPrefix   = "Konnect-Bridge-"
 )
 
-// DeadLetter is one event that will never be delivered, and why.
+// Kind is why an event was dead-lettered, as the Konnect-Bridge-Reason-Kind
+// header and the dead-letter metric name it.
+type Kind string
+
+// The kinds of dead letter.
+const (
+	// KindInvalid: a CloudEvent that breaks Konnect's rules.
+	KindInvalid Kind = "invalid"
+	// KindUndecodable: not JSON, or not a CloudEvent at all.
+	KindUndecodable Kind = "undecodable"
+	// KindFenced: the event's customer (or source) is not one the NATS
+	// subject it arrived on allows (BRIDGE_FENCE_SUBJECTS).
+	KindFenced Kind = "fenced"
+	// KindRejected: Konnect refused the event (a 400 on its own).
+	KindRejected Kind = "rejected"
+	// KindTooLarge: the event alone is larger than a request may be.
+	KindTooLarge Kind = "too_large"
+	// KindTooManyEvents: the message packs more events than
+	// BRIDGE_MAX_EVENTS_PER_MESSAGE; dead-lettered whole, undecoded.
+	KindTooManyEvents Kind = "too_many_events"
+	// KindTooManyBad: more than MaxDeadLettersPerMessage events of the
+	// message could not be delivered; dead-lettered whole, once.
+	KindTooManyBad Kind = "too_many_bad_events"
+)
+
+// Kinds lists every kind, for metrics that start at zero.
+var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad}
+
+// DeadLetter is one event (or one whole message) that will never be
+// delivered, and why.
 type DeadLetter struct {
-	// Index is the event's place in its message (0 for a single event).
+	// Index is the event's place in its message.
 	Index int
 	// Raw is the event's own JSON when its message held several events;
-	// nil means the whole original payload is the dead letter.
-	Raw []byte
-	// Kind is invalid, undecodable, rejected or too_large.
-	Kind   string
+	// nil means the whole original message is the dead letter.
+	Raw    []byte
+	Kind   Kind
 	Reason string
 	// Status is Konnect's answer, 0 when the bridge refused the event itself.
 	Status int
 }
 
-// DeadLetters stores dead letters in a JetStream stream of their own.
-// Safe for concurrent use.
+// storeTimeout bounds storing one message's dead letters.
+const storeTimeout = 10 * time.Second
+
+// DeadLetters stores dead letters in a JetStream stream of their own, off
+// the pull loop and the senders (see Run). Safe for concurrent use.
 type DeadLetters struct {
-	js         jetstream.JetStream
-	subject    string
-	stream     string
-	log        zerolog.Logger
-	metrics    *metrics.Metrics
+	js       jetstream.JetStream
+	subject  string
+	stream   string
+	maxBytes int64
+	log      zerolog.Logger
+	metrics  *metrics.Metrics
+	health   *health.Health
+	// retryDelay is how long a message whose dead letters could not be
+	// stored waits before it comes back.
 	retryDelay time.Duration
-	// pending counts messages whose dead letters are being stored.
-	pending sync.WaitGroup
+	stage      stage
 }
 
-// Wait returns once every message whose dead letters were being stored is
-// settled. Call it after the sources and the publisher stopped, before the
-// connection is drained.
-func (d *DeadLetters) Wait() { d.pending.Wait() }
+// NewDeadLetters stores on subjects under cfg's BRIDGE_DLQ_SUBJECT in
+// BRIDGE_DLQ_STREAM. h, when not nil, hears whether storing works.
+func NewDeadLetters(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health) *DeadLetters {
+	d := &DeadLetters{
+		js: js, subject: cfg.Bridge.DLQSubject, stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes,
+		log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, health: h, retryDelay: cfg.Retry.NakDelay,
+	}
+	d.stage = newStage()
+	return d
+}
 
-// NewDeadLetters stores on cfg's BRIDGE_DLQ_SUBJECT in BRIDGE_DLQ_STREAM. A
-// message whose dead letter cannot be stored is handed back after NakDelay.
-func NewDeadLetters(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics) *DeadLetters {
-	return &DeadLetters{
-		js: js, subject: cfg.Bridge.DLQSubject, stream: cfg.Bridge.DLQStream,
-		log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, retryDelay: cfg.Retry.NakDelay,
+// streamConfig is the dead-letter stream the bridge creates: one subject
+// per dead letter, at most one message on it and new ones refused, so a
+// message that comes back however often, however late, is dead-lettered
+// once; bounded in bytes, and when full it refuses new dead letters rather
+// than discard those it holds.
+func (d *DeadLetters) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:                 d.stream,
+		Description:          "konnect-bridge dead letters: events Konnect will not accept, with the reason in headers",
+		Subjects:             []string{d.subject + ".>"},
+		Storage:              jetstream.FileStorage,
+		Duplicates:           10 * time.Minute,
+		MaxBytes:             d.maxBytes,
+		MaxMsgsPerSubject:    1,
+		Discard:              jetstream.DiscardNew,
+		DiscardNewPerSubject: true,
 	}
 }
 
 // Ensure creates the dead-letter stream when it is missing, and refuses one
-// that does not capture the dead-letter subject.
+// that does not capture the dead-letter subjects. A stream of an earlier
+// bridge (which kept every dead letter on one subject) gains the subjects
+// and limits of today's.
 func (d *DeadLetters) Ensure(ctx context.Context) error {
+	want := d.streamConfig()
 	s, err := d.js.Stream(ctx, d.stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		_, err = d.js.CreateStream(ctx, jetstream.StreamConfig{
-			Name:        d.stream,
-			Description: "konnect-bridge dead letters: events Konnect will not accept, with the reason in headers",
-			Subjects:    []string{d.subject},
-			Storage:     jetstream.FileStorage,
-			Duplicates:  10 * time.Minute,
-		})
-		if err != nil {
+		if _, err = d.js.CreateStream(ctx, want); err != nil {
 			return fmt.Errorf("create dead-letter stream %s: %w", d.stream, err)
 		}
-		d.log.Info().Str("stream", d.stream).Str("subject", d.subject).Msg("created the dead-letter stream")
+		d.log.Info().Str("stream", d.stream).Str("subjects", want.Subjects[0]).Int64("max_bytes", d.maxBytes).Msg("created the dead-letter stream")
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("look up dead-letter stream %s: %w", d.stream, err)
 	}
-	for _, subj := range s.CachedInfo().Config.Subjects {
-		if config.SubjectCovers(subj, d.subject) {
+	have := s.CachedInfo().Config
+	for _, subj := range have.Subjects {
+		if config.SubjectCovers(subj, want.Subjects[0]) {
+			if have.MaxMsgsPerSubject != 1 || !have.DiscardNewPerSubject {
+				d.log.Warn().Str("stream", d.stream).Msg("the dead-letter stream does not keep one message per subject (MaxMsgsPerSubject 1, DiscardNewPerSubject): a message handed back after its duplicate window may be dead-lettered twice")
+			}
 			return nil
 		}
 	}
-	return fmt.Errorf("BRIDGE_DLQ_STREAM %s exists but does not capture BRIDGE_DLQ_SUBJECT %s: add the subject to the stream or choose another BRIDGE_DLQ_STREAM", d.stream, d.subject)
+	if have.Description == want.Description {
+		up := have
+		up.Subjects = append(append([]string(nil), have.Subjects...), want.Subjects[0])
+		up.MaxMsgsPerSubject, up.Discard, up.DiscardNewPerSubject = 1, jetstream.DiscardNew, true
+		if up.MaxBytes <= 0 {
+			up.MaxBytes = d.maxBytes
+		}
+		if _, err := d.js.UpdateStream(ctx, up); err != nil {
+			return fmt.Errorf("update dead-letter stream %s to capture %s: %w", d.stream, want.Subjects[0], err)
+		}
+		d.log.Info().Str("stream", d.stream).Str("subjects", want.Subjects[0]).Msg("the dead-letter stream now keeps one dead letter per subject")
+		return nil
+	}
+	return fmt.Errorf("BRIDGE_DLQ_STREAM %s exists but does not capture %s.> (BRIDGE_DLQ_SUBJECT): add that subject to the stream or choose another BRIDGE_DLQ_STREAM", d.stream, d.subject)
 }
 
-// Publish stores one dead letter and returns once JetStream acknowledged it
-// (or had it already: a message handed back after its dead letter was
-// stored is dead-lettered again with the same message id). A dead letter
-// too large for the server is stored without its payload, the reason still
-// whole, rather than handed back forever.
-func (d *DeadLetters) Publish(orig *nats.Msg, o Origin, dl DeadLetter) error {
-	m := nats.NewMsg(d.subject)
-	m.Data = orig.Data
+// letterSubject is the subject of one dead letter: unique to the event of
+// the message it came from, so storing it again finds it already there.
+func (d *DeadLetters) letterSubject(o Origin, base string, dl DeadLetter) string {
+	place := "all"
 	if dl.Raw != nil {
-		m.Data = dl.Raw
+		place = strconv.Itoa(dl.Index)
 	}
-	for k, v := range orig.Header {
-		if strings.HasPrefix(k, "Nats-") {
-			k = HeaderOriginal + k
+	if o.Stream != "" {
+		return d.subject + "." + subjectToken(o.StreamID) + "." + strconv.FormatUint(o.Sequence, 10) + "." + place
+	}
+	return d.subject + ".core." + subjectToken(base) + "." + place
+}
+
+// subjectToken is s when it is safe as one subject token, else a hash of it.
+func subjectToken(s string) string {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "h" + strconv.FormatUint(fnv64(s), 36)
 		}
-		m.Header[k] = append([]string(nil), v...)
 	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// letter is the NATS message of one dead letter of msg.
+func (d *DeadLetters) letter(msg *message, dl DeadLetter) *nats.Msg {
+	o := msg.s.origin()
+	base := msg.p.idBase()
+	m := nats.NewMsg(d.letterSubject(o, base, dl))
+	if dl.Raw == nil {
+		m.Data = msg.raw.Data
+		for k, v := range msg.raw.Header {
+			if strings.HasPrefix(k, "Nats-") {
+				k = HeaderOriginal + k
+			}
+			m.Header[k] = append([]string(nil), v...)
+		}
+		m.Header.Set(HeaderIDBase, base)
+	} else {
+		m.Data = dl.Raw
+		m.Header.Set(HeaderIndex, strconv.Itoa(dl.Index))
+		m.Header.Set(HeaderIDBase, msg.p.eventID(dl.Index, msg.events))
+	}
+	m.Header.Set(HeaderStoredAt, msg.p.stored.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(HeaderReason, dl.Reason)
-	m.Header.Set(HeaderKind, dl.Kind)
+	m.Header.Set(HeaderKind, string(dl.Kind))
 	m.Header.Set(HeaderSubject, o.Subject)
 	if dl.Status != 0 {
 		m.Header.Set(HeaderStatus, strconv.Itoa(dl.Status))
 	}
-	opts := []jetstream.PublishOpt{}
 	if o.Stream != "" {
 		m.Header.Set(HeaderStream, o.Stream)
 		m.Header.Set(HeaderSequence, strconv.FormatUint(o.Sequence, 10))
 		m.Header.Set(HeaderDeliveries, strconv.FormatUint(o.Deliveries, 10))
-		// The stream's identity, not only its name: a stream recreated
-		// within the duplicate window restarts its sequences.
-		opts = append(opts, jetstream.WithMsgID(fmt.Sprintf("dlq/%s/%d/%d", o.StreamID, o.Sequence, dl.Index)))
 	}
-	if dl.Raw != nil {
-		m.Header.Set(HeaderIndex, strconv.Itoa(dl.Index))
+	return m
+}
+
+// errStoreStalled marks a dead-letter stream that cannot store.
+var errStoreStalled = errors.New("dead letters cannot be stored")
+
+// publish stores one dead letter and returns once JetStream acknowledged
+// it, or found it already stored. A dead-letter stream deleted under the
+// bridge is created again. A dead letter too large for the server is
+// stored without its payload, the reason still whole, rather than handed
+// back forever.
+func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind Kind, subject string) error {
+	ack, err := d.js.PublishMsg(ctx, m)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		d.log.Warn().Str("stream", d.stream).Msg("the dead-letter stream is gone; creating it again")
+		if err = d.Ensure(ctx); err == nil {
+			ack, err = d.js.PublishMsg(ctx, m)
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	ack, err := d.js.PublishMsg(ctx, m, opts...)
 	if errors.Is(err, nats.ErrMaxPayload) {
 		m.Header.Set(HeaderTruncated, fmt.Sprintf("payload of %d bytes left out: larger than the server's max_payload with the reason headers", len(m.Data)))
 		m.Data = nil
-		ack, err = d.js.PublishMsg(ctx, m, opts...)
+		ack, err = d.js.PublishMsg(ctx, m)
 	}
-	if err != nil {
-		return fmt.Errorf("publish dead letter to %s: %w", d.subject, err)
-	}
-	if ack.Duplicate {
+	if alreadyStored(err) || (err == nil && ack.Duplicate) {
 		return nil
 	}
-	d.metrics.EventsDeadLettered.WithLabelValues(dl.Kind).Inc()
-	d.log.Warn().Str("kind", dl.Kind).Str("reason", dl.Reason).Str("subject", o.Subject).Uint64("seq", o.Sequence).Msg("event dead-lettered")
+	if err != nil {
+		return fmt.Errorf("%w: stream %s: %w", errStoreStalled, d.stream, err)
+	}
+	d.metrics.EventsDeadLettered.WithLabelValues(string(kind)).Inc()
+	d.log.Warn().Str("kind", string(kind)).Str("reason", m.Header.Get(HeaderReason)).Str("subject", subject).Str("dead_letter", m.Subject).Msg("event dead-lettered")
 	return nil
 }
+
+// alreadyStored reports the dead-letter stream refusing a second dead
+// letter on a subject that holds one (MaxMsgsPerSubject 1,
+// DiscardNewPerSubject): the dead letter is safe.
+func alreadyStored(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeStoreFailed &&
+		strings.Contains(apiErr.Description, "maximum messages per subject exceeded")
+}
+
+// errCodeStoreFailed is JetStream's code for a message the stream would
+// not store, its description saying why.
+const errCodeStoreFailed jetstream.ErrorCode = 10077
 
 // originalHeaders strips the dead-letter headers and restores the
 // producer's Nats-* headers, for a replay.

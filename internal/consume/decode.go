@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -30,36 +31,85 @@ type Decoded struct {
 	Err error
 }
 
-// Decode reads every event of a message in the forms producers send:
-// binary mode (ce-* headers carry the attributes, the payload is the data),
-// structured mode (the payload is the event's JSON) and a JSON array of
-// structured events. It always returns at least one Decoded.
-func Decode(h nats.Header, data []byte) []Decoded {
-	if v, ok := ceHeader(h, "specversion"); ok {
-		e, err := decodeBinary(h, v, data)
-		return []Decoded{{Event: e, Err: err}}
-	}
-	trimmed := bytes.TrimLeft(data, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		raws, err := splitArray(trimmed)
-		if err != nil {
-			return []Decoded{{Err: fmt.Errorf("%w: not a JSON array of events: %v", ErrUndecodable, err)}}
-		}
-		if len(raws) == 0 {
-			return []Decoded{{Err: fmt.Errorf("%w: empty array of events", ErrUndecodable)}}
-		}
-		out := make([]Decoded, len(raws))
-		for i, r := range raws {
-			out[i] = decodeStructured(r)[0]
-			out[i].Raw = r
-		}
-		return out
-	}
-	return decodeStructured(data)
+// ErrTooManyEvents marks a message holding more events than
+// BRIDGE_MAX_EVENTS_PER_MESSAGE. The caller dead-letters it whole, once;
+// none of its events is decoded.
+var ErrTooManyEvents = errors.New("too many events in one message")
+
+// Events is one message read as events, each decoded only when asked
+// for, so that what a message costs does not grow with how many events it
+// packs. The zero value holds no event.
+type Events struct {
+	h    nats.Header
+	data []byte
+	// raws are the elements of an array message; nil for one event.
+	raws []json.RawMessage
+	// err, when set, is the message's only event: it could not be split.
+	err error
 }
 
-// splitArray returns the elements of a JSON array, pointing into data.
-func splitArray(data []byte) ([]json.RawMessage, error) {
+// Read splits a message into its events in the forms producers send:
+// binary mode (ce-* headers carry the attributes, the payload is the data),
+// structured mode (the payload is the event's JSON) and a JSON array of
+// structured events. An array of more than max events is one event whose
+// error wraps ErrTooManyEvents. A message always holds at least one event.
+func Read(h nats.Header, data []byte, max int) Events {
+	x := Events{h: h, data: data}
+	if _, ok := ceHeader(h, "specversion"); ok {
+		return x
+	}
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return x
+	}
+	raws, err := splitArray(trimmed, max)
+	switch {
+	case errors.Is(err, ErrTooManyEvents):
+		x.err = fmt.Errorf("%w: more than %d (BRIDGE_MAX_EVENTS_PER_MESSAGE)", ErrTooManyEvents, max)
+	case err != nil:
+		x.err = fmt.Errorf("%w: not a JSON array of events: %v", ErrUndecodable, err)
+	case len(raws) == 0:
+		x.err = fmt.Errorf("%w: empty array of events", ErrUndecodable)
+	default:
+		x.raws = raws
+	}
+	return x
+}
+
+// Len is how many events the message holds.
+func (x Events) Len() int { return max(1, len(x.raws)) }
+
+// At decodes event i.
+func (x Events) At(i int) Decoded {
+	switch {
+	case x.err != nil:
+		return Decoded{Err: x.err}
+	case x.raws != nil:
+		d := decodeStructured(x.raws[i])[0]
+		d.Raw = x.raws[i]
+		return d
+	}
+	if v, ok := ceHeader(x.h, "specversion"); ok {
+		e, err := decodeBinary(x.h, v, x.data)
+		return Decoded{Event: e, Err: err}
+	}
+	return decodeStructured(x.data)[0]
+}
+
+// Decode reads every event of a message at once (see Read), with no cap on
+// how many.
+func Decode(h nats.Header, data []byte) []Decoded {
+	x := Read(h, data, math.MaxInt)
+	out := make([]Decoded, x.Len())
+	for i := range out {
+		out[i] = x.At(i)
+	}
+	return out
+}
+
+// splitArray returns the elements of a JSON array, pointing into data, or
+// ErrTooManyEvents as soon as it finds more than max.
+func splitArray(data []byte, max int) ([]json.RawMessage, error) {
 	if !json.Valid(data) {
 		var raws []json.RawMessage
 		err := json.Unmarshal(data, &raws) // for the error's text
@@ -67,6 +117,9 @@ func splitArray(data []byte) ([]json.RawMessage, error) {
 	}
 	raws := make([]json.RawMessage, 0, 8)
 	for i := skipSpace(data, 1); data[i] != ']'; {
+		if len(raws) == max {
+			return nil, ErrTooManyEvents
+		}
 		end := skipValue(data, i)
 		raws = append(raws, data[i:end:end])
 		i = skipSpace(data, end)

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
 )
 
 // Stored is a dead letter as the dead-letter stream keeps it.
@@ -23,9 +26,27 @@ type Stored struct {
 	Data    []byte
 }
 
-// Each calls fn for every dead letter, oldest first, until fn returns an
+// Filter picks dead letters; its zero value picks every one.
+type Filter struct {
+	// Seq picks the one dead letter with this sequence.
+	Seq uint64
+	// Kind picks one kind (invalid, rejected, ...).
+	Kind string
+	// Subject picks the original subjects it matches (wildcards allowed).
+	Subject string
+	// Since picks dead letters stored at or after it.
+	Since time.Time
+}
+
+func (f Filter) picks(s Stored) bool {
+	return (f.Seq == 0 || s.Seq == f.Seq) && (f.Kind == "" || s.Kind == f.Kind) &&
+		(f.Subject == "" || config.SubjectMatches(f.Subject, s.Subject)) && !s.Time.Before(f.Since)
+}
+
+// Each calls fn for every dead letter f picks, oldest first, one at a time
+// (however many there are, only a page is held), until fn returns an
 // error or none are left.
-func (d *DeadLetters) Each(ctx context.Context, fn func(Stored) error) error {
+func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error) error {
 	s, err := d.js.Stream(ctx, d.stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil // no dead letters yet
@@ -33,10 +54,21 @@ func (d *DeadLetters) Each(ctx context.Context, fn func(Stored) error) error {
 	if err != nil {
 		return fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
 	}
-	if s.CachedInfo().State.Msgs == 0 {
+	state := s.CachedInfo().State
+	if state.Msgs == 0 {
 		return nil
 	}
-	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	// Dead letters stored from here on (a replayed event refused again)
+	// are left for another run: a replay never chases its own tail.
+	last := state.LastSeq
+	oc := jetstream.OrderedConsumerConfig{}
+	switch {
+	case f.Seq != 0:
+		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.Seq
+	case !f.Since.IsZero():
+		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &f.Since
+	}
+	c, err := s.OrderedConsumer(ctx, oc)
 	if err != nil {
 		return fmt.Errorf("read dead-letter stream %s: %w", d.stream, err)
 	}
@@ -54,73 +86,183 @@ func (d *DeadLetters) Each(ctx context.Context, fn func(Stored) error) error {
 				return err
 			}
 			pending = md.NumPending
-			status, _ := strconv.Atoi(msg.Headers().Get(HeaderStatus))
-			if err := fn(Stored{
-				Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: msg.Headers().Get(HeaderSubject),
-				Kind: msg.Headers().Get(HeaderKind), Reason: msg.Headers().Get(HeaderReason), Status: status,
-				Header: msg.Headers(), Data: msg.Data(),
-			}); err != nil {
+			if md.Sequence.Stream > last {
+				return nil
+			}
+			h := msg.Headers()
+			status, _ := strconv.Atoi(h.Get(HeaderStatus))
+			st := Stored{
+				Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: h.Get(HeaderSubject),
+				Kind: h.Get(HeaderKind), Reason: h.Get(HeaderReason), Status: status, Header: h, Data: msg.Data(),
+			}
+			if !f.picks(st) {
+				continue
+			}
+			if err := fn(st); err != nil {
 				return err
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return err
 		}
-		if n == 0 || pending == 0 {
+		if n == 0 || pending == 0 || (f.Seq != 0 && n > 0) {
 			return nil
 		}
 	}
 }
 
-// Replay publishes dead letters back onto the subjects they first came on,
-// with their original headers and payload, and removes each from the
-// dead-letter stream once the consumed stream has stored it. seq 0 replays
-// every dead letter; otherwise only that one. It returns how many it sent.
-func (d *DeadLetters) Replay(ctx context.Context, seq uint64) (int, error) {
-	var todo []Stored
-	err := d.Each(ctx, func(s Stored) error {
-		if seq == 0 || s.Seq == seq {
-			todo = append(todo, s)
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+// ErrNotReplayed says some dead letters picked for replay were kept: no
+// stream or bridge took them. The report says which and why; run replay
+// again once that is fixed.
+var ErrNotReplayed = errors.New("some dead letters were not replayed and are kept")
+
+// Replay sends the dead letters f picks back the way they came, each as
+// the very event it was (the same id and time, recorded when it was
+// dead-lettered), and removes a dead letter only once its event is safe:
+// a dead letter from the stream stream is removed after that stream
+// acknowledged the republished message; one from a core NATS producer is
+// sent as a request and removed after a bridge answers that Konnect
+// accepted it. Everything else is kept, told to report, and the run ends
+// with ErrNotReplayed. With dryRun nothing is sent or removed. report is
+// called once per dead letter with what became of it.
+func (d *DeadLetters) Replay(ctx context.Context, f Filter, stream string, timeout time.Duration, dryRun bool, report func(Stored, string)) (replayed int, err error) {
+	if f.Seq != 0 && f.Kind == "" && f.Subject == "" {
+		found := false
+		defer func() {
+			if err == nil && !found {
+				err = fmt.Errorf("no dead letter with sequence %d in %s", f.Seq, d.stream)
+			}
+		}()
+		report = func(next func(Stored, string)) func(Stored, string) {
+			return func(s Stored, what string) { found = true; next(s, what) }
+		}(report)
 	}
-	if seq != 0 && len(todo) == 0 {
-		return 0, fmt.Errorf("no dead letter with sequence %d in %s", seq, d.stream)
+	dlqStream, err := d.js.Stream(ctx, d.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil // no dead letters
 	}
-	stream, err := d.js.Stream(ctx, d.stream)
 	if err != nil {
 		return 0, fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
 	}
-	sent := 0
-	for _, s := range todo {
-		if s.Subject == "" {
-			return sent, fmt.Errorf("dead letter %d has no %s header: cannot tell where to replay it", s.Seq, HeaderSubject)
+	kept := 0
+	err = d.Each(ctx, f, func(s Stored) error {
+		m, how := replayMsg(s)
+		if dryRun {
+			report(s, "would replay to "+s.Subject+" "+how)
+			return nil
 		}
-		m := &nats.Msg{Subject: s.Subject, Header: originalHeaders(s.Header), Data: s.Data}
-		ack, err := d.js.PublishMsg(ctx, m)
-		if err == nil && ack.Duplicate {
-			// The producer's Nats-Msg-Id is still in the stream's duplicate
-			// window, which would drop the replay: send it without.
-			m.Header.Del(jetstream.MsgIDHeader)
-			_, err = d.js.PublishMsg(ctx, m)
+		var why string
+		if how == viaStream {
+			why = d.replayToStream(ctx, m, stream)
+		} else {
+			why = d.replayToBridge(m, timeout)
 		}
-		if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
-			// No stream captures the subject: the event came from a core
-			// NATS producer, so it goes back the same way.
-			if err = d.js.Conn().PublishMsg(m); err == nil {
-				err = d.js.Conn().FlushTimeout(5 * time.Second)
+		if why == "" {
+			if err := dlqStream.DeleteMsg(ctx, s.Seq); err != nil {
+				// Its event is safe; replaying it again resends the same
+				// event, which Konnect deduplicates.
+				why = "replayed, but not removed: " + err.Error()
 			}
 		}
-		if err != nil {
-			return sent, fmt.Errorf("replay dead letter %d to %s: %w", s.Seq, s.Subject, err)
+		if why != "" {
+			kept++
+			report(s, "kept: "+why)
+			return nil
 		}
-		if err := stream.DeleteMsg(ctx, s.Seq); err != nil {
-			return sent, fmt.Errorf("replayed dead letter %d but could not remove it: %w", s.Seq, err)
-		}
-		sent++
+		replayed++
+		report(s, "replayed to "+s.Subject+" "+how)
+		return nil
+	})
+	if err == nil && kept > 0 {
+		err = fmt.Errorf("%w: %d of them", ErrNotReplayed, kept)
 	}
-	return sent, nil
+	return replayed, err
+}
+
+const (
+	viaStream = "through JetStream"
+	viaBridge = "as a request to a bridge reading core NATS"
+)
+
+// replayMsg is the message a dead letter is replayed as: the original
+// payload and headers, with the id base and time its events had.
+func replayMsg(s Stored) (*nats.Msg, string) {
+	m := &nats.Msg{Subject: s.Subject, Header: originalHeaders(s.Header), Data: s.Data}
+	base, stored := s.Header.Get(HeaderIDBase), s.Header.Get(HeaderStoredAt)
+	if base == "" {
+		base = legacyIDBase(s.Header)
+	}
+	if stored == "" {
+		stored = s.Time.UTC().Format(time.RFC3339Nano)
+	}
+	if base != "" {
+		m.Header.Set(HeaderIDBase, base)
+	}
+	m.Header.Set(HeaderStoredAt, stored)
+	if s.Header.Get(HeaderStream) == "" {
+		return m, viaBridge
+	}
+	return m, viaStream
+}
+
+// legacyIDBase recovers the id base of a dead letter stored before dead
+// letters recorded it: the producer's Nats-Msg-Id, else the stream identity
+// and sequence the dead letter's own message id was made of.
+func legacyIDBase(h nats.Header) string {
+	base := h.Get(HeaderOriginal + jetstream.MsgIDHeader)
+	if base == "" {
+		// dlq/<stream id>/<sequence>/<index>
+		parts := strings.Split(h.Get(jetstream.MsgIDHeader), "/")
+		if len(parts) != 4 || parts[0] != "dlq" {
+			return ""
+		}
+		base = parts[1] + "-" + parts[2]
+	}
+	if i := h.Get(HeaderIndex); i != "" {
+		base += "/" + i
+	}
+	return base
+}
+
+// replayToStream publishes m and says why the event is not safe, or ""
+// once stream stored it. A producer's Nats-Msg-Id still in the stream's
+// duplicate window would drop it: it goes again without one, its id kept
+// by the recorded id base.
+func (d *DeadLetters) replayToStream(ctx context.Context, m *nats.Msg, stream string) string {
+	ack, err := d.js.PublishMsg(ctx, m)
+	if err == nil && ack.Duplicate {
+		m.Header.Del(jetstream.MsgIDHeader)
+		ack, err = d.js.PublishMsg(ctx, m)
+	}
+	switch {
+	case errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders):
+		return "no stream captures " + m.Subject + " (create " + stream + " or fix BRIDGE_SUBJECT)"
+	case err != nil:
+		return err.Error()
+	case ack.Stream != stream:
+		return "stream " + ack.Stream + " stored it, not " + stream + " which the bridge reads"
+	}
+	return ""
+}
+
+// replayToBridge sends m to a bridge reading core NATS and says why the
+// event is not safe, or "" once Konnect accepted it.
+func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration) string {
+	resp, err := d.js.Conn().RequestMsg(m, timeout)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return "no bridge reads core NATS on " + m.Subject + " (run one with BRIDGE_CORE_SUBJECT covering it)"
+	case err != nil:
+		return "no answer from a bridge: " + err.Error()
+	}
+	a, err := parseCoreAnswer(resp.Data)
+	switch {
+	case err != nil:
+		return "the answer was not a bridge's: " + err.Error()
+	case a.Status == answerAccepted:
+		return ""
+	case a.Status == answerDeadLettered:
+		return "dead-lettered again: " + a.Reason
+	}
+	return "the bridge asks to send it again later: " + a.Reason
 }

@@ -3,21 +3,75 @@ package consume
 import (
 	"context"
 	"errors"
+	"strconv"
+	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
+	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
 // emitter turns one NATS message into Items for the publisher, shared by
-// the JetStream and the core NATS sources.
+// the JetStream and the core NATS sources. It holds at most heldMax bytes
+// of messages at once (a larger message alone), whatever producers send.
 type emitter struct {
-	dlq     *DeadLetters
-	log     zerolog.Logger
-	metrics *metrics.Metrics
+	dlq       *DeadLetters
+	log       zerolog.Logger
+	metrics   *metrics.Metrics
+	maxEvents int
+	held      *semaphore.Weighted
+	heldMax   int64
+	// fence holds each event to the subject it arrived on; nil: off.
+	fence *fence.Rule
+}
+
+func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
+	return emitter{
+		dlq: dlq, log: log, metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
+		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), fence: rule,
+	}
+}
+
+// provenance is what the source knows about a message that the events may
+// need: an id base for events without one, and the time it was stored.
+type provenance struct {
+	// idBase derives ids for events without one; it must give the same
+	// answer on every redelivery of the message.
+	idBase func() string
+	stored time.Time
+}
+
+// withHeaders lets the message's headers speak first: a replayed dead
+// letter's recorded id base and time, else the producer's Nats-Msg-Id.
+func (p provenance) withHeaders(h nats.Header) provenance {
+	if len(h) == 0 {
+		return p
+	}
+	if b := h.Get(HeaderIDBase); b != "" {
+		p.idBase = func() string { return b }
+	} else if b := h.Get(jetstream.MsgIDHeader); b != "" {
+		p.idBase = func() string { return b }
+	}
+	if t, err := time.Parse(time.RFC3339Nano, h.Get(HeaderStoredAt)); err == nil {
+		p.stored = t
+	}
+	return p
+}
+
+// eventID is the id event i of n gets when it has none: the message's id
+// base, with "/i" for an event of an array.
+func (p provenance) eventID(i, n int) string {
+	if n == 1 {
+		return p.idBase()
+	}
+	return p.idBase() + "/" + strconv.Itoa(i)
 }
 
 // emit decodes raw and sends each deliverable event to out; events that
@@ -25,19 +79,26 @@ type emitter struct {
 // message while it is in the bridge and returns what releases it once the
 // message is settled. It reports false when ctx ended first (the events not
 // sent are handed back).
-func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p Provenance, out chan<- publish.Item, hold func(*message) (release func())) bool {
-	decoded := Decode(raw.Header, raw.Data)
-	m := newMessage(raw, s, x.dlq, len(decoded))
-	m.released = hold(m)
-	x.metrics.EventsReceived.Add(float64(len(decoded)))
-	for i, d := range decoded {
-		body, err := x.prepare(d, i, len(decoded), raw.Header, p)
+func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenance, out chan<- publish.Item, hold func(*message) (release func())) bool {
+	events := Read(raw.Header, raw.Data, x.maxEvents)
+	n := events.Len()
+	m := newMessage(raw, s, x.dlq, p.withHeaders(raw.Header), n)
+	release := hold(m)
+	size := min(int64(len(raw.Data)), x.heldMax)
+	if err := x.held.Acquire(ctx, size); err != nil {
+		m.released = release
+		for i := range n {
+			m.done(i, nil, publish.Outcome{Verdict: publish.RetryLater, Reason: "shutting down"})
+		}
+		return false
+	}
+	m.released = func() { x.held.Release(size); release() }
+	x.metrics.EventsReceived.Add(float64(n))
+	for i := range n {
+		d := events.At(i)
+		body, err := x.prepare(d, i, n, raw.Subject, m.p)
 		if err != nil {
-			kind := "invalid"
-			if errors.Is(err, ErrUndecodable) {
-				kind = "undecodable"
-			}
-			m.done(i, d.Raw, publish.Outcome{Verdict: publish.Rejected, Cause: kind, Reason: err.Error()})
+			m.done(i, d.Raw, publish.Outcome{Verdict: publish.Rejected, Cause: string(kindOf(err)), Reason: err.Error()})
 			continue
 		}
 		idx, rawEvent := i, d.Raw
@@ -55,19 +116,24 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p Provenan
 	return ctx.Err() == nil
 }
 
-// prepare makes one decoded event deliverable: the producer's id, else the
-// Nats-Msg-Id header, else one derived from the message's place in the
-// stream; the producer's time, else the time the message was stored.
-func (x *emitter) prepare(d Decoded, i, n int, h nats.Header, p Provenance) ([]byte, error) {
-	if d.Err != nil {
-		return nil, d.Err
+// kindOf names the dead-letter kind of an event the bridge refuses itself.
+func kindOf(err error) Kind {
+	switch {
+	case errors.Is(err, ErrTooManyEvents):
+		return KindTooManyEvents
+	case errors.Is(err, ErrUndecodable):
+		return KindUndecodable
+	case errors.Is(err, fence.ErrRefused):
+		return KindFenced
 	}
-	e := event.NormalizeContentType(d.Event)
-	if e.ID() == "" {
-		e = event.EnsureID(e, EventID("", h, p, i, n))
-	}
-	e = event.DefaultTime(e, p.Stored)
-	if err := event.Validate(e); err != nil {
+	return KindInvalid
+}
+
+// prepare makes one decoded event deliverable (see deliverable) and
+// encodes it as Konnect takes it.
+func (x *emitter) prepare(d Decoded, i, n int, subject string, p provenance) ([]byte, error) {
+	e, err := deliverable(d, i, n, subject, p, x.fence)
+	if err != nil {
 		return nil, err
 	}
 	if x.log.Debug().Enabled() {

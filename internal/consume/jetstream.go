@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -64,11 +66,12 @@ func (j *JetStream) bound() *binding {
 	return j.current
 }
 
-// NewJetStream reads cfg's stream and consumer through js.
-func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters) *JetStream {
+// NewJetStream reads cfg's stream and consumer through js; rule, when not
+// nil, fences each event to the subject it arrived on.
+func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters, rule *fence.Rule) *JetStream {
 	return &JetStream{
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
-		emitter: emitter{dlq: dlq, log: log, metrics: m},
+		emitter: newEmitter(cfg, dlq, log, m, rule),
 		alive:   newKeepAlive(),
 	}
 }
@@ -174,7 +177,7 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 	go j.watchConsumer(ctx)
 	for ctx.Err() == nil {
 		b := j.bound()
-		iter, err := b.cons.Messages(jetstream.PullMaxMessages(j.cfg.Prefetch()), PullExpiry)
+		iter, err := b.cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(j.cfg.Prefetch(), j.prefetchBytes()), PullExpiry)
 		if err != nil {
 			j.recover(ctx, err)
 			continue
@@ -202,6 +205,14 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 		}
 	}
 	return nil
+}
+
+// prefetchBytes bounds one pull in bytes: BRIDGE_PREFETCH_BYTES, but never
+// below the largest message the server takes (max_payload, with room for
+// the subject and reply), or a message at that size would stall the
+// consumer. The iterator holds at most about two pulls.
+func (j *JetStream) prefetchBytes() int {
+	return max(j.cfg.Batch.PrefetchBytes, int(j.js.Conn().MaxPayload())+64<<10)
 }
 
 // handBackPrefetched stops pulling and gives back the messages the
@@ -251,12 +262,22 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, o
 	}
 	streamID := b.streamID
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
-	p := Provenance{StreamID: streamID, Sequence: md.Sequence.Stream, Stored: md.Timestamp}
+	p := provenance{
+		idBase: func() string { return sequenceID(streamID, md.Sequence.Stream) },
+		stored: md.Timestamp,
+	}
 	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md, streamID: streamID, bound: j.bound}, p, out, func(m *message) func() {
 		j.alive.add(m, msg)
 		return func() { j.alive.remove(m) }
 	})
 	return true
+}
+
+// sequenceID is "<streamID>-<sequence>", built in one allocation.
+func sequenceID(streamID string, seq uint64) string {
+	var buf [96]byte
+	b := append(append(buf[:0], streamID...), '-')
+	return string(strconv.AppendUint(b, seq, 10))
 }
 
 // watchConsumer reads the consumer's lag and redeliveries into the metrics

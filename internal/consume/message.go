@@ -1,7 +1,8 @@
 package consume
 
 import (
-	"errors"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
+
+// MaxDeadLettersPerMessage bounds the dead letters one message yields: up
+// to this many, one per event that cannot be delivered; past it, the whole
+// message once, raw, with the count and the first reasons.
+const MaxDeadLettersPerMessage = 10
 
 // settler is how one kind of message (JetStream or core NATS) is finally
 // settled. Exactly one of its methods is called, once.
@@ -37,11 +43,15 @@ type Origin struct {
 // message gathers the outcomes of a message's events and settles the
 // message once the last one is in.
 type message struct {
-	raw     *nats.Msg
-	s       settler
-	dlq     *DeadLetters
+	raw *nats.Msg
+	s   settler
+	dlq *DeadLetters
+	// p is what the message's events were given (ids, time), which dead
+	// letters record.
+	p       provenance
+	events  int
 	pending atomic.Int32
-	// released is called once the message is settled (keep-alive bookkeeping).
+	// released is called once the message is settled.
 	released func()
 
 	mu        sync.Mutex
@@ -49,11 +59,14 @@ type message struct {
 	retry     bool
 	delay     time.Duration
 	reason    string
-	dead      []DeadLetter
+	// dead holds the first MaxDeadLettersPerMessage dead letters; bad
+	// counts them all.
+	dead []DeadLetter
+	bad  int
 }
 
-func newMessage(raw *nats.Msg, s settler, dlq *DeadLetters, events int) *message {
-	m := &message{raw: raw, s: s, dlq: dlq}
+func newMessage(raw *nats.Msg, s settler, dlq *DeadLetters, p provenance, events int) *message {
+	m := &message{raw: raw, s: s, dlq: dlq, p: p, events: events, released: func() {}}
 	m.pending.Store(int32(events))
 	return m
 }
@@ -66,7 +79,9 @@ func (m *message) done(i int, raw []byte, o publish.Outcome) {
 	case publish.Delivered:
 		m.delivered++
 	case publish.Rejected:
-		m.dead = append(m.dead, DeadLetter{Index: i, Raw: raw, Kind: o.Cause, Reason: o.Reason, Status: o.Status})
+		if m.bad++; len(m.dead) < MaxDeadLettersPerMessage {
+			m.dead = append(m.dead, DeadLetter{Index: i, Raw: raw, Kind: Kind(o.Cause), Reason: o.Reason, Status: o.Status})
+		}
 	default:
 		m.retry = true
 		m.delay = max(m.delay, o.Delay)
@@ -78,31 +93,32 @@ func (m *message) done(i int, raw []byte, o publish.Outcome) {
 	}
 }
 
-// settle settles the message now, or, when it has dead letters, once they
-// are stored: the message is terminated or acked only once they are safe,
-// and handed back when they are not. Storing runs on a goroutine of its
-// own (DeadLetters.Wait waits for them), so a slow dead-letter stream
-// never holds up the pull loop or a sender, and bad input never blocks
-// good input.
+// settle settles the message now, or, when it has dead letters, hands it to
+// the dead-letter stage, which settles it once they are stored.
 func (m *message) settle() {
-	if len(m.dead) == 0 {
+	if m.bad == 0 {
 		m.finish()
 		return
 	}
-	m.dlq.pending.Go(func() {
-		o := m.s.origin()
-		var errs []error
-		for _, d := range m.dead {
-			errs = append(errs, m.dlq.Publish(m.raw, o, d))
-		}
-		if err := errors.Join(errs...); err != nil {
-			defer m.released()
-			m.dlq.log.Error().Err(err).Str("subject", o.Subject).Uint64("seq", o.Sequence).Msg("dead letter not stored; handing the message back")
-			_ = m.s.handBack(m.dlq.retryDelay, "dead letter not stored: "+err.Error())
-			return
-		}
-		m.finish()
-	})
+	if m.bad > MaxDeadLettersPerMessage {
+		m.dead = []DeadLetter{m.wholeLetter()}
+	}
+	m.dlq.submit(m)
+}
+
+// wholeLetter is the one dead letter of a message too many of whose events
+// cannot be delivered: the message itself, with the count and the first
+// reasons.
+func (m *message) wholeLetter() DeadLetter {
+	const shown = 3
+	reasons := make([]string, 0, shown)
+	for _, d := range m.dead[:shown] {
+		reasons = append(reasons, fmt.Sprintf("event %d: %s", d.Index, d.Reason))
+	}
+	return DeadLetter{
+		Kind:   KindTooManyBad,
+		Reason: fmt.Sprintf("%d of the message's %d events cannot be delivered; the first: %s", m.bad, m.events, strings.Join(reasons, "; ")),
+	}
 }
 
 // finish acks, terminates or hands back the message by its outcomes.
@@ -112,12 +128,21 @@ func (m *message) finish() {
 	switch {
 	case m.retry:
 		err = m.s.handBack(m.delay, m.reason)
-	case m.delivered == 0 && len(m.dead) > 0:
+	case m.delivered == 0 && m.bad > 0:
 		err = m.s.term(m.dead[0].Reason)
 	default:
 		err = m.s.ack()
 	}
 	if err != nil {
 		m.dlq.log.Warn().Err(err).Msg("settling a message failed; JetStream will redeliver it")
+	}
+}
+
+// handBack settles the message as handed back after delay, whatever its
+// events' outcomes: its dead letters could not be stored.
+func (m *message) handBack(delay time.Duration, reason string) {
+	defer m.released()
+	if err := m.s.handBack(delay, reason); err != nil {
+		m.dlq.log.Warn().Err(err).Msg("handing a message back failed; JetStream will redeliver it")
 	}
 }

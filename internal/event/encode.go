@@ -37,6 +37,9 @@ func AppendJSON(b []byte, e *ce.Event) []byte {
 	return append(b, '}')
 }
 
+// Source is e's source as delivered, without allocating for a plain name.
+func Source(e *ce.Event) string { return source(e) }
+
 // source is e.Source() without its allocation in the usual case, a source
 // that is a plain name such as "acme-platform": url.URL.String builds a new
 // string on every call, but for a URL that holds nothing but a Path of

@@ -81,3 +81,14 @@ func clone(e *ce.Event) *ce.Event {
 	}
 	return &c.event
 }
+
+// DefaultSubject returns e when it names a customer, else a copy billing
+// customer.
+func DefaultSubject(e *ce.Event, customer string) *ce.Event {
+	if e.Subject() != "" || customer == "" {
+		return e
+	}
+	c := clone(e)
+	c.SetSubject(customer)
+	return c
+}

@@ -17,9 +17,12 @@ const (
 	Consumer         Component = "consumer"
 	KonnectAuth      Component = "konnect_auth"
 	KonnectReachable Component = "konnect_reachable"
+	// DeadLetters is whether dead letters can be stored: a dead-letter
+	// stream that is full, refuses the bridge or has no quorum is not.
+	DeadLetters Component = "dead_letters"
 )
 
-var order = []Component{NATS, Consumer, KonnectAuth, KonnectReachable}
+var order = []Component{NATS, Consumer, KonnectAuth, KonnectReachable, DeadLetters}
 
 // Status is one component's state.
 type Status struct {
@@ -47,13 +50,14 @@ type Health struct {
 }
 
 // New starts with NATS and the consumer not ready (nothing is connected yet)
-// and Konnect assumed ready until an answer says otherwise. onChange, when
+// and Konnect and dead-letter storing assumed ready until an answer says
+// otherwise. onChange, when
 // not nil, is called on every change (under the lock: keep it cheap).
 func New(onChange func(Component, bool)) *Health {
 	h := &Health{parts: map[Component]*Status{}, onChange: onChange}
 	now := time.Now()
 	for _, c := range order {
-		ready := c == KonnectAuth || c == KonnectReachable
+		ready := c == KonnectAuth || c == KonnectReachable || c == DeadLetters
 		reason := ""
 		if !ready {
 			reason = "starting"

@@ -20,6 +20,7 @@ type Metrics struct {
 	EventsReceived      prometheus.Counter
 	EventsDelivered     prometheus.Counter
 	EventsDeadLettered  *prometheus.CounterVec // reason
+	DeadLetterFailures  prometheus.Counter
 	Retries             *prometheus.CounterVec // cause
 	BatchesSent         prometheus.Counter
 	BatchSize           prometheus.Histogram
@@ -33,6 +34,37 @@ type Metrics struct {
 	CoreDropped         prometheus.Counter
 	LastDelivery        prometheus.Gauge
 	Ready               *prometheus.GaugeVec // component
+
+	Billing Billing
+}
+
+// Billing is what the last billing check found. No label names a tenant:
+// which subjects and types are on the status page and in the log.
+type Billing struct {
+	UnmeteredTypes       prometheus.Gauge
+	UnattributedSubjects prometheus.Gauge
+	UnresolvedProperties prometheus.Gauge
+	UnbillableEvents     prometheus.Gauge
+	Check                *prometheus.GaugeVec // state: ok, findings, cannot_check
+	LastCheck            prometheus.Gauge
+}
+
+func newBilling(f func(prometheus.Collector)) Billing {
+	g := func(name, help string) prometheus.Gauge {
+		c := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: name, Help: help})
+		f(c)
+		return c
+	}
+	b := Billing{
+		UnmeteredTypes:       g("unmetered_event_types", "Event types delivered recently that no meter counts."),
+		UnattributedSubjects: g("unattributed_subjects", "Subjects delivered recently that no customer's usage attribution names."),
+		UnresolvedProperties: g("unresolved_meter_properties", "Meter value_property or dimensions that do not resolve on recent events."),
+		UnbillableEvents:     g("unbillable_events", "Recent events of unmetered types or unattributed subjects."),
+		LastCheck:            g("last_check_timestamp_seconds", "Unix time of the last billing check."),
+		Check:                prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: "check", Help: "1 for the state of the last billing check: ok, findings or cannot_check."}, []string{"state"}),
+	}
+	f(b.Check)
+	return b
 }
 
 // New registers the bridge's metrics, with the Go and process collectors and
@@ -44,7 +76,8 @@ func New() *Metrics {
 		Registry:            r,
 		EventsReceived:      prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_received_total", Help: "Events decoded from NATS messages, valid or not."}),
 		EventsDelivered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_delivered_total", Help: "Events Konnect accepted."}),
-		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Events published to the dead-letter subject, by reason (invalid, undecodable, rejected, too_large)."}, []string{"reason"}),
+		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events)."}, []string{"reason"}),
+		DeadLetterFailures:  prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letter_store_failures_total", Help: "Messages handed back because their dead letters could not be stored (the dead-letter stream is missing, full, refuses the bridge or has no quorum)."}),
 		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
 		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
 		BatchSize:           prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "batch_size_events", Help: "Events per request.", Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000}}),
@@ -57,14 +90,15 @@ func New() *Metrics {
 		ConsumerAckFloor:    prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_floor_sequence", Help: "Stream sequence below which every message is acknowledged, read from JetStream."}),
 		CoreDropped:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "core_dropped_total", Help: "Core NATS messages NATS dropped because more than BRIDGE_CORE_PENDING waited for the bridge (slow consumer); their events are lost."}),
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
-		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable)."}, []string{"component"}),
+		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable, dead_letters)."}, []string{"component"}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
 		f(c)
 	}
-	for _, reason := range []string{"invalid", "undecodable", "rejected", "too_large"} {
+	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
+	m.Billing = newBilling(f)
 	f(collectors.NewGoCollector())
 	f(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	v := Build()

@@ -30,6 +30,13 @@ type Client struct {
 // NewClient sends to url with a bearer token (none when empty). timeout
 // bounds a whole request; connectTimeout bounds TCP and TLS set-up.
 func NewClient(url, token string, timeout, connectTimeout time.Duration, conns int) *Client {
+	return &Client{url: url, token: token, timeout: timeout, http: NewHTTPClient(connectTimeout, conns), now: time.Now}
+}
+
+// NewHTTPClient is the HTTP client every request to Konnect goes through:
+// connectTimeout bounds TCP and TLS set-up, conns idle connections are
+// kept, and a redirect is never followed.
+func NewHTTPClient(connectTimeout time.Duration, conns int) *http.Client {
 	d := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -45,7 +52,7 @@ func NewClient(url, token string, timeout, connectTimeout time.Duration, conns i
 	// and any of them may carry the token to another host. Classify makes
 	// a redirect an outage that names the URL to configure instead.
 	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{url: url, token: token, timeout: timeout, http: &http.Client{Transport: t, CheckRedirect: noRedirect}, now: time.Now}
+	return &http.Client{Transport: t, CheckRedirect: noRedirect}
 }
 
 // Send posts one body holding n events and classifies the answer. It blocks
@@ -57,7 +64,7 @@ func (c *Client) Send(ctx context.Context, body []byte) Outcome {
 	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, rb)
 	if err != nil {
-		return Classify(0, nil, "", fmt.Errorf("build request: %w", scrub(err, c.url)), c.now())
+		return Classify(0, nil, "", fmt.Errorf("build request: %w", Scrub(err, c.url)), c.now())
 	}
 	req.ContentLength = int64(len(body))
 	// net/http may still be writing the body after the answer came (an
@@ -70,12 +77,12 @@ func (c *Client) Send(ctx context.Context, body []byte) Outcome {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Classify(0, nil, "", scrub(err, c.url), c.now())
+		return Classify(0, nil, "", Scrub(err, c.url), c.now())
 	}
 	defer resp.Body.Close()
 	detail := ""
 	if resp.StatusCode >= 300 {
-		detail = problemDetail(io.LimitReader(resp.Body, 64<<10))
+		detail = ProblemDetail(io.LimitReader(resp.Body, 64<<10))
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
 	return Classify(resp.StatusCode, resp.Header, detail, nil, c.now())
@@ -97,13 +104,13 @@ func (b *requestBody) Close() error {
 // every path, errors included (http.RoundTripper's contract).
 func (b *requestBody) wait() { <-b.closed }
 
-// scrub removes the URL from an error's text: net/http repeats it, and a URL
+// Scrub removes the URL from an error's text: net/http repeats it, and a URL
 // may carry credentials in its user information or query. net/http rewrites
 // the URL it repeats (it masks a password, lower-cases the scheme), so the
 // URL is taken out of the *url.Error by structure, not by matching its text.
 // It still wraps err, so that Classify can tell a timeout from another
 // failure.
-func scrub(err error, raw string) error {
+func Scrub(err error, raw string) error {
 	text := err.Error()
 	if ue, ok := errors.AsType[*url.Error](err); ok {
 		text = ue.Op + " Konnect: " + ue.Err.Error()
@@ -119,9 +126,9 @@ type scrubbed struct {
 func (s scrubbed) Error() string { return s.text }
 func (s scrubbed) Unwrap() error { return s.err }
 
-// problemDetail reads an RFC 9457 problem (detail and the invalid
+// ProblemDetail reads an RFC 9457 problem (detail and the invalid
 // parameters) or, for any other body, its first line.
-func problemDetail(r io.Reader) string {
+func ProblemDetail(r io.Reader) string {
 	raw, _ := io.ReadAll(r)
 	var p struct {
 		Title   string `json:"title"`

@@ -63,15 +63,8 @@ func (s *Sandbox) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 
 // judge returns the events of an acceptable request, or the problem to answer.
 func (s *Sandbox) judge(r *http.Request, token string, body []byte, readErr error) ([]Event, *problem) {
-	if token != "" {
-		const scheme = "Bearer "
-		got := r.Header.Get("Authorization")
-		if !strings.HasPrefix(got, scheme) {
-			return nil, s.newProblem(http.StatusUnauthorized, "missing Authorization: Bearer token", nil)
-		}
-		if subtle.ConstantTimeCompare([]byte(got[len(scheme):]), []byte(token)) != 1 {
-			return nil, s.newProblem(http.StatusUnauthorized, "invalid credentials", nil)
-		}
+	if p := s.authenticate(r, token); p != nil {
+		return nil, p
 	}
 	if tooLarge := (*http.MaxBytesError)(nil); errors.As(readErr, &tooLarge) {
 		return nil, s.newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is larger than %d bytes", tooLarge.Limit), nil)
@@ -95,6 +88,23 @@ func (s *Sandbox) judge(r *http.Request, token string, body []byte, readErr erro
 		}
 	}
 	return events, nil
+}
+
+// authenticate answers 401 unless the request presents token ("" checks
+// nothing).
+func (s *Sandbox) authenticate(r *http.Request, token string) *problem {
+	if token == "" {
+		return nil
+	}
+	const scheme = "Bearer "
+	got := r.Header.Get("Authorization")
+	if !strings.HasPrefix(got, scheme) {
+		return s.newProblem(http.StatusUnauthorized, "missing Authorization: Bearer token", nil)
+	}
+	if subtle.ConstantTimeCompare([]byte(got[len(scheme):]), []byte(token)) != 1 {
+		return s.newProblem(http.StatusUnauthorized, "invalid credentials", nil)
+	}
+	return nil
 }
 
 // countEvents counts the events a body carries, valid or not: the length of

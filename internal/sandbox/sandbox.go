@@ -39,6 +39,7 @@ type Sandbox struct {
 	seen     map[dedupeKey]struct{}
 	order    []dedupeKey // with a window: the keys remembered, oldest at oldest
 	oldest   int
+	billing  billing // meters and customers, for the read API (billing.go)
 }
 
 // Event is one accepted event. Raw is the event object exactly as received;
@@ -49,6 +50,8 @@ type Event struct {
 
 	Data json.RawMessage
 	Raw  json.RawMessage
+	// Stored is when the sandbox stored it.
+	Stored time.Time
 }
 
 // Request is one POST to an ingest path, recorded as it is answered: before
@@ -95,6 +98,8 @@ func WithLogger(log *slog.Logger) Option { return func(s *Sandbox) { s.log = log
 //	POST /api/v1/events            204 (self-hosted OpenMeter v1)
 //	GET  /sandbox/events           the accepted events, a JSON array in acceptance order
 //	GET  /sandbox/usage            the Usage, as JSON
+//
+// and the read API of Konnect's Metering & Billing (reads.go).
 func New(opts ...Option) *Sandbox {
 	s := &Sandbox{seen: map[dedupeKey]struct{}{}, usage: newUsage(), log: slog.New(slog.DiscardHandler)}
 	for _, opt := range opts {
@@ -106,6 +111,7 @@ func New(opts ...Option) *Sandbox {
 	s.mux.HandleFunc("POST /api/v1/events", s.ingest(http.StatusNoContent))
 	s.mux.HandleFunc("GET /sandbox/events", s.serveEvents)
 	s.mux.HandleFunc("GET /sandbox/usage", s.serveUsage)
+	s.routeReads()
 	return s
 }
 
@@ -169,6 +175,7 @@ func (s *Sandbox) commit(req Request, events []Event) (added, total int) {
 		if !s.remember(keyOf(e.Source, e.ID)) {
 			continue
 		}
+		e.Stored = req.At
 		s.count(e)
 		s.events = trim(append(s.events, e), s.keep)
 		added++

@@ -25,10 +25,15 @@ import (
 // storing in a temporary directory; it stops when the test ends.
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-	})
+	return NATSWith(t, &server.Options{})
+}
+
+// NATSWith is NATS with opts (users, permissions, ...) besides its own.
+func NATSWith(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	opts.Host, opts.Port, opts.JetStream = "127.0.0.1", server.RANDOM_PORT, true
+	opts.StoreDir, opts.NoSigs, opts.NoLog = t.TempDir(), true, true
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
 	}
@@ -41,9 +46,9 @@ func NATS(t testing.TB) *server.Server {
 }
 
 // Connect opens a NATS connection and a JetStream handle for a producer.
-func Connect(t testing.TB, url string) (*nats.Conn, jetstream.JetStream) {
+func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		t.Fatalf("connect to NATS: %v", err)
 	}
@@ -112,6 +117,7 @@ func Config(natsURL, konnectURL string) config.Config {
 	c.Retry.MaxBackoff = 200 * time.Millisecond
 	c.Retry.NakDelay = 200 * time.Millisecond
 	c.Retry.ProbeMax = 200 * time.Millisecond
+	c.Billing.CheckInterval = 0 // the tests of billing turn it on
 	return c
 }
 

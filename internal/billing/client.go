@@ -1,0 +1,121 @@
+package billing
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+)
+
+// ErrNoReadRights means the token may not read what a check needs (Konnect
+// answered 401 or 403). The caller says "cannot check" and carries on:
+// delivery needs only the Ingest role.
+var ErrNoReadRights = errors.New("cannot check: the token lacks the right to read")
+
+// ErrNoReadAPI means KONNECT_URL is not a v3 ingest URL, so the read API
+// cannot be found next to it. The caller says "cannot check".
+var ErrNoReadAPI = errors.New("cannot check: KONNECT_URL does not end in /openmeter/events, so the read API is not known")
+
+// eventsPath is where ingest and the list of events live under the base URL.
+const eventsPath = "/openmeter/events"
+
+// BaseURL is the API's base URL derived from an ingest URL such as
+// https://us.api.konghq.com/v3/openmeter/events: the same host and prefix,
+// without /openmeter/events. It is "" for a URL that does not end so.
+func BaseURL(ingestURL string) string {
+	u, err := url.Parse(ingestURL)
+	if err != nil || !strings.HasSuffix(strings.TrimRight(u.Path, "/"), eventsPath) {
+		return ""
+	}
+	u.Path = strings.TrimSuffix(strings.TrimRight(u.Path, "/"), eventsPath)
+	u.RawPath, u.RawQuery, u.Fragment = "", "", ""
+	return u.String()
+}
+
+// Client reads Konnect's Metering & Billing API. Safe for concurrent use.
+// Its errors never carry the token, nor a URL's credentials or query.
+type Client struct {
+	base    string
+	token   string
+	timeout time.Duration
+	http    *http.Client
+}
+
+// NewClient reads the API next to ingestURL with a bearer token (none when
+// empty); timeout bounds each request.
+func NewClient(ingestURL, token string, timeout, connectTimeout time.Duration) *Client {
+	return &Client{base: BaseURL(ingestURL), token: token, timeout: timeout, http: publish.NewHTTPClient(connectTimeout, 2)}
+}
+
+// apiError is an answer other than 2xx.
+type apiError struct {
+	what   string
+	status int
+	detail string
+}
+
+func (e *apiError) Error() string {
+	if e.status == http.StatusUnauthorized || e.status == http.StatusForbidden {
+		return fmt.Sprintf("cannot check: the token lacks the right to read %s (Konnect answered %d: %s); give its system account a role that may read Metering & Billing, delivery is not affected", e.what, e.status, e.detail)
+	}
+	return fmt.Sprintf("reading %s: Konnect answered %d: %s", e.what, e.status, e.detail)
+}
+
+func (e *apiError) Is(target error) bool {
+	return target == ErrNoReadRights && (e.status == http.StatusUnauthorized || e.status == http.StatusForbidden)
+}
+
+// do sends one request to path (with query) and decodes a 2xx answer's JSON
+// into out. what names the resource for errors.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any, what string) error {
+	if c.base == "" {
+		return ErrNoReadAPI
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	target := c.base + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	var rd io.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", what, err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, rd)
+	if err != nil {
+		return fmt.Errorf("reading %s at %s: %s", what, config.RedactURL(c.base), publish.Scrub(err, target))
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "konnect-bridge")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("reading %s at %s: %w", what, config.RedactURL(c.base), publish.Scrub(err, target))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return &apiError{what: what, status: resp.StatusCode, detail: publish.ProblemDetail(io.LimitReader(resp.Body, 64<<10))}
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
+		return fmt.Errorf("reading %s: the answer is not the JSON expected: %w", what, err)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package consume
+
+import (
+	"math"
+	"time"
+
+	ce "github.com/cloudevents/sdk-go/v2/event"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
+)
+
+// Rules are what decides, besides the event itself, how delivery reads a
+// message: the cap on events per message and the fence. The zero value has
+// neither.
+type Rules struct {
+	MaxEvents int
+	Fence     *fence.Rule
+}
+
+// RulesOf are cfg's rules.
+func RulesOf(cfg config.Config) (Rules, error) {
+	rule, err := cfg.Fence.Rule()
+	return Rules{MaxEvents: cfg.Batch.MaxEventsPerMessage, Fence: rule}, err
+}
+
+// Deliverables calls each with every event of msg exactly as delivery
+// sends it to Konnect, or with the error delivery dead-letters it for
+// (wrapping ErrUndecodable, ErrTooManyEvents, fence.ErrRefused or
+// event.ErrInvalid). idBase and stored are what the source knows of the
+// message (see provenance). Delivery and `bridge reconcile` share this path,
+// so they always agree on an event's id and time.
+func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time, each func(i int, e *ce.Event, err error) error) error {
+	limit := r.MaxEvents
+	if limit <= 0 {
+		limit = math.MaxInt
+	}
+	events := Read(msg.Header, msg.Data, limit)
+	p := provenance{idBase: idBase, stored: stored}.withHeaders(msg.Header)
+	n := events.Len()
+	for i := range n {
+		e, err := deliverable(events.At(i), i, n, msg.Subject, p, r.Fence)
+		if err := each(i, e, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliverable makes event i of n of a message deliverable: the producer's
+// id, else one derived from the message (see provenance); the producer's
+// time, else the time the message was stored; a JSON content type without
+// parameters; and, with the fence on, a customer the subject it arrived on
+// allows.
+func deliverable(d Decoded, i, n int, subject string, p provenance, rule *fence.Rule) (*ce.Event, error) {
+	if d.Err != nil {
+		return nil, d.Err
+	}
+	e := event.NormalizeContentType(d.Event)
+	if e.ID() == "" {
+		e = event.EnsureID(e, p.eventID(i, n))
+	}
+	e = event.DefaultTime(e, p.stored)
+	e, err := rule.Admit(e, subject)
+	if err != nil {
+		return nil, err
+	}
+	if err := event.Validate(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// StoredIDBase is the id base of a message stored in a JetStream stream:
+// "<stream identity>-<sequence>", where the identity tells the stream apart
+// from an earlier one of the same name.
+func StoredIDBase(info *jetstream.StreamInfo, seq uint64) string {
+	return sequenceID(StreamIdentity(info), seq)
+}
+
+// StreamIdentity is the id base of a stream: the one in its metadata
+// (IDBaseMetadata) when there is one, which a stream the bridge created
+// keeps through a backup and restore; else its name and creation time. It
+// is the same for as long as the stream lives, and different for a stream
+// created again.
+func StreamIdentity(info *jetstream.StreamInfo) string {
+	if base := info.Config.Metadata[IDBaseMetadata]; base != "" {
+		return base
+	}
+	return identityAt(info.Config.Name, info.Created)
+}

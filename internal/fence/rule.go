@@ -1,0 +1,127 @@
+// Package fence owns the binding rule that holds each event to the NATS
+// subject it arrived on: the customer an event may bill (its CloudEvents
+// subject), and optionally its source, follow from that subject through
+// templates such as agent.runs.{customer} and an optional table from
+// subject tokens to customers. NATS permissions decide who may publish
+// where; the rule makes sure a producer fenced to its subjects bills only
+// the customers they allow. It is pure: it never touches NATS, HTTP or a
+// log, and the allowed path does not allocate.
+package fence
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	ce "github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/event"
+)
+
+// ErrRefused marks an event whose customer or source the NATS subject it
+// arrived on does not allow. Never worth a retry: the caller dead-letters
+// the event (kind "fenced") with the error's text as the reason.
+var ErrRefused = errors.New("fenced")
+
+// Rule is a parsed binding rule. A nil *Rule allows every event. Safe for
+// concurrent use.
+type Rule struct {
+	templates []Template
+	customers Customers
+	fill      bool
+	// list names the templates in refusals.
+	list string
+}
+
+// New builds the rule from parsed templates and the customer table. fill
+// lets an event without a subject bill the customer its NATS subject
+// allows. Templates that overlap make the first one win; configuration
+// refuses them.
+func New(templates []Template, customers Customers, fill bool) *Rule {
+	names := make([]string, len(templates))
+	for i, t := range templates {
+		names[i] = t.text
+	}
+	return &Rule{templates: templates, customers: customers, fill: fill, list: strings.Join(names, ", ")}
+}
+
+// Check reports nil when an event billing customer, from source, may
+// arrive on the NATS subject, else an error wrapping ErrRefused that names
+// both values. An empty customer or source is not checked: the event rules
+// refuse an event without them.
+func (r *Rule) Check(subject, customer, source string) error {
+	t, token, src := r.match(subject)
+	if t == nil {
+		return r.unbound(subject)
+	}
+	if source != "" && t.source >= 0 && source != src {
+		return fmt.Errorf("%w: source %q is not allowed on %s, which %s binds to the source %q", ErrRefused, source, subject, t.text, src)
+	}
+	if customer == "" || r.customers.allows(token, customer) {
+		return nil
+	}
+	if want, ok := r.customers.lookup(token); ok {
+		return fmt.Errorf("%w: subject %q is not allowed on %s, which bills only %q", ErrRefused, customer, subject, want)
+	}
+	return fmt.Errorf("%w: subject %q is not allowed on %s: BRIDGE_FENCE_CUSTOMERS maps %q to no customer", ErrRefused, customer, subject, token)
+}
+
+// Customer is the customer the NATS subject allows, for an event that
+// names none.
+func (r *Rule) Customer(subject string) (string, error) {
+	t, token, _ := r.match(subject)
+	if t == nil {
+		return "", r.unbound(subject)
+	}
+	c, ok := r.customers.lookup(token)
+	if !ok {
+		return "", fmt.Errorf("%w: an event without subject on %s bills no customer: BRIDGE_FENCE_CUSTOMERS maps %q to no customer", ErrRefused, subject, token)
+	}
+	return c, nil
+}
+
+// Admit returns e when the NATS subject it arrived on allows its customer
+// and source; a copy billing the customer the subject allows when e names
+// none and the rule fills it in; or an error wrapping ErrRefused.
+func (r *Rule) Admit(e *ce.Event, subject string) (*ce.Event, error) {
+	if r == nil {
+		return e, nil
+	}
+	if e.Subject() == "" && r.fill {
+		c, err := r.Customer(subject)
+		if err != nil {
+			return e, err
+		}
+		e = event.DefaultSubject(e, c)
+	}
+	src := ""
+	if r.bindsSource() {
+		src = event.Source(e)
+	}
+	return e, r.Check(subject, e.Subject(), src)
+}
+
+// Templates are the rule's templates, in order.
+func (r *Rule) Templates() []Template { return r.templates }
+
+func (r *Rule) match(subject string) (*Template, string, string) {
+	for i := range r.templates {
+		if c, s, ok := r.templates[i].match(subject); ok {
+			return &r.templates[i], c, s
+		}
+	}
+	return nil, "", ""
+}
+
+func (r *Rule) bindsSource() bool {
+	for _, t := range r.templates {
+		if t.source >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Rule) unbound(subject string) error {
+	return fmt.Errorf("%w: %s fits no template of BRIDGE_FENCE_SUBJECTS (%s), so it may bill no customer", ErrRefused, subject, r.list)
+}

@@ -1,0 +1,120 @@
+package sandbox
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// Meter is a meter the sandbox counts events with, like one created in
+// Konnect: Aggregation is count, sum, avg, min, max, unique_count or
+// latest; ValueProperty and Dimensions are JSONPaths on the event's data.
+type Meter struct {
+	Key, Name, EventType, Aggregation, ValueProperty string
+	Dimensions                                       map[string]string
+}
+
+// Customer is a customer the sandbox attributes usage to by the events'
+// subject, like one created in Konnect.
+type Customer struct {
+	Key, Name   string
+	SubjectKeys []string
+}
+
+// GuideMeter and GuideCustomer are the seed guide's: a count of agent_run
+// events by agent_name, billed to acme-inc.
+var (
+	GuideMeter    = Meter{Key: "agent_runs", Name: "Agent runs", EventType: "agent_run", Aggregation: "count", Dimensions: map[string]string{"agent_name": "$.agent_name"}}
+	GuideCustomer = Customer{Key: "acme-inc", Name: "ACME Inc.", SubjectKeys: []string{"acme-inc"}}
+)
+
+// billing is what the read API serves besides the events.
+type billing struct {
+	created   time.Time
+	meters    []meter
+	customers []customer
+	noRead    bool // the token may ingest but not read
+}
+
+type meter struct {
+	Meter
+	id string
+}
+
+type customer struct {
+	Customer
+	id string
+}
+
+// WithMeter adds a meter, as if created in Konnect.
+func WithMeter(m Meter) Option {
+	return func(s *Sandbox) { s.AddMeter(m) }
+}
+
+// WithCustomer adds a customer, as if created in Konnect.
+func WithCustomer(c Customer) Option {
+	return func(s *Sandbox) { s.AddCustomer(c) }
+}
+
+// WithGuide adds the guide's meter and customer (dev mode starts with them).
+func WithGuide() Option {
+	return func(s *Sandbox) { s.AddMeter(GuideMeter); s.AddCustomer(GuideCustomer) }
+}
+
+// AddMeter adds a meter, as if created in Konnect.
+func (s *Sandbox) AddMeter(m Meter) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m.Dimensions = maps.Clone(m.Dimensions)
+	s.billing.meters = append(s.billing.meters, meter{Meter: m, id: s.newID()})
+}
+
+// AddCustomer adds a customer, as if created in Konnect.
+func (s *Sandbox) AddCustomer(c Customer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.SubjectKeys = slices.Clone(c.SubjectKeys)
+	s.billing.customers = append(s.billing.customers, customer{Customer: c, id: s.newID()})
+}
+
+// SetReadRights says whether the token may read (meters, customers,
+// events, usage); without, those answer 403 while ingest goes on.
+func (s *Sandbox) SetReadRights(ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.billing.noRead = !ok
+}
+
+// newID is the next ULID-shaped id; s.mu must be held.
+func (s *Sandbox) newID() string {
+	if s.billing.created.IsZero() {
+		s.billing.created = time.Now().UTC().Truncate(time.Second)
+	}
+	n := len(s.billing.meters) + len(s.billing.customers) + 1
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	id := []byte("01KBR1DGESANDBX00000000000")
+	for i := len(id) - 1; n > 0; i-- {
+		id[i] = crockford[n%32]
+		n /= 32
+	}
+	return string(id)
+}
+
+// snapshot is the billing state and events at one moment.
+func (s *Sandbox) snapshot() (billing, []Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.billing
+	b.meters, b.customers = slices.Clone(b.meters), slices.Clone(b.customers)
+	return b, slices.Clone(last(s.events, s.keep))
+}
+
+// customerOf is the customer a subject's usage is attributed to, or nil.
+func (b billing) customerOf(subject string) *customer {
+	for i, c := range b.customers {
+		if slices.Contains(c.SubjectKeys, subject) {
+			return &b.customers[i]
+		}
+	}
+	return nil
+}
