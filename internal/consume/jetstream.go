@@ -3,7 +3,6 @@ package consume
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -76,99 +75,11 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 	}
 }
 
-// Bind makes sure the stream and the durable consumer exist, creating what
-// is missing at start and changing no existing stream. While NATS cannot be
-// reached, the stream cannot be created or it disappeared, it waits, saying
-// so in readiness, until ctx ends.
-func (j *JetStream) Bind(ctx context.Context) error {
-	return wait.Retry(ctx, func() error { return j.bind(ctx) }, func(err error, retryIn time.Duration) {
-		j.health.Set(health.Consumer, false, err.Error())
-		j.log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the stream and consumer")
-	})
-}
-
-func (j *JetStream) bind(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	name := j.cfg.Bridge.Stream
-	s, err := j.js.Stream(ctx, name)
-	j.mu.Lock()
-	seen := j.streamSeen
-	j.mu.Unlock()
-	switch {
-	case errors.Is(err, jetstream.ErrStreamNotFound) && seen:
-		return fmt.Errorf("stream %s disappeared (deleted, or NATS lost its storage): its undelivered messages are gone from NATS. Restore it from a backup (it keeps its ids) or create it; restarting the bridge creates an empty one", name)
-	case errors.Is(err, jetstream.ErrStreamNotFound):
-		if s, err = j.createStream(ctx); err != nil {
-			return fmt.Errorf("stream %s is missing and could not be created (create it, or grant the bridge's NATS user the right to): %w", name, err)
-		}
-		j.log.Info().Str("stream", name).Str("subjects", j.cfg.Bridge.Subject).Msg("created the stream")
-	case err != nil:
-		return fmt.Errorf("look up stream %s: %w", name, err)
-	}
-	info := s.CachedInfo()
-	if j.cfg.ReadingConsumer() != j.cfg.Bridge.Consumer && info.Config.Retention == jetstream.WorkQueuePolicy {
-		return fmt.Errorf("stream %s is a work queue: any consumer the sandbox read it through would remove messages that BRIDGE_CONSUMER must bill. Give the sandbox a stream of its own (BRIDGE_STREAM, BRIDGE_SUBJECT), or set KONNECT_TOKEN to bill", name)
-	}
-	j.mu.Lock()
-	j.streamSeen = true
-	j.mu.Unlock()
-	if j.cfg.ReadingConsumer() == j.cfg.Bridge.Consumer {
-		j.openFloors(ctx, info.Config.Replicas)
-	}
-	return j.bindConsumer(ctx, StreamIdentity(info), info.Created)
-}
-
-func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created time.Time) error {
-	stream, durable := j.cfg.Bridge.Stream, j.cfg.ReadingConsumer()
-	cc := jetstream.ConsumerConfig{
-		Durable:       durable,
-		Description:   "konnect-bridge: delivers agent runs to Konnect",
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       j.cfg.Batch.AckWait,
-		MaxAckPending: j.cfg.MaxAckPending(),
-		MaxDeliver:    -1,
-		FilterSubject: j.cfg.Bridge.Subject,
-	}
-	if durable != j.cfg.Bridge.Consumer {
-		// The sandbox's own: it never holds what bills, and NATS removes
-		// it an hour after the last sandbox stopped.
-		cc.Description = "konnect-bridge sandbox: reads for the built-in sandbox; bills nothing and leaves " + j.cfg.Bridge.Consumer + " untouched"
-		cc.InactiveThreshold = SandboxConsumerIdle
-	}
-	existing, err := j.js.Consumer(ctx, stream, durable)
-	switch {
-	case err == nil:
-		// Where a consumer starts cannot be changed; keep what it has.
-		ec := existing.CachedInfo().Config
-		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = ec.DeliverPolicy, ec.OptStartSeq, ec.OptStartTime
-	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		j.startAt(ctx, &cc, streamID)
-	default:
-		return fmt.Errorf("look up durable consumer %s on stream %s: %w", durable, stream, err)
-	}
-	c, err := j.js.CreateOrUpdateConsumer(ctx, stream, cc)
-	if err != nil {
-		return fmt.Errorf("create durable consumer %s on stream %s: %w", durable, stream, err)
-	}
-	j.mu.Lock()
-	j.current = &binding{cons: c, streamID: streamID, created: created, reconnects: j.js.Conn().Stats().Reconnects}
-	j.mu.Unlock()
-	j.noteFloor(ctx, streamID, c.CachedInfo())
-	j.health.Set(health.Consumer, true, "")
-	j.log.Info().Str("stream", stream).Str("stream_id", streamID).Str("consumer", durable).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
-	return nil
-}
-
 // PullExpiry bounds each pull request. A pull whose server dies (a
 // stream or consumer leader lost in a cluster) is noticed after two missed
 // heartbeats, half of it each, and pulled again from the new leader: 5 s
 // rather than nats.go's 30 s of standing still.
 const PullExpiry = jetstream.PullExpiry(5 * time.Second)
-
-// SandboxConsumerIdle is how long after the last sandbox stopped NATS
-// removes the sandbox's own consumer.
-const SandboxConsumerIdle = time.Hour
 
 // Run pulls messages and sends their events to out until ctx ends. The
 // pull iterator prefetches, so the next messages arrive while a batch is
