@@ -68,11 +68,12 @@ func (j *JetStream) bound() *binding {
 // NewJetStream reads cfg's stream and consumer through js; rule, when not
 // nil, fences each event to the subject it arrived on.
 func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters, rule *fence.Rule) *JetStream {
-	return &JetStream{
+	j := &JetStream{
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
 		emitter: newEmitter(cfg, dlq, log, m, rule),
-		alive:   newKeepAlive(),
 	}
+	j.alive = newKeepAlive(func() string { return j.bound().streamID })
+	return j
 }
 
 // PullExpiry bounds each pull request. A pull whose server dies (a
@@ -178,7 +179,7 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, o
 		stored: md.Timestamp,
 	}
 	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md, streamID: streamID, bound: j.bound}, p, out, func(m *message) func() {
-		j.alive.add(m, msg)
+		j.alive.add(m, msg, streamID)
 		return func() { j.alive.remove(m) }
 	})
 	return true

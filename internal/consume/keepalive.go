@@ -11,16 +11,29 @@ import (
 // keepAlive tells JetStream that messages still in the bridge are being
 // worked on, so that a batch waiting or retrying is not redelivered to
 // another replica when AckWait runs out.
+// A message of a stream that was replaced by another of the same name is
+// left alone: its signal would go, by name, to the new stream's message of
+// the same sequence.
 type keepAlive struct {
+	// current is the identity of the stream the bridge reads now.
+	current func() string
+
 	mu   sync.Mutex
-	msgs map[*message]jetstream.Msg
+	msgs map[*message]heldMsg
 }
 
-func newKeepAlive() *keepAlive { return &keepAlive{msgs: map[*message]jetstream.Msg{}} }
+type heldMsg struct {
+	msg      jetstream.Msg
+	streamID string
+}
 
-func (k *keepAlive) add(m *message, msg jetstream.Msg) {
+func newKeepAlive(current func() string) *keepAlive {
+	return &keepAlive{current: current, msgs: map[*message]heldMsg{}}
+}
+
+func (k *keepAlive) add(m *message, msg jetstream.Msg, streamID string) {
 	k.mu.Lock()
-	k.msgs[m] = msg
+	k.msgs[m] = heldMsg{msg, streamID}
 	k.mu.Unlock()
 }
 
@@ -35,7 +48,7 @@ func (k *keepAlive) remove(m *message) {
 func (k *keepAlive) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var held []jetstream.Msg
+	var held []heldMsg
 	for {
 		select {
 		case <-ctx.Done():
@@ -48,8 +61,11 @@ func (k *keepAlive) run(ctx context.Context, interval time.Duration) {
 			held = append(held, msg)
 		}
 		k.mu.Unlock()
-		for _, msg := range held {
-			_ = msg.InProgress()
+		current := k.current()
+		for _, h := range held {
+			if h.streamID == current {
+				_ = h.msg.InProgress()
+			}
 		}
 	}
 }
