@@ -41,13 +41,13 @@ type phone struct {
 	console []chromedp.ConsoleMessage
 }
 
-// openPhone starts Chromium, emulates an iPhone 12 Pro (390 × 844) and
+// openPhone starts the Chromium at path, emulates an iPhone 12 Pro (390 × 844) and
 // opens url. The browser runs without network access of its own (no
 // updates, sync or QUIC) and stops when the test ends.
-func openPhone(t *testing.T, url string) *phone {
+func openPhone(t *testing.T, path, url string) *phone {
 	t.Helper()
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(path),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck,
 		chromedp.Flag("disable-quic", true),

@@ -59,6 +59,7 @@ func (n *restartableNATS) stop() {
 // screen and the console stays free of errors throughout.
 func TestStatusPageInABrowser(t *testing.T) {
 	t.Parallel()
+	browser := chromium(t) // skips before anything starts
 	nats := startRestartableNATS(t)
 	natsURL := nats.srv.ClientURL()
 	k := testkit.NewKonnect(t, sandbox.WithToken("spat_test"))
@@ -67,7 +68,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 	nc, js := testkit.Connect(t, natsURL)
 	e := &env{t: t, nats: nats.srv, natsURL: natsURL, cfg: cfg, konnect: k, bridge: b, nc: nc, js: js}
 
-	p := openPhone(t, "http://"+b.AdminAddr+"/")
+	p := openPhone(t, browser, "http://"+b.AdminAddr+"/")
 	p.eventually("the bridge ready", state("ready"))
 	p.eventually("nothing delivered yet", count("delivered", "=== 0"))
 	p.fitsScreen("ready, idle")
