@@ -100,25 +100,66 @@ func sum(f *dto.MetricFamily) float64 {
 }
 
 var page = template.Must(template.New("status").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<noscript><meta http-equiv="refresh" content="5"></noscript>
 <title>konnect-bridge</title>
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:60em;color:#222}
-h1{font-size:1.4em} table{border-collapse:collapse;margin:1em 0} td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}
-.ok{color:#176f2c;font-weight:bold} .bad{color:#b3261e;font-weight:bold} code{background:#f4f4f4;padding:0 .3em}
-</style></head><body>
-<h1>konnect-bridge {{if .Report.Ready}}<span class="ok">ready</span>{{else}}<span class="bad">not ready</span>{{end}}</h1>
+body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;padding:0 2em;max-width:60em;color:#222}
+h1{font-size:1.4em} table{border-collapse:collapse;margin:1em 0} td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}
+td,code{overflow-wrap:anywhere} .ok{color:#176f2c;font-weight:bold} .bad{color:#b3261e;font-weight:bold} code{background:#f4f4f4;padding:0 .3em}
+#refresh{background:#fdecea;padding:.5em .8em}
+@media (max-width:40em){
+ body{margin:1em auto;padding:0 1em}
+ table{width:100%;table-layout:fixed}
+ #parts thead{display:none}
+ #parts tr{display:grid;grid-template-columns:1fr auto;border-bottom:1px solid #ddd;padding:.2em 0}
+ #parts td{border:0;padding:.1em .3em}
+ #parts td.since,#parts td.reason{grid-column:1/-1;color:#555}
+ #parts td.since::before{content:"since "}
+ #parts td:empty{display:none}
+}
+</style>
+<script>
+// Refresh in place every 5 s: no reload flicker, and a bridge that restarts
+// is picked up again where a meta refresh would stop on an error page.
+(function () {
+  var every = 5000, failingSince = null;
+  function tick() {
+    fetch(location.href, {cache: "no-store"}).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html");
+      document.body.replaceWith(document.adoptNode(fresh.body));
+      failingSince = null;
+    }).catch(function (err) {
+      failingSince = failingSince || new Date();
+      var note = document.getElementById("refresh");
+      if (note) {
+        note.textContent = "The bridge has not answered since " + failingSince.toLocaleTimeString() +
+          " (" + err.message + "); this page shows the state before and retries every 5 s.";
+        note.hidden = false;
+      }
+    }).finally(function () { setTimeout(tick, every); });
+  }
+  setTimeout(tick, every);
+})();
+</script></head><body>
+<p id="refresh" hidden></p>
+<h1>konnect-bridge {{if .Report.Ready}}<span id="state" class="ok">ready</span>{{else}}<span id="state" class="bad">not ready</span>{{end}}</h1>
 <p>Version <code>{{.Version}}</code> · NATS <code>{{.NATS}}</code> · stream <code>{{.Stream}}</code> · consumer <code>{{.Consumer}}</code> · delivering to <code>{{.Target}}</code> · {{.Now}}</p>
 {{with .Reading}}<p id="reading"><strong>{{.}}</strong></p>{{end}}
-<table><tr><th>part</th><th>state</th><th>since</th><th>reason</th></tr>
-{{range .Report.Components}}<tr><td>{{.Component}}</td><td>{{if .Ready}}<span class="ok">ready</span>{{else}}<span class="bad">not ready</span>{{end}}</td><td>{{.Since.UTC.Format "2006-01-02 15:04:05"}}</td><td>{{.Reason}}</td></tr>
+<table id="parts"><thead><tr><th>part</th><th>state</th><th>since</th><th>reason</th></tr></thead>
+{{range .Report.Components}}<tr id="part-{{.Component}}"><td>{{.Component}}</td><td>{{if .Ready}}<span class="state ok">ready</span>{{else}}<span class="state bad">not ready</span>{{end}}</td><td class="since">{{.Since.UTC.Format "2006-01-02 15:04:05"}}</td><td class="reason">{{.Reason}}</td></tr>
 {{end}}</table>
 <table>
 <tr><td>events received</td><td id="received">{{printf "%.0f" .Received}}</td></tr>
 <tr><td>events delivered</td><td id="delivered">{{printf "%.0f" .Delivered}}</td></tr>
 <tr><td>events dead-lettered</td><td id="dead-lettered">{{printf "%.0f" .DeadLettered}}</td></tr>
 <tr><td>consumer lag (pending)</td><td id="lag">{{printf "%.0f" .Lag}}</td></tr>
-<tr><td>awaiting ack</td><td>{{printf "%.0f" .AckPending}}</td></tr>
+<tr><td>awaiting ack</td><td id="ack-pending">{{printf "%.0f" .AckPending}}</td></tr>
 <tr><td>core NATS messages dropped (slow consumer, lost)</td><td id="core-dropped">{{printf "%.0f" .CoreDropped}}</td></tr>
 <tr><td>last delivery</td><td>{{if .LastDelivery}}{{.LastDelivery}}{{else}}none yet{{end}}</td></tr>
 <tr><td>last error</td><td id="last-error">{{if .Report.LastError}}{{.Report.LastError}}{{else}}none{{end}}</td></tr>

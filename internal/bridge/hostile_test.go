@@ -288,3 +288,34 @@ func putBack(t *testing.T, e *env, m *jetstream.RawStreamMsg) {
 	}
 	e.publishMsg(msg)
 }
+
+// A dead-letter stream of an earlier bridge, every dead letter on one
+// subject, is taken over: its dead letters are all kept and new ones are
+// stored beside them.
+func TestEarlierDeadLetterStreamKeepsItsDeadLetters(t *testing.T) {
+	t.Parallel()
+	ns := testkit.NATS(t)
+	k := testkit.NewKonnect(t)
+	cfg := testkit.Config(ns.ClientURL(), k.URL)
+	_, js := testkit.Connect(t, ns.ClientURL())
+	ctx, cancel := brief()
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: cfg.Bridge.DLQStream, Subjects: []string{cfg.Bridge.DLQSubject}, Storage: jetstream.FileStorage, Duplicates: 10 * time.Minute,
+		Description: "konnect-bridge dead letters: events Konnect will not accept, with the reason in headers",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := js.Publish(ctx, cfg.Bridge.DLQSubject, fmt.Appendf(nil, "old dead letter %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testkit.StartBridge(t, cfg)
+	e := &env{t: t, nats: ns, natsURL: ns.ClientURL(), cfg: cfg, konnect: k, js: js}
+	e.publishMsg(payload("agent.runs.acme", []byte("not an event")))
+	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) == 4 }, "want the 3 old dead letters and the new one")
+	if got := string(e.deadLetters()[0].Data); got != "old dead letter 0" {
+		t.Errorf("first dead letter %q, want the oldest kept", got)
+	}
+}

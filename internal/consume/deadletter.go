@@ -166,19 +166,33 @@ func (d *DeadLetters) Ensure(ctx context.Context) error {
 		}
 	}
 	if have.Description == want.Description {
-		up := have
-		up.Subjects = append(append([]string(nil), have.Subjects...), want.Subjects[0])
-		up.MaxMsgsPerSubject, up.Discard, up.DiscardNewPerSubject = 1, jetstream.DiscardNew, true
-		if up.MaxBytes <= 0 {
-			up.MaxBytes = d.maxBytes
-		}
-		if _, err := d.js.UpdateStream(ctx, up); err != nil {
-			return fmt.Errorf("update dead-letter stream %s to capture %s: %w", d.stream, want.Subjects[0], err)
-		}
-		d.log.Info().Str("stream", d.stream).Str("subjects", want.Subjects[0]).Msg("the dead-letter stream now keeps one dead letter per subject")
-		return nil
+		return d.upgrade(ctx, s.CachedInfo())
 	}
 	return fmt.Errorf("BRIDGE_DLQ_STREAM %s exists but does not capture %s.> (BRIDGE_DLQ_SUBJECT): add that subject to the stream or choose another BRIDGE_DLQ_STREAM", d.stream, d.subject)
+}
+
+// upgrade makes a dead-letter stream of an earlier bridge, which kept
+// every dead letter on one subject, capture today's subjects. It never
+// drops a dead letter it holds: the one-per-subject limit and the size
+// limit are set only where they remove nothing.
+func (d *DeadLetters) upgrade(ctx context.Context, info *jetstream.StreamInfo) error {
+	want, up := d.streamConfig(), info.Config
+	up.Subjects = append(append([]string(nil), up.Subjects...), want.Subjects[0])
+	up.Discard = jetstream.DiscardNew
+	if up.MaxBytes <= 0 && info.State.Bytes < uint64(d.maxBytes) {
+		up.MaxBytes = d.maxBytes
+	}
+	if info.State.Msgs == 0 {
+		up.MaxMsgsPerSubject, up.DiscardNewPerSubject = 1, true
+	} else {
+		d.log.Warn().Str("stream", d.stream).Uint64("dead_letters", info.State.Msgs).
+			Msg("the dead-letter stream holds dead letters of an earlier bridge on one subject: they are kept, and a dead letter may be stored twice until the stream keeps one message per subject (replay or purge them, then nats stream edit --max-msgs-per-subject 1 --discard-per-subject)")
+	}
+	if _, err := d.js.UpdateStream(ctx, up); err != nil {
+		return fmt.Errorf("update dead-letter stream %s to capture %s: %w", d.stream, want.Subjects[0], err)
+	}
+	d.log.Info().Str("stream", d.stream).Str("subjects", want.Subjects[0]).Msg("the dead-letter stream now captures one subject per dead letter")
+	return nil
 }
 
 // letterSubject is the subject of one dead letter: unique to the event of
