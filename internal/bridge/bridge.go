@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
@@ -24,6 +23,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/service"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
@@ -101,9 +101,14 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	if err := consume.WaitConnected(ctx, nc); err != nil {
 		return nil
 	}
-	js, err := jetstream.New(nc)
+	js, err := consume.OpenJetStream(nc, cfg.NATS)
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
+	}
+	if cfg.Bridge.BindOnly {
+		if cfg, err = consume.CheckBound(ctx, js, cfg, log); err != nil {
+			return err
+		}
 	}
 	// Dead letters must have a place before the first message is read.
 	dlq := consume.NewDeadLetters(js, cfg, log, m)
@@ -152,6 +157,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		sources.Wait()
 		close(items)
 	}()
+	stopService := service.Register(nc, service.Info{Stream: cfg.Bridge.Stream, Consumer: cfg.Bridge.Consumer, Target: st.IngestURL}, h, m, log)
 	// Readiness waits for Konnect's word on the token and URL.
 	h.Set(health.KonnectAuth, false, "asking Konnect whether it accepts the token")
 	if pub.CheckAuth(ctx) {
@@ -162,6 +168,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	}
 	pub.Run(hard, items)
 	dlq.Wait()
+	stopService()
 
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })

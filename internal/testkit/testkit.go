@@ -25,10 +25,19 @@ import (
 // storing in a temporary directory; it stops when the test ends.
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{
+	return NATSWith(t, func(*server.Options) {})
+}
+
+// NATSWith is NATS with options changed by change first (users and their
+// permissions, a JetStream domain).
+func NATSWith(t testing.TB, change func(*server.Options)) *server.Server {
+	t.Helper()
+	opts := &server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-	})
+	}
+	change(opts)
+	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
 	}
