@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -14,12 +15,22 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
 func runFlags(fs *flag.FlagSet) action {
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		log := newLogger(cfg, os.Stderr)
-		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) })
+		tracer, shutdown, err := tracing.FromEnv(ctx, os.Getenv, metrics.Build().Version, log)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = shutdown(sctx)
+		}()
+		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) }, bridge.WithTracer(tracer))
 	}
 }
 
@@ -47,6 +58,9 @@ func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
 		Str("consumer", cfg.Bridge.Consumer).Str("konnect", config.RedactURL(st.IngestURL)).Bool("konnect_token", cfg.Konnect.Token != "").
 		Str("admin", "http://"+st.AdminAddr).Msg("konnect-bridge started")
 	var notes []string
+	if cfg.NATS.Context != "" {
+		notes = append(notes, fmt.Sprintf("NATS from the natscli context %q (NATS_CONTEXT, or the one `nats context select` chose)", cfg.NATS.Context))
+	}
 	if cfg.Embedded() {
 		notes = append(notes, fmt.Sprintf("dev mode: embedded NATS with JetStream at %s (data in %s/); set NATS_URL to use your own server", natsURL, cfg.NATS.DataDir))
 	}

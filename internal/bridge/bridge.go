@@ -41,7 +41,11 @@ type Started struct {
 // finish or hand back in-flight batches within BRIDGE_SHUTDOWN_TIMEOUT,
 // drain the NATS connection, stop the admin server. started, when not nil,
 // is called once everything is up. A nil error means a clean stop.
-func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started func(Started)) error {
+func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started func(Started), opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	m := metrics.New()
 	h := health.New(func(c health.Component, ready bool) {
 		v := 0.0
@@ -129,6 +133,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		Size: cfg.Batch.Size, Bytes: cfg.Batch.Bytes, Linger: cfg.Batch.Linger, InFlight: cfg.Batch.InFlight,
 		RetryBudget: cfg.Retry.Budget, MaxBackoff: cfg.Retry.MaxBackoff, NakDelay: cfg.Retry.NakDelay, ProbeMax: cfg.Retry.ProbeMax,
 	}, log, m, h)
+	o.trace(dlq, source, pub)
 
 	// Sources stop when ctx ends; the publisher gets ShutdownTimeout more
 	// to finish what is in flight before everything left is handed back.
@@ -144,6 +149,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
 		core := consume.NewCore(nc, cfg, log, m, dlq)
+		core.Trace(o.tracer)
 		if err := core.Subscribe(); err != nil {
 			return err
 		}

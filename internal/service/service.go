@@ -143,7 +143,9 @@ func Register(nc *nats.Conn, info Info, h *health.Health, m *metrics.Metrics, lo
 // source tree) is 0.0.0-devel.
 func semver(v string) string {
 	v = strings.TrimPrefix(v, "v")
-	if v == "" || strings.HasPrefix(v, "(") || strings.Count(strings.SplitN(strings.SplitN(v, "-", 2)[0], "+", 2)[0], ".") != 2 {
+	core, _, _ := strings.Cut(v, "-")
+	core, _, _ = strings.Cut(core, "+")
+	if strings.Count(core, ".") != 2 {
 		return "0.0.0-devel"
 	}
 	return v

@@ -29,8 +29,8 @@ func StartBridge(t testing.TB, cfg config.Config) *Bridge {
 	return StartBridgeLog(t, cfg, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel).With().Timestamp().Logger())
 }
 
-// StartBridgeLog is StartBridge logging to log.
-func StartBridgeLog(t testing.TB, cfg config.Config, log zerolog.Logger) *Bridge {
+// StartBridgeLog is StartBridge logging to log, run with opts.
+func StartBridgeLog(t testing.TB, cfg config.Config, log zerolog.Logger, opts ...bridge.Option) *Bridge {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("test configuration: %v", err)
@@ -38,7 +38,7 @@ func StartBridgeLog(t testing.TB, cfg config.Config, log zerolog.Logger) *Bridge
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bridge{stop: cancel, done: make(chan error, 1)}
 	up := make(chan bridge.Started, 1)
-	go func() { b.done <- bridge.Run(ctx, cfg, log, func(s bridge.Started) { up <- s }) }()
+	go func() { b.done <- bridge.Run(ctx, cfg, log, func(s bridge.Started) { up <- s }, opts...) }()
 	select {
 	case b.Started = <-up:
 	case err := <-b.done:
