@@ -156,30 +156,65 @@ func TestCreatesWithTheDocumentedPermissionsAndRunsWithoutServiceAPI(t *testing.
 	testkit.Eventually(t, wait, func() bool { return log.Contains("not registered with the NATS service API") }, "no warning that the service API is not registered")
 }
 
-// In bind-only mode a missing consumer stops the start with a message
-// naming it and the setting; nothing is created.
-func TestBindOnlyRefusesToStartWithoutTheConsumer(t *testing.T) {
+// In bind-only mode a missing stream or consumer, or a consumer the bridge
+// cannot read safely, stops the start with a message naming it and the
+// setting; nothing is created or changed.
+func TestBindOnlyRefusesToStartWithoutWhatItBindsTo(t *testing.T) {
 	t.Parallel()
-	cfg := testkit.Config("", "")
-	cfg.Bridge.BindOnly = true
-	ns, _, js := restricted(t, consume.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
-	ctx, cancel := brief()
-	defer cancel()
-	for _, sc := range []jetstream.StreamConfig{{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}, {Name: cfg.Bridge.DLQStream, Subjects: []string{cfg.Bridge.DLQSubject}}} {
-		if _, err := js.CreateStream(ctx, sc); err != nil {
-			t.Fatal(err)
-		}
+	tests := map[string]struct {
+		streams  []string
+		consumer *jetstream.ConsumerConfig
+		want     []string
+	}{
+		"no consumer":           {streams: []string{"AGENT_RUNS", "AGENT_RUNS_DLQ"}, want: []string{"BRIDGE_CONSUMER konnect-bridge", "BRIDGE_BIND_ONLY"}},
+		"no dead-letter stream": {streams: []string{"AGENT_RUNS"}, want: []string{"BRIDGE_DLQ_STREAM AGENT_RUNS_DLQ", "BRIDGE_BIND_ONLY"}},
+		"a consumer without acks": {streams: []string{"AGENT_RUNS", "AGENT_RUNS_DLQ"}, consumer: &jetstream.ConsumerConfig{Durable: "konnect-bridge", AckPolicy: jetstream.AckNonePolicy},
+			want: []string{"BRIDGE_CONSUMER konnect-bridge", "explicit acks"}},
 	}
-	cfg.Konnect.URL = testkit.NewKonnect(t).URL
-	asBridgeUser(&cfg, ns)
-	_, logger := testkit.NewLog(t)
-	rctx, stop := context.WithTimeout(context.Background(), wait)
-	defer stop()
-	err := bridge.Run(rctx, cfg, logger, nil)
-	if !errors.Is(err, consume.ErrNotBound) || !strings.Contains(err.Error(), "BRIDGE_CONSUMER konnect-bridge") || !strings.Contains(err.Error(), "BRIDGE_BIND_ONLY") {
-		t.Fatalf("Run = %v, want a refusal naming BRIDGE_CONSUMER and BRIDGE_BIND_ONLY", err)
-	}
-	if _, err := js.Consumer(ctx, cfg.Bridge.Stream, cfg.Bridge.Consumer); !errors.Is(err, jetstream.ErrConsumerNotFound) {
-		t.Errorf("the consumer was created in bind-only mode: %v", err)
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testkit.Config("", "")
+			cfg.Bridge.BindOnly = true
+			ns, _, js := restricted(t, consume.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
+			ctx, cancel := brief()
+			defer cancel()
+			subjects := map[string]string{"AGENT_RUNS": cfg.Bridge.Subject, "AGENT_RUNS_DLQ": cfg.Bridge.DLQSubject}
+			for _, s := range tt.streams {
+				if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: s, Subjects: []string{subjects[s]}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.consumer != nil {
+				if _, err := js.CreateConsumer(ctx, "AGENT_RUNS", *tt.consumer); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg.Konnect.URL = testkit.NewKonnect(t).URL
+			asBridgeUser(&cfg, ns)
+			_, logger := testkit.NewLog(t)
+			rctx, stop := context.WithTimeout(context.Background(), wait)
+			defer stop()
+			err := bridge.Run(rctx, cfg, logger, nil)
+			if !errors.Is(err, consume.ErrNotBound) {
+				t.Fatalf("Run = %v, want a refusal to start (ErrNotBound)", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("the refusal %q does not name %q", err, w)
+				}
+			}
+			names := js.StreamNames(ctx)
+			var streams []string
+			for n := range names.Name() {
+				streams = append(streams, n)
+			}
+			if len(streams) != len(tt.streams) {
+				t.Errorf("streams %v after the refusal, want only %v", streams, tt.streams)
+			}
+			if _, err := js.Consumer(ctx, "AGENT_RUNS", "konnect-bridge"); tt.consumer == nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				t.Errorf("the consumer was created in bind-only mode: %v", err)
+			}
+		})
 	}
 }

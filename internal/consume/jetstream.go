@@ -253,7 +253,7 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		cancel()
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
-			j.log.Warn().Str("consumer", j.cfg.Bridge.Consumer).Msg("the durable consumer was deleted; creating it again")
+			j.log.Warn().Str("consumer", j.cfg.Bridge.Consumer).Bool("bind_only", j.cfg.Bridge.BindOnly).Msg("the durable consumer was deleted; binding it again (created again unless BRIDGE_BIND_ONLY)")
 			j.health.Set(health.Consumer, false, "consumer deleted")
 			_ = j.Bind(ctx)
 		case err != nil:
