@@ -43,8 +43,8 @@ var Settings = []Setting{
 
 	{"BRIDGE_SUBJECT", "subject", "bridge.subject", "subjects the stream captures and the consumer reads", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Subject) }},
 	{"BRIDGE_STREAM", "stream", "bridge.stream", "JetStream stream (created when missing, never changed)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Stream) }},
-	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
 	{"BRIDGE_BIND_ONLY", "bind-only", "bridge.bind_only", "never create or change the stream, consumer or dead-letter stream: bind to them, and refuse to start when one is missing", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.BindOnly) }},
+	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
 	{"BRIDGE_DLQ_SUBJECT", "dlq-subject", "bridge.dlq_subject", "subject dead letters are published on", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQSubject) }},
 	{"BRIDGE_DLQ_STREAM", "dlq-stream", "bridge.dlq_stream", "JetStream stream that keeps the dead letters", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.DLQStream) }},
 	{"BRIDGE_CORE_SUBJECT", "core-subject", "bridge.core_subject", "also read core NATS (no JetStream) on these subjects; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.CoreSubject) }},

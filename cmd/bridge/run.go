@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -15,22 +14,17 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
 func runFlags(fs *flag.FlagSet) action {
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		log := newLogger(cfg, os.Stderr)
-		tracer, shutdown, err := tracing.FromEnv(ctx, os.Getenv, metrics.Build().Version, log)
+		traced, stopTracing, err := startTracing(ctx, log)
 		if err != nil {
 			return err
 		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = shutdown(sctx)
-		}()
-		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) }, bridge.WithTracer(tracer))
+		defer stopTracing()
+		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) }, traced)
 	}
 }
 

@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		Size: cfg.Batch.Size, Bytes: cfg.Batch.Bytes, Linger: cfg.Batch.Linger, InFlight: cfg.Batch.InFlight,
 		RetryBudget: cfg.Retry.Budget, MaxBackoff: cfg.Retry.MaxBackoff, NakDelay: cfg.Retry.NakDelay, ProbeMax: cfg.Retry.ProbeMax,
 	}, log, m, h)
-	o.trace(dlq, source, pub)
+	o.trace(dlq, pub)
 
 	// Sources stop when ctx ends; the publisher gets ShutdownTimeout more
 	// to finish what is in flight before everything left is handed back.
@@ -149,7 +149,6 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
 		core := consume.NewCore(nc, cfg, log, m, dlq)
-		core.Trace(o.tracer)
 		if err := core.Subscribe(); err != nil {
 			return err
 		}

@@ -25,17 +25,16 @@ import (
 // set does. It returns the admin's connection and JetStream.
 func restricted(t *testing.T, p consume.Permissions, change func(*server.Options)) (*server.Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	ns := testkit.NATSWith(t, func(o *server.Options) {
-		perms := &server.Permissions{
-			Publish:   &server.SubjectPermission{Allow: p.Publish},
-			Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
-		}
-		if p.Responses {
-			perms.Response = &server.ResponsePermission{MaxMsgs: server.DEFAULT_ALLOW_RESPONSE_MAX_MSGS, Expires: server.DEFAULT_ALLOW_RESPONSE_EXPIRATION}
-		}
-		o.Users = []*server.User{{Username: "admin", Password: "admin-pw"}, {Username: "bridge", Password: "bridge-pw", Permissions: perms}}
-		change(o)
-	})
+	perms := &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: p.Publish},
+		Subscribe: &server.SubjectPermission{Allow: p.Subscribe},
+	}
+	if p.Responses {
+		perms.Response = &server.ResponsePermission{MaxMsgs: server.DEFAULT_ALLOW_RESPONSE_MAX_MSGS, Expires: server.DEFAULT_ALLOW_RESPONSE_EXPIRATION}
+	}
+	opts := &server.Options{Users: []*server.User{{Username: "admin", Password: "admin-pw"}, {Username: "bridge", Password: "bridge-pw", Permissions: perms}}}
+	change(opts)
+	ns := testkit.NATSWith(t, opts)
 	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("admin", "admin-pw"))
 	if err != nil {
 		t.Fatal(err)

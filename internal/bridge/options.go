@@ -18,10 +18,10 @@ func WithTracer(t *tracing.Tracer) Option {
 	return func(o *options) { o.tracer = t }
 }
 
-// trace hands the tracer to every part that makes spans or carries trace
-// contexts.
-func (o options) trace(dlq *consume.DeadLetters, source *consume.JetStream, pub *publish.Publisher) {
+// trace hands the tracer to the parts that make spans: the dead letters
+// (and with them the sources that dead-letter through them, which then
+// carry each event's trace context) and the publisher.
+func (o options) trace(dlq *consume.DeadLetters, pub *publish.Publisher) {
 	dlq.Trace(o.tracer)
-	source.Trace(o.tracer)
 	pub.Trace(o.tracer)
 }

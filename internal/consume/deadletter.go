@@ -15,7 +15,6 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
 // Dead-letter headers: the reason and where the message came from. The
@@ -61,7 +60,7 @@ type DeadLetters struct {
 	log        zerolog.Logger
 	metrics    *metrics.Metrics
 	retryDelay time.Duration
-	tracer     *tracing.Tracer
+	tracer     tracer
 	// pending counts messages whose dead letters are being stored.
 	pending sync.WaitGroup
 }
@@ -152,7 +151,7 @@ func (d *DeadLetters) Publish(orig *nats.Msg, o Origin, dl DeadLetter) error {
 		m.Data = nil
 		ack, err = d.js.PublishMsg(ctx, m, opts...)
 	}
-	d.traceDeadLetter(orig, o, dl, err)
+	d.traceDeadLetter(m, dl.Kind, o.Subject, err)
 	if err != nil {
 		return fmt.Errorf("publish dead letter to %s: %w", d.subject, err)
 	}

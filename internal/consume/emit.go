@@ -21,8 +21,6 @@ type emitter struct {
 	dlq     *DeadLetters
 	log     zerolog.Logger
 	metrics *metrics.Metrics
-	// traced: hand each event's trace context on (tracing is on).
-	traced bool
 }
 
 // provenance is what the source knows about a message that the events may
@@ -56,7 +54,7 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 		}
 		idx, rawEvent := i, d.Raw
 		it := publish.Item{JSON: body, Done: func(o publish.Outcome) { m.done(idx, rawEvent, o) }}
-		if x.traced {
+		if x.dlq.traced() {
 			it.Traceparent = traceparent(d, raw.Header)
 		}
 		if ctx.Err() != nil {

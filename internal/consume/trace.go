@@ -6,16 +6,17 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
-// Trace hands each event's trace context on to the publisher with its
-// Item, for the span of its batch, when t is on. Call it before Run.
-func (j *JetStream) Trace(t *tracing.Tracer) { j.emitter.traced = t != nil }
+// tracer is the dead letters' tracer; nil when tracing is off.
+type tracer = *tracing.Tracer
 
-// Trace is JetStream's Trace for core NATS.
-func (c *Core) Trace(t *tracing.Tracer) { c.emitter.traced = t != nil }
-
-// Trace records a span of every dead letter with t. Call it before the
+// Trace records a span of every dead letter with t, and has the sources
+// that dead-letter through d (JetStream and core NATS) hand each event's
+// trace context on to the publisher with its Item. Call it before the
 // first message is read; a nil t leaves tracing off.
 func (d *DeadLetters) Trace(t *tracing.Tracer) { d.tracer = t }
+
+// traced reports whether tracing is on for the sources of d.
+func (d *DeadLetters) traced() bool { return d != nil && d.tracer != nil }
 
 // traceparent is the producer's trace context of event d of a message with
 // headers h, as it came: the event's traceparent extension attribute
@@ -33,15 +34,13 @@ func traceparent(d Decoded, h nats.Header) string {
 	return headerFold(h, "traceparent")
 }
 
-// traceDeadLetter records storing dead letter dl of orig (err when it
-// failed), linked to the trace context of its event.
-func (d *DeadLetters) traceDeadLetter(orig *nats.Msg, o Origin, dl DeadLetter, err error) {
+// traceDeadLetter records storing the dead letter m (err when it failed),
+// of kind, from subject, linked to the trace context of its event: read
+// from its payload and the original headers it keeps.
+func (d *DeadLetters) traceDeadLetter(m *nats.Msg, kind, subject string, err error) {
 	if d.tracer == nil {
 		return
 	}
-	payload := orig.Data
-	if dl.Raw != nil {
-		payload = dl.Raw
-	}
-	d.tracer.DeadLetter(traceparent(Decode(orig.Header, payload)[0], orig.Header), o.Subject, dl.Kind, dl.Reason, err)
+	tp := traceparent(Decode(m.Header, m.Data)[0], m.Header)
+	d.tracer.DeadLetter(tp, subject, kind, m.Header.Get(HeaderReason), err)
 }

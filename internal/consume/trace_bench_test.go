@@ -2,15 +2,16 @@ package consume
 
 import (
 	"context"
-	"time"
-
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
 // benchSettler settles nothing: the benchmark measures the bridge's side.
@@ -37,7 +38,10 @@ func BenchmarkEmitTracing(b *testing.B) {
 	hold := func(*message) func() { return func() {} }
 	ctx := context.Background()
 	for _, traced := range []bool{false, true} {
-		x := &emitter{log: zerolog.Nop(), metrics: metrics.New(), traced: traced}
+		x := &emitter{log: zerolog.Nop(), metrics: metrics.New(), dlq: &DeadLetters{}}
+		if traced {
+			x.dlq.Trace(tracing.New(noop.NewTracerProvider()))
+		}
 		for _, m := range messages {
 			name := "off/" + m.name
 			if traced {

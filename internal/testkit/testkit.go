@@ -25,18 +25,14 @@ import (
 // storing in a temporary directory; it stops when the test ends.
 func NATS(t testing.TB) *server.Server {
 	t.Helper()
-	return NATSWith(t, func(*server.Options) {})
+	return NATSWith(t, &server.Options{})
 }
 
-// NATSWith is NATS with options changed by change first (users and their
-// permissions, a JetStream domain).
-func NATSWith(t testing.TB, change func(*server.Options)) *server.Server {
+// NATSWith is NATS with opts (users, permissions, ...) besides its own.
+func NATSWith(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
-	opts := &server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-	}
-	change(opts)
+	opts.Host, opts.Port, opts.JetStream = "127.0.0.1", server.RANDOM_PORT, true
+	opts.StoreDir, opts.NoSigs, opts.NoLog = t.TempDir(), true, true
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
