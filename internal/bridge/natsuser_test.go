@@ -58,7 +58,7 @@ func createForBindOnly(t *testing.T, js jetstream.JetStream, cfg config.Config) 
 	ctx, cancel := brief()
 	defer cancel()
 	b := cfg.Bridge
-	for _, sc := range []jetstream.StreamConfig{{Name: b.Stream, Subjects: []string{b.Subject}}, {Name: b.DLQStream, Subjects: []string{b.DLQSubject}}} {
+	for _, sc := range []jetstream.StreamConfig{{Name: b.Stream, Subjects: []string{b.Subject}}, {Name: b.DLQStream, Subjects: []string{consume.DeadLetterSubjects(cfg)}}} {
 		if _, err := js.CreateStream(ctx, sc); err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func TestBindOnlyRefusesToStartWithoutWhatItBindsTo(t *testing.T) {
 			ns, _, js := restricted(t, consume.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
 			ctx, cancel := brief()
 			defer cancel()
-			subjects := map[string]string{"AGENT_RUNS": cfg.Bridge.Subject, "AGENT_RUNS_DLQ": cfg.Bridge.DLQSubject}
+			subjects := map[string]string{"AGENT_RUNS": cfg.Bridge.Subject, "AGENT_RUNS_DLQ": consume.DeadLetterSubjects(cfg)}
 			for _, s := range tt.streams {
 				if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: s, Subjects: []string{subjects[s]}}); err != nil {
 					t.Fatal(err)

@@ -36,7 +36,7 @@ func NeededPermissions(cfg config.Config, serviceSubjects ...string) Permissions
 		fmt.Sprintf("%s.CONSUMER.INFO.%s.%s", api, b.Stream, b.Consumer),
 		fmt.Sprintf("%s.CONSUMER.MSG.NEXT.%s.%s", api, b.Stream, b.Consumer),
 		fmt.Sprintf("$JS.ACK.%s.%s.>", b.Stream, b.Consumer),
-		b.DLQSubject,
+		DeadLetterSubjects(cfg),
 	}
 	if !b.BindOnly {
 		p.Publish = append(p.Publish,
@@ -51,6 +51,10 @@ func NeededPermissions(cfg config.Config, serviceSubjects ...string) Permissions
 	p.Subscribe = append(p.Subscribe, serviceSubjects...)
 	return p
 }
+
+// DeadLetterSubjects are the subjects the bridge publishes dead letters on
+// with cfg, as a stream capturing them lists them.
+func DeadLetterSubjects(cfg config.Config) string { return cfg.Bridge.DLQSubject }
 
 // ServerConfig writes p as the permissions block of a user in a
 // nats-server configuration file.
