@@ -90,20 +90,7 @@ func Register(nc *nats.Conn, info Info, h *health.Health, m *metrics.Metrics, lo
 			log.Warn().Err(err).Msg("not registered with the NATS service API (nats service ls will not list this replica): the bridge's NATS user needs subscribe permission on $SRV.> and allow_responses; delivery goes on")
 		})
 	}
-	// The server refuses a subscription after the fact, and nats.go tells
-	// the connection's error handler without naming the subscription: the
-	// refusals of $SRV subjects are told apart here, and said once.
-	prev := nc.ErrorHandler()
-	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
-		if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"$SRV.`) {
-			warn(err)
-			return
-		}
-		if prev != nil {
-			prev(c, sub, err)
-		}
-	})
-	restore := func() { nc.SetErrorHandler(prev) }
+	restore := onRefusal(nc, warn)
 	svc, err := micro.AddService(nc, micro.Config{
 		Name:        Name,
 		Version:     semver(build.Version),
@@ -136,6 +123,25 @@ func Register(nc *nats.Conn, info Info, h *health.Health, m *metrics.Metrics, lo
 		_ = svc.Stop()
 		restore()
 	}
+}
+
+// onRefusal calls refused for every subscription of the service API the
+// server refuses, instead of the connection's error handler, until
+// restore. The server refuses a subscription after the fact, and nats.go
+// tells the connection's error handler without naming the subscription,
+// so the refusals are told apart by their $SRV subject.
+func onRefusal(nc *nats.Conn, refused func(error)) (restore func()) {
+	prev := nc.ErrorHandler()
+	nc.SetErrorHandler(func(c *nats.Conn, sub *nats.Subscription, err error) {
+		if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"$SRV.`) {
+			refused(err)
+			return
+		}
+		if prev != nil {
+			prev(c, sub, err)
+		}
+	})
+	return func() { nc.SetErrorHandler(prev) }
 }
 
 // semver makes a build version fit the service API, which takes semantic
