@@ -78,7 +78,7 @@ func (j *JetStream) bind(ctx context.Context) error {
 	defer cancel()
 	name := j.cfg.Bridge.Stream
 	s, err := j.js.Stream(ctx, name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
+	if errors.Is(err, jetstream.ErrStreamNotFound) && !j.cfg.Bridge.BindOnly {
 		s, err = j.js.CreateStream(ctx, jetstream.StreamConfig{
 			Name:        name,
 			Description: "agent runs for konnect-bridge to deliver to Konnect",
@@ -101,6 +101,9 @@ func (j *JetStream) bind(ctx context.Context) error {
 }
 
 func (j *JetStream) bindConsumer(ctx context.Context) error {
+	if j.cfg.Bridge.BindOnly {
+		return j.bindExisting(ctx)
+	}
 	stream, durable := j.cfg.Bridge.Stream, j.cfg.Bridge.Consumer
 	cc := jetstream.ConsumerConfig{
 		Durable:       durable,
@@ -133,12 +136,7 @@ func (j *JetStream) bindConsumer(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create durable consumer %s on stream %s: %w", durable, stream, err)
 	}
-	j.mu.Lock()
-	j.cons = c
-	j.noteFloor(c.CachedInfo())
-	j.mu.Unlock()
-	j.health.Set(health.Consumer, true, "")
-	j.log.Info().Str("stream", stream).Str("consumer", durable).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
+	j.use(c)
 	return nil
 }
 
@@ -265,7 +263,7 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		cancel()
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
-			j.log.Warn().Str("consumer", j.cfg.Bridge.Consumer).Msg("the durable consumer was deleted; creating it again")
+			j.log.Warn().Str("consumer", j.cfg.Bridge.Consumer).Bool("bind_only", j.cfg.Bridge.BindOnly).Msg("the durable consumer was deleted; binding it again (created again unless BRIDGE_BIND_ONLY)")
 			j.health.Set(health.Consumer, false, "consumer deleted")
 			_ = j.Bind(ctx)
 		case err != nil:
