@@ -25,6 +25,9 @@ type Config struct {
 // NATS says where the events come from and how to authenticate. An empty URL
 // means dev mode: the bridge runs an embedded NATS server.
 type NATS struct {
+	// Context names the natscli context the connection starts from; Load
+	// sets it to the selected context when none is named.
+	Context  string
 	URL      string
 	Creds    string
 	NKey     string
@@ -34,6 +37,11 @@ type NATS struct {
 	CA       string
 	Cert     string
 	Key      string
+
+	// JSDomain and JSAPIPrefix (alternatives) say where the JetStream API
+	// of the stream is answered.
+	JSDomain    string
+	JSAPIPrefix string
 
 	// EmbeddedAddr and DataDir configure the embedded server of dev mode.
 	EmbeddedAddr string
@@ -80,6 +88,9 @@ type Bridge struct {
 	// it counts all of them.
 	SandboxKeep     int
 	ShutdownTimeout time.Duration
+
+	// BindOnly: never create or change the streams or the consumer.
+	BindOnly bool
 }
 
 // Batch bounds each request to Konnect and how many run at once.

@@ -64,6 +64,9 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 			set[s.Env] = true
 		}
 	})
+	if err := applyContext(&c); err != nil {
+		return c, err
+	}
 	c.konnectURLSet = set["KONNECT_URL"]
 	if !c.konnectURLSet && c.Konnect.Region != "" {
 		c.Konnect.URL = RegionURL(c.Konnect.Region)

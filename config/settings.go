@@ -20,6 +20,7 @@ type Setting struct {
 
 // Settings lists every setting in the order the README documents them.
 var Settings = []Setting{
+	{"NATS_CONTEXT", "context", "nats.context", "natscli context to connect with (URL, credentials, TLS, inbox prefix, JetStream domain); empty: the selected one, if any", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Context) }},
 	{"NATS_URL", "nats-url", "nats.url", "NATS server URL(s), comma separated; empty runs an embedded NATS server (dev mode)", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.URL) }},
 	{"NATS_CREDS", "nats-creds", "nats.creds", "path of a NATS credentials (.creds) file", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Creds) }},
 	{"NATS_NKEY", "nats-nkey", "nats.nkey", "path of an NKey seed file", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.NKey) }},
@@ -29,6 +30,8 @@ var Settings = []Setting{
 	{"NATS_CA", "nats-ca", "nats.ca", "path of a CA bundle to verify the NATS server", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.CA) }},
 	{"NATS_CERT", "nats-cert", "nats.cert", "path of a client certificate for NATS mutual TLS", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Cert) }},
 	{"NATS_KEY", "nats-key", "nats.key", "path of the client certificate's key", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Key) }},
+	{"NATS_JS_DOMAIN", "js-domain", "nats.js_domain", "JetStream domain of the stream (a leaf node's hub, for example)", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.JSDomain) }},
+	{"NATS_JS_API_PREFIX", "js-api-prefix", "nats.js_api_prefix", "JetStream API prefix, for a stream imported from another account", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.JSAPIPrefix) }},
 	{"BRIDGE_NATS_LISTEN", "nats-listen", "nats.listen", "dev mode: address of the embedded NATS server", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.EmbeddedAddr) }},
 	{"BRIDGE_DATA_DIR", "data-dir", "nats.data_dir", "dev mode: JetStream storage directory of the embedded NATS server", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.DataDir) }},
 
@@ -41,6 +44,7 @@ var Settings = []Setting{
 
 	{"BRIDGE_SUBJECT", "subject", "bridge.subject", "subjects the stream captures and the consumer reads", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Subject) }},
 	{"BRIDGE_STREAM", "stream", "bridge.stream", "JetStream stream (created when missing, never changed)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Stream) }},
+	{"BRIDGE_BIND_ONLY", "bind-only", "bridge.bind_only", "never create or change the stream, consumer or dead-letter stream: bind to them, and refuse to start when one is missing", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.BindOnly) }},
 	{"BRIDGE_CONSUMER", "consumer", "bridge.consumer", "durable consumer name, shared by every replica", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Consumer) }},
 	{"BRIDGE_CONSUMER_START", "consumer-start", "bridge.consumer_start", "where a brand-new consumer starts: all, new, or an RFC 3339 time (a consumer with a recorded ack floor resumes after it)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.ConsumerStart) }},
 	{"BRIDGE_STATE_BUCKET", "state-bucket", "bridge.state_bucket", "JetStream key-value bucket keeping each consumer's ack floor", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.StateBucket) }},

@@ -76,6 +76,9 @@ func (c Config) Validate() error {
 	if err := checkNATSAuth(c.NATS); err != nil {
 		errs = append(errs, err)
 	}
+	if err := checkJetStreamAPI(c); err != nil {
+		errs = append(errs, err)
+	}
 	if err := checkSubject(c.Bridge.Subject, true); err != nil {
 		add("BRIDGE_SUBJECT %q %v: use a subject such as agent.runs.>", c.Bridge.Subject, err)
 	}
@@ -221,7 +224,7 @@ func checkNATSAuth(n NATS) error {
 	if methods > 1 {
 		errs = append(errs, errors.New("NATS_CREDS, NATS_NKEY, NATS_TOKEN and NATS_USER/NATS_PASSWORD are alternatives: set only one way to authenticate"))
 	}
-	if (n.User == "") != (n.Password == "") {
+	if (n.User == "") != (n.Password == "") && n.Context == "" {
 		errs = append(errs, errors.New("NATS_USER and NATS_PASSWORD go together: set both or neither"))
 	}
 	if (n.Cert == "") != (n.Key == "") {

@@ -37,7 +37,7 @@ func openNATS(ctx context.Context, cfg config.Config) (*nats.Conn, jetstream.Jet
 		nc.Close()
 		return nil, nil, fmt.Errorf("NATS at %s is not reachable in %s: check NATS_URL, the network and the credentials (is the bridge or NATS running?)", shown, natsWait)
 	}
-	js, err := jetstream.New(nc)
+	js, err := consume.OpenJetStream(nc, cfg.NATS)
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("JetStream at %s: %s", shown, redactURLs(err.Error(), url))

@@ -20,7 +20,12 @@ func runFlags(fs *flag.FlagSet) action {
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		log := newLogger(cfg, os.Stderr)
 		bridge.LimitMemory(cfg, log)
-		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) })
+		traced, stopTracing, err := startTracing(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer stopTracing()
+		return bridge.Run(ctx, cfg, log, func(st bridge.Started) { banner(log, cfg, st) }, traced)
 	}
 }
 
@@ -50,6 +55,9 @@ func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
 		Str("consumer", cfg.ReadingConsumer()).Str("konnect", config.RedactURL(st.IngestURL)).Bool("konnect_token", cfg.Konnect.Token != "").
 		Str("admin", "http://"+st.AdminAddr).Msg("konnect-bridge started")
 	var notes []string
+	if cfg.NATS.Context != "" {
+		notes = append(notes, fmt.Sprintf("NATS from the natscli context %q (NATS_CONTEXT, or the one `nats context select` chose)", cfg.NATS.Context))
+	}
 	if cfg.Embedded() {
 		notes = append(notes, fmt.Sprintf("dev mode: embedded NATS with JetStream at %s (data in %s/); set NATS_URL to use your own server", natsURL, cfg.NATS.DataDir))
 	}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
@@ -25,6 +24,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/service"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
@@ -42,7 +42,11 @@ type Started struct {
 // finish or hand back in-flight batches within BRIDGE_SHUTDOWN_TIMEOUT,
 // drain the NATS connection, stop the admin server. started, when not nil,
 // is called once everything is up. A nil error means a clean stop.
-func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started func(Started)) error {
+func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started func(Started), opts ...Option) error {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	m := metrics.New()
 	h := health.New(func(c health.Component, ready bool) {
 		v := 0.0
@@ -104,9 +108,14 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	if err := consume.WaitConnected(ctx, nc); err != nil {
 		return nil
 	}
-	js, err := jetstream.New(nc)
+	js, err := consume.OpenJetStream(nc, cfg.NATS)
 	if err != nil {
 		return fmt.Errorf("JetStream: %w", err)
+	}
+	if cfg.Bridge.BindOnly {
+		if cfg, err = consume.CheckBound(ctx, js, cfg, log); err != nil {
+			return err
+		}
 	}
 	// Dead letters must have a place before the first message is read.
 	dlq := consume.NewDeadLetters(js, cfg, log, m, h)
@@ -138,6 +147,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		Size: cfg.Batch.Size, Bytes: cfg.Batch.Bytes, Linger: cfg.Batch.Linger, InFlight: cfg.Batch.InFlight,
 		RetryBudget: cfg.Retry.Budget, MaxBackoff: cfg.Retry.MaxBackoff, NakDelay: cfg.Retry.NakDelay, ProbeMax: cfg.Retry.ProbeMax,
 	}, log, m, h)
+	o.trace(dlq, pub)
 
 	// Sources stop when ctx ends; the publisher gets ShutdownTimeout more
 	// to finish what is in flight before everything left is handed back.
@@ -168,6 +178,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		sources.Wait()
 		close(items)
 	}()
+	stopService := service.Register(nc, service.Info{Stream: cfg.Bridge.Stream, Consumer: cfg.ReadingConsumer(), Target: st.IngestURL}, h, m, log)
 	// Readiness waits for Konnect's word on the token and URL.
 	h.Set(health.KonnectAuth, false, "asking Konnect whether it accepts the token")
 	if pub.CheckAuth(ctx) {
@@ -180,6 +191,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	dlq.Close()
 	dlq.Wait()
 	source.SaveFloor(context.WithoutCancel(ctx))
+	stopService()
 
 	closed := make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(closed) })

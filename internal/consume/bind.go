@@ -32,6 +32,8 @@ func (j *JetStream) bind(ctx context.Context) error {
 	seen := j.streamSeen
 	j.mu.Unlock()
 	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound) && j.cfg.Bridge.BindOnly:
+		return fmt.Errorf("stream %s is missing (BRIDGE_BIND_ONLY: waiting for it to be created or restored): %w", name, err)
 	case errors.Is(err, jetstream.ErrStreamNotFound) && seen:
 		return fmt.Errorf("stream %s disappeared (deleted, or NATS lost its storage): its undelivered messages are gone from NATS. Restore it from a backup (it keeps its ids) or create it; restarting the bridge creates an empty one", name)
 	case errors.Is(err, jetstream.ErrStreamNotFound):
@@ -56,6 +58,9 @@ func (j *JetStream) bind(ctx context.Context) error {
 }
 
 func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created time.Time) error {
+	if j.cfg.Bridge.BindOnly {
+		return j.bindExisting(ctx, streamID, created)
+	}
 	stream, durable := j.cfg.Bridge.Stream, j.cfg.ReadingConsumer()
 	cc := jetstream.ConsumerConfig{
 		Durable:       durable,
@@ -87,13 +92,20 @@ func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created t
 	if err != nil {
 		return fmt.Errorf("create durable consumer %s on stream %s: %w", durable, stream, err)
 	}
+	j.use(ctx, c, streamID, created)
+	return nil
+}
+
+// use makes c, on the stream of identity streamID created at created, the
+// consumer the bridge reads.
+func (j *JetStream) use(ctx context.Context, c jetstream.Consumer, streamID string, created time.Time) {
 	j.mu.Lock()
 	j.current = &binding{cons: c, streamID: streamID, created: created, reconnects: j.js.Conn().Stats().Reconnects}
 	j.mu.Unlock()
 	j.noteFloor(ctx, streamID, c.CachedInfo())
 	j.health.Set(health.Consumer, true, "")
-	j.log.Info().Str("stream", stream).Str("stream_id", streamID).Str("consumer", durable).Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
-	return nil
+	j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("stream_id", streamID).Str("consumer", c.CachedInfo().Name).
+		Str("subject", j.cfg.Bridge.Subject).Msg("bound to the durable consumer")
 }
 
 // SandboxConsumerIdle is how long after the last sandbox stopped NATS

@@ -60,28 +60,11 @@ func Connect(url string, n config.NATS, log zerolog.Logger, h *health.Health) (*
 			ev.Msg("NATS error")
 		}),
 	}
-	if n.Creds != "" {
-		opts = append(opts, nats.UserCredentials(n.Creds))
+	auth, err := authOptions(n)
+	if err != nil {
+		return nil, err
 	}
-	if n.NKey != "" {
-		o, err := nats.NkeyOptionFromSeed(n.NKey)
-		if err != nil {
-			return nil, fmt.Errorf("NATS_NKEY %s: %w", n.NKey, err)
-		}
-		opts = append(opts, o)
-	}
-	if n.Token != "" {
-		opts = append(opts, nats.Token(n.Token.Reveal()))
-	}
-	if n.User != "" {
-		opts = append(opts, nats.UserInfo(n.User, n.Password.Reveal()))
-	}
-	if n.CA != "" {
-		opts = append(opts, nats.RootCAs(n.CA))
-	}
-	if n.Cert != "" {
-		opts = append(opts, nats.ClientCert(n.Cert, n.Key))
-	}
+	opts = append(opts, auth...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)

@@ -96,10 +96,14 @@ const storeTimeout = 10 * time.Second
 // DeadLetters stores dead letters in a JetStream stream of their own, off
 // the pull loop and the senders (see Run). Safe for concurrent use.
 type DeadLetters struct {
-	js       jetstream.JetStream
-	subject  string
+	js      jetstream.JetStream
+	subject string
+	// subjects captures every dead letter's subject (subject.>).
+	subjects string
 	stream   string
 	maxBytes int64
+	// bindOnly: create and change no stream (BRIDGE_BIND_ONLY).
+	bindOnly bool
 	log      zerolog.Logger
 	metrics  *metrics.Metrics
 	health   *health.Health
@@ -107,13 +111,14 @@ type DeadLetters struct {
 	// stored waits before it comes back.
 	retryDelay time.Duration
 	stage      stage
+	tracer     tracer
 }
 
 // NewDeadLetters stores on subjects under cfg's BRIDGE_DLQ_SUBJECT in
 // BRIDGE_DLQ_STREAM. h, when not nil, hears whether storing works.
 func NewDeadLetters(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health) *DeadLetters {
 	d := &DeadLetters{
-		js: js, subject: cfg.Bridge.DLQSubject, stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes,
+		js: js, subject: cfg.Bridge.DLQSubject, subjects: DeadLetterSubjects(cfg), stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes, bindOnly: cfg.Bridge.BindOnly,
 		log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, health: h, retryDelay: cfg.Retry.NakDelay,
 	}
 	d.stage = newStage()
@@ -129,7 +134,7 @@ func (d *DeadLetters) streamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:                 d.stream,
 		Description:          "konnect-bridge dead letters: events Konnect will not accept, with the reason in headers",
-		Subjects:             []string{d.subject + ".>"},
+		Subjects:             []string{d.subjects},
 		Storage:              jetstream.FileStorage,
 		Duplicates:           10 * time.Minute,
 		MaxBytes:             d.maxBytes,
@@ -146,6 +151,9 @@ func (d *DeadLetters) streamConfig() jetstream.StreamConfig {
 func (d *DeadLetters) Ensure(ctx context.Context) error {
 	want := d.streamConfig()
 	s, err := d.js.Stream(ctx, d.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && d.bindOnly {
+		return fmt.Errorf("%w: BRIDGE_DLQ_STREAM %s is missing and BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create it capturing %s, or unset BRIDGE_BIND_ONLY", ErrNotBound, d.stream, d.subjects)
+	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err = d.js.CreateStream(ctx, want); err != nil {
 			return fmt.Errorf("create dead-letter stream %s: %w", d.stream, err)
@@ -165,10 +173,10 @@ func (d *DeadLetters) Ensure(ctx context.Context) error {
 			return nil
 		}
 	}
-	if have.Description == want.Description {
+	if have.Description == want.Description && !d.bindOnly {
 		return d.upgrade(ctx, s.CachedInfo())
 	}
-	return fmt.Errorf("BRIDGE_DLQ_STREAM %s exists but does not capture %s.> (BRIDGE_DLQ_SUBJECT): add that subject to the stream or choose another BRIDGE_DLQ_STREAM", d.stream, d.subject)
+	return fmt.Errorf("BRIDGE_DLQ_STREAM %s exists but does not capture %s (BRIDGE_DLQ_SUBJECT): add that subject to the stream or choose another BRIDGE_DLQ_STREAM", d.stream, d.subjects)
 }
 
 // upgrade makes a dead-letter stream of an earlier bridge, which kept
@@ -284,6 +292,7 @@ func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind Kind, subje
 		m.Data = nil
 		ack, err = d.js.PublishMsg(ctx, m)
 	}
+	d.traceDeadLetter(m, string(kind), subject, err)
 	if alreadyStored(err) || (err == nil && ack.Duplicate) {
 		return nil
 	}

@@ -103,6 +103,9 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 		}
 		idx, rawEvent := i, d.Raw
 		it := publish.Item{JSON: body, Done: func(o publish.Outcome) { m.done(idx, rawEvent, o) }}
+		if x.dlq.traced() {
+			it.Traceparent = traceparent(d, raw.Header)
+		}
 		if ctx.Err() != nil {
 			it.Done(publish.Outcome{Verdict: publish.RetryLater, Reason: "shutting down"})
 			continue

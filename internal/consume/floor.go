@@ -29,17 +29,25 @@ func (j *JetStream) floorKey() string {
 }
 
 // openFloors opens BRIDGE_STATE_BUCKET, creating it with as many replicas
-// as the stream has when it is missing. Without it the ack floor is kept in
-// memory only; that is said once, and reading goes on.
+// as the stream has when it is missing (never in bind-only mode). It tries
+// once per process, for at most a few seconds: without the bucket the ack
+// floor is kept in memory only, which is said once, and reading goes on.
 func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 	j.mu.Lock()
-	open := j.floors != nil
+	tried := j.floorsTried
+	j.floorsTried = true
 	j.mu.Unlock()
-	if open {
+	if tried {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
 	bucket := j.cfg.Bridge.StateBucket
 	kv, err := j.js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) && j.cfg.Bridge.BindOnly {
+		j.log.Info().Str("bucket", bucket).Msg("BRIDGE_BIND_ONLY: no key-value bucket BRIDGE_STATE_BUCKET to keep the ack floor in, and the bridge creates none; it is kept in memory only")
+		return
+	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = j.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 			Bucket:      bucket,
@@ -51,7 +59,7 @@ func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 	}
 	if err != nil {
 		j.log.Warn().Err(err).Str("bucket", bucket).
-			Msg("cannot keep the ack floor in NATS (grant the bridge's NATS user the key-value bucket BRIDGE_STATE_BUCKET); a consumer deleted while no bridge runs starts by BRIDGE_CONSUMER_START")
+			Msg("cannot keep the ack floor in NATS (grant the bridge's NATS user the key-value bucket BRIDGE_STATE_BUCKET, see `bridge permissions`); it is kept in memory only, and a consumer deleted while no bridge runs starts by BRIDGE_CONSUMER_START")
 		return
 	}
 	j.mu.Lock()

@@ -41,9 +41,10 @@ type JetStream struct {
 	// floor is the consumer's last ack floor read, floors the bucket that
 	// keeps it across consumer deletions (nil without one) and saved what
 	// was last written there.
-	floor  ackFloor
-	floors jetstream.KeyValue
-	saved  string
+	floor       ackFloor
+	floors      jetstream.KeyValue
+	floorsTried bool
+	saved       string
 }
 
 // binding is the consumer the bridge reads and the identity of the stream
@@ -208,7 +209,7 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		info, err := b.cons.Info(ictx)
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
-			j.log.Warn().Str("consumer", j.cfg.ReadingConsumer()).Msg("the durable consumer or its stream was deleted; binding again")
+			j.log.Warn().Str("consumer", j.cfg.ReadingConsumer()).Bool("bind_only", j.cfg.Bridge.BindOnly).Msg("the durable consumer or its stream was deleted; binding again (the consumer created again unless BRIDGE_BIND_ONLY)")
 			j.health.Set(health.Consumer, false, "consumer or stream deleted")
 			_ = j.Bind(ctx)
 		case err != nil:

@@ -9,6 +9,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
 // Item is one event on its way to Konnect.
@@ -19,6 +20,10 @@ type Item struct {
 	// Rejected (dead-letter it) or RetryLater (hand its message back after
 	// Delay). It may be called from any goroutine and must not block long.
 	Done func(Outcome)
+	// Traceparent is the producer's W3C trace context, kept as it came and
+	// read only when tracing is on; empty when there is none or tracing is
+	// off.
+	Traceparent string
 }
 
 // Limits bound batches, concurrency and retries.
@@ -40,6 +45,8 @@ type Publisher struct {
 	metrics *metrics.Metrics
 	health  *health.Health
 	gate    *gate
+	// tracer is nil when tracing is off.
+	tracer *tracing.Tracer
 }
 
 // New builds a Publisher; Run starts it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
@@ -15,6 +16,8 @@ import (
 type sender struct {
 	p    *Publisher
 	body []byte
+	// batch is the span of the batch being delivered; nil when off.
+	batch *tracing.Batch
 }
 
 // deliver settles every item of the batch: delivered, rejected (after
@@ -22,6 +25,10 @@ type sender struct {
 func (s *sender) deliver(ctx context.Context, items []Item) {
 	s.p.metrics.BatchesInFlight.Inc()
 	defer s.p.metrics.BatchesInFlight.Dec()
+	if s.p.tracer != nil {
+		s.startTrace(ctx, items)
+		defer s.endTrace()
+	}
 	s.send(ctx, items)
 }
 
@@ -148,6 +155,9 @@ func (s *sender) post(ctx context.Context, items []Item) Outcome {
 		code = strconv.Itoa(o.Status)
 	}
 	p.metrics.KonnectResponses.WithLabelValues(code).Inc()
+	if s.batch != nil {
+		s.batch.Request(o.Status, o.Verdict.String(), o.Verdict == RetryLater || o.Verdict == Outage)
+	}
 	return o
 }
 
