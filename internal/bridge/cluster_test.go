@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
@@ -27,15 +26,7 @@ func TestClusterLosesItsStreamLeaderMidDrain(t *testing.T) {
 	k := testkit.NewKonnect(t, sandbox.WithFault(sandbox.Delay(20*time.Millisecond)))
 	cfg := testkit.Config(urls, k.URL)
 
-	nc, err := nats.Connect(urls, nats.MaxReconnects(-1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := testkit.Connect(t, urls)
 	testkit.Eventually(t, wait, func() bool {
 		ctx, cancel := brief()
 		defer cancel()
