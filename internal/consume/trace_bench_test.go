@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
@@ -38,7 +39,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 	hold := func(*message) func() { return func() {} }
 	ctx := context.Background()
 	for _, traced := range []bool{false, true} {
-		x := &emitter{log: zerolog.Nop(), metrics: metrics.New(), dlq: &DeadLetters{}}
+		x := newEmitter(config.Defaults(), &DeadLetters{}, zerolog.Nop(), metrics.New(), nil)
 		if traced {
 			x.dlq.Trace(tracing.New(noop.NewTracerProvider()))
 		}
