@@ -144,3 +144,33 @@ func sameTime(a, b string) bool {
 	y, err2 := time.Parse(time.RFC3339Nano, b)
 	return err1 == nil && err2 == nil && x.Equal(y)
 }
+
+// A core NATS request holds one good event and eleven bad ones: the good
+// one is delivered and the message is dead-lettered whole. Replayed while
+// the bad ones are still bad, the bridge answers that some events were
+// dead-lettered again, and replay keeps the dead letter.
+func TestReplayKeepsACoreDeadLetterWhoseEventsAreStillBad(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *config.Config) { c.Bridge.CoreSubject = "core.agent.runs.>" })
+	bad := structured("", func(ev map[string]any) { delete(ev, "subject") })
+	events := [][]byte{run("core-good").JSON()}
+	for range 11 {
+		events = append(events, bad)
+	}
+	resp, err := e.nc.Request("core.agent.runs.acme", array(events...), wait)
+	if err != nil || !strings.Contains(string(resp.Data), `"dead_lettered":11`) {
+		t.Fatalf("the request was answered %q, %v; want accepted with 11 dead-lettered", resp.Data, err)
+	}
+	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) == 1 }, "the message was not dead-lettered whole")
+	dlq := consume.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var said []string
+	n, err := dlq.Replay(ctx, consume.Filter{}, e.cfg.Bridge.Stream, 5*time.Second, false, func(_ consume.Stored, what string) { said = append(said, what) })
+	if n != 0 || !errors.Is(err, consume.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again") {
+		t.Fatalf("replay: %d, %v (%q); want the dead letter kept, its events still bad", n, err, said)
+	}
+	if len(e.deadLetters()) != 1 {
+		t.Fatal("the dead letter of events still bad was removed")
+	}
+}

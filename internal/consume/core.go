@@ -192,6 +192,9 @@ type coreAnswer struct {
 	Status       string `json:"status"`
 	Reason       string `json:"reason,omitempty"`
 	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+	// DeadLettered counts the events of an accepted message that were
+	// dead-lettered rather than delivered.
+	DeadLettered int `json:"dead_lettered,omitempty"`
 }
 
 // The statuses of a core NATS answer.
@@ -220,7 +223,9 @@ func (s *coreSettler) respond(a coreAnswer) error {
 	return s.msg.Respond(b)
 }
 
-func (s *coreSettler) ack() error { return s.respond(coreAnswer{Status: answerAccepted}) }
+func (s *coreSettler) ack(deadLettered int) error {
+	return s.respond(coreAnswer{Status: answerAccepted, DeadLettered: deadLettered})
+}
 func (s *coreSettler) term(reason string) error {
 	return s.respond(coreAnswer{Status: answerDeadLettered, Reason: reason})
 }

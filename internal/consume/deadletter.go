@@ -317,15 +317,17 @@ func alreadyStored(err error) bool {
 // not store, its description saying why.
 const errCodeStoreFailed jetstream.ErrorCode = 10077
 
-// originalHeaders strips the dead-letter headers and restores the
-// producer's Nats-* headers, for a replay.
+// originalHeaders strips the dead-letter headers and the dead letter's own
+// Nats-* headers, and restores the producer's Nats-Msg-Id, for a replay.
+// The producer's other Nats-* headers stay out: an expected last sequence
+// would refuse the replay forever, a rollup would purge the stream.
 func originalHeaders(h nats.Header) nats.Header {
 	out := nats.Header{}
 	for k, v := range h {
 		switch {
-		case strings.HasPrefix(k, HeaderOriginal):
-			out[strings.TrimPrefix(k, HeaderOriginal)] = v
-		case !strings.HasPrefix(k, headerPrefix):
+		case k == HeaderOriginal+jetstream.MsgIDHeader:
+			out[jetstream.MsgIDHeader] = v
+		case !strings.HasPrefix(k, headerPrefix) && !strings.HasPrefix(k, "Nats-"):
 			out[k] = v
 		}
 	}

@@ -259,8 +259,10 @@ func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration) string 
 	switch {
 	case err != nil:
 		return "the answer was not a bridge's: " + err.Error()
-	case a.Status == answerAccepted:
+	case a.Status == answerAccepted && a.DeadLettered == 0:
 		return ""
+	case a.Status == answerAccepted:
+		return fmt.Sprintf("%d of its events were dead-lettered again (the rest were delivered)", a.DeadLettered)
 	case a.Status == answerDeadLettered:
 		return "dead-lettered again: " + a.Reason
 	}

@@ -239,7 +239,7 @@ type jsSettler struct {
 
 func (s *jsSettler) replaced() bool { return s.bound().streamID != s.streamID }
 
-func (s *jsSettler) ack() error {
+func (s *jsSettler) ack(int) error {
 	if s.replaced() {
 		return nil
 	}

@@ -20,8 +20,9 @@ const MaxDeadLettersPerMessage = 10
 // settler is how one kind of message (JetStream or core NATS) is finally
 // settled. Exactly one of its methods is called, once.
 type settler interface {
-	// ack: every event is delivered, or dead-lettered and stored.
-	ack() error
+	// ack: every event is delivered, or dead-lettered and stored
+	// (deadLettered of them).
+	ack(deadLettered int) error
 	// handBack: deliver again after delay.
 	handBack(delay time.Duration, reason string) error
 	// term: every event was dead-lettered; never deliver it again.
@@ -131,7 +132,7 @@ func (m *message) finish() {
 	case m.delivered == 0 && m.bad > 0:
 		err = m.s.term(m.dead[0].Reason)
 	default:
-		err = m.s.ack()
+		err = m.s.ack(m.bad)
 	}
 	if err != nil {
 		m.dlq.log.Warn().Err(err).Msg("settling a message failed; JetStream will redeliver it")

@@ -18,7 +18,7 @@ import (
 // benchSettler settles nothing: the benchmark measures the bridge's side.
 type benchSettler struct{}
 
-func (benchSettler) ack() error                           { return nil }
+func (benchSettler) ack(int) error                        { return nil }
 func (benchSettler) handBack(time.Duration, string) error { return nil }
 func (benchSettler) term(string) error                    { return nil }
 func (benchSettler) origin() Origin                       { return Origin{} }
