@@ -117,7 +117,7 @@ func (c Config) Validate() error {
 		add("BRIDGE_CORE_PENDING %d must be at least 1: it bounds the core NATS messages waiting for the bridge (65536 is the default)", c.Bridge.CorePending)
 	}
 	if c.Bridge.SandboxKeep < 1 {
-		add("BRIDGE_SANDBOX_KEEP %d must be at least 1: it is how many events the sandbox keeps to show (1000 is the default)", c.Bridge.SandboxKeep)
+		add("BRIDGE_SANDBOX_KEEP %d must be at least 1: it is how many events the sandbox keeps to show (10000 is the default)", c.Bridge.SandboxKeep)
 	}
 	if c.Bridge.Stream == c.Bridge.DLQStream {
 		add("BRIDGE_DLQ_STREAM %q is the consumed stream: give dead letters a stream of their own", c.Bridge.DLQStream)

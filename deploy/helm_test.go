@@ -152,7 +152,7 @@ func checkLocksDown(t *testing.T, r *rendered) {
 
 // checkSizedFromBenchmarks: the memory request covers the peak RSS that
 // docs/BENCHMARKS.md measured over a 1,000,000-event backlog, and the
-// limit is above it; GOMEMLIMIT follows the limit.
+// limit is above it; GOMEMLIMIT is left to the bridge.
 func checkSizedFromBenchmarks(t *testing.T, r *rendered) {
 	t.Helper()
 	raw, err := os.ReadFile("../docs/BENCHMARKS.md")
@@ -176,9 +176,8 @@ func checkSizedFromBenchmarks(t *testing.T, r *rendered) {
 	if res.Requests.Cpu().Cmp(resource.MustParse("50m")) < 0 {
 		t.Errorf("cpu request %s, want at least 50m", res.Requests.Cpu())
 	}
-	gml := r.env(t)["GOMEMLIMIT"].ValueFrom
-	if gml == nil || gml.ResourceFieldRef == nil || gml.ResourceFieldRef.Resource != "limits.memory" {
-		t.Errorf("GOMEMLIMIT %+v, want it from limits.memory", gml)
+	if _, set := r.env(t)["GOMEMLIMIT"]; set {
+		t.Error("GOMEMLIMIT is set: at the memory limit it would override the bridge's own soft limit, derived from its settings well below the limit")
 	}
 }
 
