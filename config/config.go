@@ -18,6 +18,10 @@ type Config struct {
 	Retry   Retry
 	Billing Billing
 
+	// contextSecrets are the password, token and seed of the NATS context
+	// in use, kept only to be scrubbed from text.
+	contextSecrets [3]Secret
+
 	// konnectURLSet is true when KONNECT_URL was given rather than defaulted.
 	konnectURLSet bool
 }

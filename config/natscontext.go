@@ -27,6 +27,8 @@ func applyContext(c *Config) error {
 		return fmt.Errorf("NATS_CONTEXT %q cannot be loaded: %v; `nats context ls` lists the contexts (in $XDG_CONFIG_HOME/nats/context or ~/.config/nats/context)", name, err)
 	}
 	c.NATS.Context = name
+	// Its secrets are applied when connecting; the scrubber must know them.
+	c.contextSecrets = [3]Secret{Secret(nctx.Password()), Secret(nctx.Token()), Secret(nctx.UserSeed())}
 	if c.NATS.URL == "" {
 		c.NATS.URL = nctx.ServerURL()
 	}

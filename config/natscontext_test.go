@@ -78,3 +78,19 @@ func TestJetStreamAPISettingsAreChecked(t *testing.T) {
 		t.Errorf("bind-only with a domain: %v", cfg.Validate())
 	}
 }
+
+// The context's own password and token are applied when connecting; they
+// are scrubbed from text like the bridge's own secrets.
+func TestNATSContextSecretsAreScrubbed(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	saveContext(t, "ops", natscontext.WithServerURL("nats://ops.invalid:4222"),
+		natscontext.WithUser("bridge"), natscontext.WithPassword("s3cret-pass"), natscontext.WithToken("tok-0123456789"))
+	cfg, _, err := load(t, nil, map[string]string{"NATS_CONTEXT": "ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.Scrubber().String("nats: authorization violation for s3cret-pass and tok-0123456789")
+	if strings.Contains(got, "s3cret-pass") || strings.Contains(got, "tok-0123456789") {
+		t.Errorf("the context's secrets reach text: %q", got)
+	}
+}

@@ -33,6 +33,9 @@ func (c Config) Scrubber() *Scrubber {
 	}
 	// Shorter values are too common in text to replace, and no secret.
 	add(3, c.Konnect.Token.Reveal(), c.NATS.Token.Reveal(), c.NATS.Password.Reveal())
+	for _, s := range c.contextSecrets {
+		add(3, s.Reveal())
+	}
 	for _, raw := range append(strings.Split(c.NATS.URL, ","), c.Konnect.URL) {
 		add(3, urlSecrets(strings.TrimSpace(raw))...)
 	}

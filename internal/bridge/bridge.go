@@ -178,7 +178,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 		sources.Wait()
 		close(items)
 	}()
-	stopService := service.Register(nc, service.Info{Stream: cfg.Bridge.Stream, Consumer: cfg.ReadingConsumer(), Target: st.IngestURL}, h, m, log)
+	stopService := service.Register(nc, service.Info{Stream: cfg.Bridge.Stream, Consumer: cfg.ReadingConsumer(), Target: st.IngestURL, Secrets: cfg.Scrubber()}, h, m, log)
 	// Readiness waits for Konnect's word on the token and URL.
 	h.Set(health.KonnectAuth, false, "asking Konnect whether it accepts the token")
 	if pub.CheckAuth(ctx) {

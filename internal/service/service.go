@@ -34,6 +34,8 @@ type Info struct {
 	Stream, Consumer string
 	// Target is the ingest URL; it is shown without credentials.
 	Target string
+	// Secrets, when set, scrubs the reasons the status quotes.
+	Secrets *config.Scrubber
 }
 
 // Status is what an operator asks first about a replica.
@@ -74,6 +76,20 @@ func Read(h *health.Health, m *metrics.Metrics) Status {
 	return st
 }
 
+// read is Read with the reasons scrubbed of the configuration's secrets:
+// they quote errors of net/http and nats.go, which may carry a URL.
+func (info Info) read(h *health.Health, m *metrics.Metrics) Status {
+	st := Read(h, m)
+	if info.Secrets == nil {
+		return st
+	}
+	st.HeldReason = info.Secrets.String(st.HeldReason)
+	for i, r := range st.NotReady {
+		st.NotReady[i] = info.Secrets.String(r)
+	}
+	return st
+}
+
 // Register adds this replica to the NATS service API on nc and returns
 // what removes it again (call it before draining nc). Failing to register,
 // at once or later for want of permission on $SRV.>, is logged as a
@@ -99,7 +115,7 @@ func Register(nc *nats.Conn, info Info, h *health.Health, m *metrics.Metrics, lo
 			"stream": info.Stream, "consumer": info.Consumer, "target": config.RedactURL(info.Target),
 			"build": build.Version, "revision": build.Revision,
 		},
-		StatsHandler: func(*micro.Endpoint) any { return Read(h, m) },
+		StatsHandler: func(*micro.Endpoint) any { return info.read(h, m) },
 		ErrorHandler: func(_ micro.Service, err *micro.NATSError) { warn(err) },
 	})
 	if err != nil {
@@ -108,7 +124,7 @@ func Register(nc *nats.Conn, info Info, h *health.Health, m *metrics.Metrics, lo
 		return func() {}
 	}
 	err = svc.AddEndpoint("status", micro.HandlerFunc(func(req micro.Request) {
-		b, _ := json.Marshal(Read(h, m))
+		b, _ := json.Marshal(info.read(h, m))
 		_ = req.Respond(b)
 	}), micro.WithEndpointSubject(StatusSubject))
 	if err != nil {
