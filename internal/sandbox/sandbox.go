@@ -27,19 +27,23 @@ type Sandbox struct {
 	log     *slog.Logger
 	trace   atomic.Uint64 // numbers problem instances, like Konnect's kong:trace ids
 
-	keep   int // 0: keep everything
-	window int // 0: remember every key
+	keep int // 0: keep everything
+	// keepBytes bounds the bytes of events kept, with keep.
+	keepBytes int
+	window    int // 0: remember every key
 
-	mu       sync.Mutex
-	token    string
-	fault    Fault
-	events   []Event // the last keep (up to twice as many before a trim)
-	requests []Request
-	usage    Usage // every event accepted
-	seen     map[dedupeKey]struct{}
-	order    []dedupeKey // with a window: the keys remembered, oldest at oldest
-	oldest   int
-	billing  billing // meters and customers, for the read API (billing.go)
+	mu     sync.Mutex
+	token  string
+	fault  Fault
+	events []Event // the last keep (up to twice as many before a trim)
+	// keptBytes adds up the bytes of events, with WithKeep.
+	keptBytes int
+	requests  []Request
+	usage     Usage // every event accepted
+	seen      map[dedupeKey]struct{}
+	order     []dedupeKey // with a window: the keys remembered, oldest at oldest
+	oldest    int
+	billing   billing // meters and customers, for the read API (billing.go)
 }
 
 // Event is one accepted event. Raw is the event object exactly as received;
@@ -177,7 +181,7 @@ func (s *Sandbox) commit(req Request, events []Event) (added, total int) {
 		}
 		e.Stored = req.At
 		s.count(e)
-		s.events = trim(append(s.events, e), s.keep)
+		s.keepEvent(e)
 		added++
 	}
 	s.requests = trim(append(s.requests, req), s.keep)
