@@ -112,6 +112,13 @@ func TestFenceHoldsEachEventToItsSubject(t *testing.T) {
 	if got := e.scrape().value(t, `konnect_bridge_events_dead_lettered_total{reason="fenced"}`); got != float64(len(refused)) {
 		t.Errorf(`konnect_bridge_events_dead_lettered_total{reason="fenced"} = %v, want %d`, got, len(refused))
 	}
+	x, byReason := e.scrape(), 0.0
+	for _, reason := range []string{"customer", "source", "unmapped", "no_template"} {
+		byReason += x.value(t, `konnect_bridge_fence_refusals_total{reason="`+reason+`"}`)
+	}
+	if byReason != float64(len(refused)) || x.value(t, `konnect_bridge_fence_refusals_total{reason="customer"}`) == 0 {
+		t.Errorf("konnect_bridge_fence_refusals_total adds up to %v, want %d with some for another customer", byReason, len(refused))
+	}
 
 	// Replayed, each goes back the way it came and is checked again on
 	// arrival: the stream's dead letters are republished and refused anew;

@@ -98,6 +98,7 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 		d := events.At(i)
 		body, err := x.prepare(d, i, n, raw.Subject, m.p)
 		if err != nil {
+			x.countRefusal(err)
 			m.done(i, d.Raw, publish.Outcome{Verdict: publish.Rejected, Cause: string(kindOf(err)), Reason: err.Error()})
 			continue
 		}
@@ -117,6 +118,14 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 		}
 	}
 	return ctx.Err() == nil
+}
+
+// countRefusal counts an event the fence refused, by reason.
+func (x *emitter) countRefusal(err error) {
+	var r *fence.Refusal
+	if errors.As(err, &r) {
+		x.metrics.FenceRefusals.WithLabelValues(r.Reason).Inc()
+	}
 }
 
 // kindOf names the dead-letter kind of an event the bridge refuses itself.

@@ -23,6 +23,29 @@ import (
 // the event (kind "fenced") with the error's text as the reason.
 var ErrRefused = errors.New("fenced")
 
+// The reasons of a Refusal, one word each, fit for a metric's label: a
+// producer chooses the values, so they never become labels themselves.
+const (
+	RefusedCustomer   = "customer"    // the subject allows another customer
+	RefusedSource     = "source"      // the subject binds another source
+	RefusedUnmapped   = "unmapped"    // the customer table maps the token to none
+	RefusedNoTemplate = "no_template" // the subject fits no template
+)
+
+// Refusal is the error of an event the fence refuses: it wraps ErrRefused
+// and names its reason.
+type Refusal struct {
+	Reason string
+	text   string
+}
+
+func (r *Refusal) Error() string { return r.text }
+func (r *Refusal) Unwrap() error { return ErrRefused }
+
+func refuse(reason, format string, args ...any) error {
+	return &Refusal{Reason: reason, text: ErrRefused.Error() + ": " + fmt.Sprintf(format, args...)}
+}
+
 // Rule is a parsed binding rule. A nil *Rule allows every event. Safe for
 // concurrent use.
 type Rule struct {
@@ -55,15 +78,15 @@ func (r *Rule) Check(subject, customer, source string) error {
 		return r.unbound(subject)
 	}
 	if source != "" && t.source >= 0 && source != src {
-		return fmt.Errorf("%w: source %q is not allowed on %s, which %s binds to the source %q", ErrRefused, source, subject, t.text, src)
+		return refuse(RefusedSource, "source %q is not allowed on %s, which %s binds to the source %q", source, subject, t.text, src)
 	}
 	if customer == "" || r.customers.allows(token, customer) {
 		return nil
 	}
 	if want, ok := r.customers.lookup(token); ok {
-		return fmt.Errorf("%w: subject %q is not allowed on %s, which bills only %q", ErrRefused, customer, subject, want)
+		return refuse(RefusedCustomer, "subject %q is not allowed on %s, which bills only %q", customer, subject, want)
 	}
-	return fmt.Errorf("%w: subject %q is not allowed on %s: BRIDGE_FENCE_CUSTOMERS maps %q to no customer", ErrRefused, customer, subject, token)
+	return refuse(RefusedUnmapped, "subject %q is not allowed on %s: BRIDGE_FENCE_CUSTOMERS maps %q to no customer", customer, subject, token)
 }
 
 // Customer is the customer the NATS subject allows, for an event that
@@ -75,7 +98,7 @@ func (r *Rule) Customer(subject string) (string, error) {
 	}
 	c, ok := r.customers.lookup(token)
 	if !ok {
-		return "", fmt.Errorf("%w: an event without subject on %s bills no customer: BRIDGE_FENCE_CUSTOMERS maps %q to no customer", ErrRefused, subject, token)
+		return "", refuse(RefusedUnmapped, "an event without subject on %s bills no customer: BRIDGE_FENCE_CUSTOMERS maps %q to no customer", subject, token)
 	}
 	return c, nil
 }
@@ -123,5 +146,5 @@ func (r *Rule) bindsSource() bool {
 }
 
 func (r *Rule) unbound(subject string) error {
-	return fmt.Errorf("%w: %s fits no template of BRIDGE_FENCE_SUBJECTS (%s), so it may bill no customer", ErrRefused, subject, r.list)
+	return refuse(RefusedNoTemplate, "%s fits no template of BRIDGE_FENCE_SUBJECTS (%s), so it may bill no customer", subject, r.list)
 }
