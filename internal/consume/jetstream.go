@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +59,10 @@ type binding struct {
 	// reconnects is the connection's reconnect count when bound (or last
 	// checked): a missed deletion can only hide behind a reconnect.
 	reconnects uint64
+	// lastDelivery is the highest consumer (delivery) sequence read
+	// through this binding. A consumer's delivery sequence only grows, so
+	// a lower one comes from a consumer created again under the same name.
+	lastDelivery atomic.Uint64
 }
 
 func (j *JetStream) bound() *binding {
@@ -112,7 +117,10 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 				break
 			}
 			if !j.handle(ctx, msg, b, out) {
+				// The stream or consumer was replaced: bind to the new one,
+				// after a moment, rather than pull the stale one again.
 				iter.Stop()
+				j.recover(ctx, errReplaced)
 				break
 			}
 		}
@@ -169,10 +177,11 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, o
 		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")
 		return true
 	}
-	if j.foreign(ctx, b, md.Timestamp) {
+	if last := b.lastDelivery.Load(); md.Sequence.Consumer <= last || j.foreign(ctx, b, md.Timestamp) {
 		_ = msg.Nak()
 		return false
 	}
+	b.lastDelivery.Store(md.Sequence.Consumer)
 	streamID := b.streamID
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	p := provenance{
@@ -214,6 +223,13 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 			_ = j.Bind(ctx)
 		case err != nil:
 			// NATS is away; the connection's own handlers report it.
+		case !info.Created.Equal(b.cons.CachedInfo().Created):
+			// Another replica, or whoever owns them, created the stream and
+			// consumer again under the same names: this binding's identity
+			// must not give the new stream's messages their ids.
+			j.log.Warn().Str("consumer", j.cfg.ReadingConsumer()).Msg("the durable consumer was created again (with its stream, perhaps); binding again")
+			j.health.Set(health.Consumer, false, "consumer created again")
+			_ = j.Bind(ctx)
 		default:
 			j.noteFloor(ictx, b.streamID, info)
 			j.metrics.ConsumerPending.Set(float64(info.NumPending))
@@ -224,6 +240,10 @@ func (j *JetStream) watchConsumer(ctx context.Context) {
 		cancel()
 	}
 }
+
+// errReplaced says the stream or consumer a message was pulled through was
+// replaced by another of the same name.
+var errReplaced = errors.New("the stream or consumer was replaced under the bridge")
 
 // jsSettler settles a JetStream message, unless its stream was replaced
 // by another of the same name: an ack goes to "<stream>.<consumer>" by
