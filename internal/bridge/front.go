@@ -69,7 +69,11 @@ func newFront(cfg config.Config, log zerolog.Logger) (*front, error) {
 	f.bill = billing.NewWatcher(cfg, f.st.IngestURL, f.token, log, m)
 	info := admin.Info{Version: metrics.Build().Version, NATS: f.st.NATSURL, Stream: cfg.Bridge.Stream,
 		Consumer: cfg.ReadingConsumer(), Target: f.st.IngestURL, Reading: cfg.Reading(), Secrets: cfg.Scrubber(), Billing: f.bill}
-	f.srv = &http.Server{Handler: admin.Handler(h, m, f.st.Sandbox, info), ReadHeaderTimeout: 10 * time.Second}
+	var sb admin.Sandbox // a nil *sandbox.Sandbox would not be a nil Sandbox
+	if f.st.Sandbox != nil {
+		sb = f.st.Sandbox
+	}
+	f.srv = &http.Server{Handler: admin.Handler(h, m, sb, info), ReadHeaderTimeout: 10 * time.Second}
 	return f, nil
 }
 
