@@ -1,6 +1,7 @@
 // Package admin owns the bridge's admin HTTP server: liveness, readiness
 // with the reason, Prometheus metrics, a status page, and in sandbox mode
-// the built-in Konnect sandbox. It reads state; it never changes it.
+// a Konnect stand-in (the Sandbox interface; the built-in sandbox in
+// practice, which it never imports). It reads state; it never changes it.
 package admin
 
 import (

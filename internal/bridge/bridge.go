@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	defer stop()
 	var g group
 	g.add("admin server", f.serve, f.shutdown)
-	g.add("delivery", func() error {
+	g.add("", func() error { // the delivery: its errors speak for themselves
 		p, err := build(ctx, cfg, log, f, o)
 		if err != nil || p == nil {
 			return err

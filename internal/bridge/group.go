@@ -14,7 +14,8 @@ import (
 // every error where oklog/run keeps only the first.
 type group struct{ actors []actor }
 
-// actor is one running part: run returns once interrupt was called (or
+// actor is one running part, whose name prefixes its error (none when
+// ""): run returns once interrupt was called (or
 // sooner, on failure); interrupt must be safe to call more than once and
 // must not block for long.
 type actor struct {
@@ -47,11 +48,11 @@ func (g *group) run() error {
 	errs := make(chan error, len(g.actors))
 	for _, a := range g.actors {
 		go func() {
-			if err := a.run(); err != nil {
-				errs <- fmt.Errorf("%s: %w", a.name, err)
-				return
+			err := a.run()
+			if err != nil && a.name != "" {
+				err = fmt.Errorf("%s: %w", a.name, err)
 			}
-			errs <- nil
+			errs <- err
 		}()
 	}
 	all := []error{<-errs}
