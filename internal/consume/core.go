@@ -209,8 +209,11 @@ func (c *Core) retry(msg *nats.Msg, p provenance, delay time.Duration) {
 	c.pending[t] = struct{}{}
 }
 
+// lostMessage says a core NATS message without a reply subject was lost.
+const lostMessage = "core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)"
+
 func (c *Core) lost(msg *nats.Msg) {
-	c.log.Error().Str("subject", msg.Subject).Msg("core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)")
+	c.log.Error().Str("subject", msg.Subject).Msg(lostMessage)
 }
 
 // stop ends the subscription and the retries still waiting; what they held
@@ -223,7 +226,7 @@ func (c *Core) stop(sub *nats.Subscription) {
 	for t := range c.pending {
 		if t.Stop() {
 			c.wg.Done()
-			c.log.Error().Msg("core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)")
+			c.log.Error().Msg(lostMessage)
 		}
 	}
 	c.mu.Unlock()

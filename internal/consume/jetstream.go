@@ -87,7 +87,8 @@ const PullExpiry = jetstream.PullExpiry(5 * time.Second)
 // pull iterator prefetches, so the next messages arrive while a batch is
 // being delivered. A consumer deleted under the bridge is created again:
 // Run is the only one that binds again, when a pull fails or when the
-// consumer watcher, which it runs, says the consumer is gone.
+// consumer watcher, which it runs, says the consumer is gone. It returns
+// nil once ctx ended and the goroutines it started have returned.
 func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 	rebind := make(chan struct{}, 1)
 	wctx, stopWatch := context.WithCancel(ctx)
