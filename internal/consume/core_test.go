@@ -17,20 +17,27 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
-// A core NATS subscription that ends under the bridge is an error of Run,
-// for the bridge to stop on and exit with, not a source that silently
-// stops reading.
-func TestCoreRunReturnsAnErrorWhenItsSubscriptionEnds(t *testing.T) {
+// subscribedCore is a core NATS source subscribed on a NATS server of its
+// own, and its connection.
+func subscribedCore(t *testing.T) (*consume.Core, *nats.Conn) {
+	t.Helper()
 	ns := testkit.NATS(t)
 	nc, js := testkit.Connect(t, ns.ClientURL())
 	cfg := config.Defaults()
 	cfg.Bridge.CoreSubject = "agent.core.>"
 	m, h := metrics.New(), health.New(nil)
-	dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), m, h)
-	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, dlq, nil)
+	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, consume.NewDeadLetters(js, cfg, zerolog.Nop(), m, h), nil)
 	if err := core.Subscribe(); err != nil {
 		t.Fatal(err)
 	}
+	return core, nc
+}
+
+// A core NATS subscription that ends under the bridge is an error of Run,
+// for the bridge to stop on and exit with, not a source that silently
+// stops reading.
+func TestCoreRunReturnsAnErrorWhenItsSubscriptionEnds(t *testing.T) {
+	core, nc := subscribedCore(t)
 	done := make(chan error, 1)
 	go func() { done <- core.Run(context.Background(), make(chan publish.Item, 1)) }()
 	nc.Close()
@@ -46,15 +53,7 @@ func TestCoreRunReturnsAnErrorWhenItsSubscriptionEnds(t *testing.T) {
 
 // A stopped Run returns nil.
 func TestCoreRunReturnsNilWhenStopped(t *testing.T) {
-	ns := testkit.NATS(t)
-	nc, js := testkit.Connect(t, ns.ClientURL())
-	cfg := config.Defaults()
-	cfg.Bridge.CoreSubject = "agent.core.>"
-	m, h := metrics.New(), health.New(nil)
-	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, consume.NewDeadLetters(js, cfg, zerolog.Nop(), m, h), nil)
-	if err := core.Subscribe(); err != nil {
-		t.Fatal(err)
-	}
+	core, _ := subscribedCore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- core.Run(ctx, make(chan publish.Item, 1)) }()
