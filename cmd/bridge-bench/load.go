@@ -24,21 +24,12 @@ const (
 // storing in dir, with maxPayload as its max_payload (0: the server's
 // default, 1 MiB).
 func startNATS(dir string, maxPayload int32) (*server.Server, error) {
-	ns, err := server.NewServer(&server.Options{
+	return consume.StartServer(&server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: dir, NoSigs: true, NoLog: true,
 		JetStreamMaxMemory: 1 << 30, JetStreamMaxStore: 64 << 30,
 		MaxPayload: maxPayload,
 	})
-	if err != nil {
-		return nil, err
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		ns.Shutdown()
-		return nil, errors.New("NATS did not start in 10s")
-	}
-	return ns, nil
 }
 
 // freshStream deletes the stream (and with it every consumer) and creates

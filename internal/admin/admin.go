@@ -1,6 +1,7 @@
 // Package admin owns the bridge's admin HTTP server: liveness, readiness
 // with the reason, Prometheus metrics, a status page, and in sandbox mode
-// the built-in Konnect sandbox. It reads state; it never changes it.
+// a Konnect stand-in (the Sandbox interface; the built-in sandbox in
+// practice, which it never imports). It reads state; it never changes it.
 package admin
 
 import (
@@ -13,13 +14,24 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
+// Sandbox is a Konnect stand-in served beside the admin endpoints (the
+// built-in sandbox of internal/sandbox): its ingest and read API under
+// /v3/openmeter/ and its views under /sandbox/, and what the status page
+// shows of it.
+type Sandbox interface {
+	http.Handler
+	// Counts is the events it accepted by type, by subject and by agent
+	// name.
+	Counts() (byType, bySubject, byAgentName map[string]int)
+}
+
 // Handler serves /healthz, /readyz, /metrics and the status page at /.
-// With a sandbox it also serves the sandbox's ingest and /sandbox/ views.
+// With a sandbox (nil: none) it also serves the sandbox's ingest and
+// /sandbox/ views.
 // The page shows info's URLs without their credentials.
-func Handler(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Info) http.Handler {
+func Handler(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) http.Handler {
 	info.NATS, info.Target = config.RedactURL(info.NATS), config.RedactURL(info.Target)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

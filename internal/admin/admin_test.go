@@ -19,7 +19,7 @@ import (
 var info = admin.Info{Version: "v1.2.3", NATS: "nats://nats:4222", Stream: "AGENT_RUNS", Consumer: "konnect-bridge", Target: "https://us.api.konghq.com/v3/openmeter/events"}
 
 // serve runs the admin server as an operator or a probe reaches it.
-func serve(t *testing.T, h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox) string {
+func serve(t *testing.T, h *health.Health, m *metrics.Metrics, sb admin.Sandbox) string {
 	t.Helper()
 	srv := httptest.NewServer(admin.Handler(h, m, sb, info))
 	t.Cleanup(srv.Close)

@@ -11,7 +11,6 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
 // Info is what the status page says about the running bridge. NATS (one
@@ -43,14 +42,17 @@ type statusView struct {
 	AckPending   float64
 	CoreDropped  float64
 	LastDelivery string
-	Usage        *sandbox.Usage
+	Usage        *usage
 	Billing      *billing.Report
 	Now          string
 }
 
 // statusPage renders the state at a glance: no build step, no external
 // assets, refreshed every five seconds.
-func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info Info) http.HandlerFunc {
+// usage is what the status page shows of the sandbox's events.
+type usage struct{ ByType, BySubject, ByAgentName map[string]int }
+
+func statusPage(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		v := statusView{Info: info, Report: h.Report(), Now: time.Now().UTC().Format(time.RFC3339)}
 		families, _ := m.Registry.Gather()
@@ -78,7 +80,8 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb *sandbox.Sandbox, info 
 			v.Billing = &r
 		}
 		if sb != nil {
-			u := sb.Usage()
+			u := usage{}
+			u.ByType, u.BySubject, u.ByAgentName = sb.Counts()
 			v.Usage = &u
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -5,10 +5,10 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -34,13 +34,9 @@ func startRestartableNATS(t *testing.T) *restartableNATS {
 func (n *restartableNATS) start() {
 	n.t.Helper()
 	opts := n.opts
-	srv, err := server.NewServer(&opts)
+	srv, err := consume.StartServer(&opts)
 	if err != nil {
 		n.t.Fatalf("start NATS: %v", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("NATS did not start")
 	}
 	n.t.Cleanup(srv.Shutdown)
 	n.srv = srv

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
 
@@ -57,7 +58,7 @@ func BenchmarkDecode(b *testing.B) {
 	for _, m := range benchMessages() {
 		b.Run(m.name, func(b *testing.B) {
 			perEvent(b, m.events, func() {
-				if d := Decode(m.header, m.data); len(d) != m.events || d[0].Err != nil {
+				if d := decode.Decode(m.header, m.data); len(d) != m.events || d[0].Err != nil {
 					b.Fatalf("decoded %d events, first error %v", len(d), d[0].Err)
 				}
 			})
@@ -92,7 +93,7 @@ func benchPrepare(b *testing.B, prefix string, x *emitter) {
 			msg := &nats.Msg{Subject: "agent.runs.acme", Header: m.header, Data: m.data}
 			body := make([]byte, 0, 64<<10)
 			perEvent(b, m.events, func() {
-				events := Read(m.header, m.data, 100_000)
+				events := decode.Read(m.header, m.data, 100_000)
 				mp := p.withHeaders(m.header)
 				body = append(body[:0], '[')
 				for i := range events.Len() {

@@ -15,7 +15,8 @@ import (
 // Bind makes sure the stream and the durable consumer exist, creating what
 // is missing at start and changing no existing stream. While NATS cannot be
 // reached, the stream cannot be created or it disappeared, it waits, saying
-// so in readiness, until ctx ends.
+// so in readiness, until ctx ends. Call it once before Run; from then on
+// only Run's pull loop binds again.
 func (j *JetStream) Bind(ctx context.Context) error {
 	return wait.Retry(ctx, func() error { return j.bind(ctx) }, func(err error, retryIn time.Duration) {
 		j.health.Set(health.Consumer, false, err.Error())

@@ -2,7 +2,6 @@ package consume
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -40,6 +39,10 @@ type Core struct {
 	closed  bool
 	pending map[*time.Timer]struct{}
 	wg      sync.WaitGroup
+	// retries brings messages due again back to Run's loop; done closes
+	// when Run stops taking them.
+	retries chan retry
+	done    chan struct{}
 }
 
 // CorePendingBytes bounds the bytes of core NATS messages waiting for the
@@ -53,7 +56,7 @@ func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Me
 	return &Core{
 		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, limit: cfg.Bridge.CorePending, log: log,
 		emitter: newEmitter(cfg, dlq, log, m, rule), health: h,
-		pending: map[*time.Timer]struct{}{},
+		pending: map[*time.Timer]struct{}{}, retries: make(chan retry), done: make(chan struct{}),
 	}
 }
 
@@ -82,22 +85,55 @@ func (c *Core) Subscribe() error {
 
 // Run sends the subscription's events to out until ctx ends, and counts
 // the messages NATS dropped because the bridge fell behind. Subscribe
-// first.
-func (c *Core) Run(ctx context.Context, out chan<- publish.Item) {
-	defer c.stop(c.sub)
-	go c.countDrops(ctx, time.Second)
+// first. It owns the goroutines it starts: the subscription's reader, the
+// drop counter, and the retries of messages without a reply subject, which
+// come back through its loop. An error means the subscription ended.
+func (c *Core) Run(ctx context.Context, out chan<- publish.Item) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		c.stop(c.sub)
+		wg.Wait()
+	}()
+	msgs := make(chan *nats.Msg)
+	ended := make(chan error, 1)
+	wg.Go(func() { ended <- c.read(ctx, msgs) })
+	wg.Go(func() { c.countDrops(ctx, time.Second) })
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-ended:
+			return err
+		case msg := <-msgs:
+			c.process(ctx, msg, out, received())
+		case r := <-c.retries:
+			c.process(ctx, r.msg, out, r.p)
+		}
+	}
+}
+
+// read hands the subscription's messages to msgs until ctx ends or the
+// subscription does. Messages wait in the subscription meanwhile, within
+// BRIDGE_CORE_PENDING.
+func (c *Core) read(ctx context.Context, msgs chan<- *nats.Msg) error {
 	for {
 		msg, err := c.sub.NextMsgWithContext(ctx)
 		switch {
 		case ctx.Err() != nil:
-			return
+			return nil
 		case errors.Is(err, nats.ErrSlowConsumer):
 			continue // counted by countDrops
 		case err != nil:
 			c.log.Error().Err(err).Str("subject", c.subject).Msg("core NATS subscription ended")
-			return
+			return fmt.Errorf("core NATS subscription to %s ended: %w", c.subject, err)
 		}
-		c.process(ctx, msg, out, received())
+		select {
+		case msgs <- msg:
+		case <-ctx.Done():
+			return nil
+		}
 	}
 }
 
@@ -131,7 +167,7 @@ func (c *Core) countDrops(ctx context.Context, interval time.Duration) {
 // base when first received, kept through its retries, so that a retry
 // after Konnect stored the event but the answer was lost is deduplicated.
 func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance) {
-	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out, p: p}
+	s := &coreSettler{c: c, msg: msg, p: p}
 	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
 }
 
@@ -142,13 +178,19 @@ func received() provenance {
 	return provenance{idBase: func() string { return base }, stored: time.Now()}
 }
 
-// retry sends a message without a reply subject through the bridge again
-// after delay: there is nobody to hand it back to.
-func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance, delay time.Duration) {
+// retry is a message without a reply subject, due back in Run's loop:
+// there is nobody to hand it back to.
+type retry struct {
+	msg *nats.Msg
+	p   provenance
+}
+
+// retry sends msg through Run's loop again after delay.
+func (c *Core) retry(msg *nats.Msg, p provenance, delay time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		c.log.Error().Str("subject", msg.Subject).Msg("core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)")
+		c.lost(msg)
 		return
 	}
 	c.wg.Add(1)
@@ -158,82 +200,35 @@ func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item
 		c.mu.Lock()
 		delete(c.pending, t)
 		c.mu.Unlock()
-		c.process(ctx, msg, out, p)
+		select {
+		case c.retries <- retry{msg: msg, p: p}:
+		case <-c.done:
+			c.lost(msg)
+		}
 	})
 	c.pending[t] = struct{}{}
 }
 
+// lostMessage says a core NATS message without a reply subject was lost.
+const lostMessage = "core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)"
+
+func (c *Core) lost(msg *nats.Msg) {
+	c.log.Error().Str("subject", msg.Subject).Msg(lostMessage)
+}
+
+// stop ends the subscription and the retries still waiting; what they held
+// is lost, and said to be.
 func (c *Core) stop(sub *nats.Subscription) {
 	_ = sub.Unsubscribe()
 	c.mu.Lock()
 	c.closed = true
+	close(c.done)
 	for t := range c.pending {
 		if t.Stop() {
 			c.wg.Done()
-			c.log.Error().Msg("core NATS event lost: the bridge stopped before Konnect accepted it (use JetStream for no loss)")
+			c.log.Error().Msg(lostMessage)
 		}
 	}
 	c.mu.Unlock()
 	c.wg.Wait()
 }
-
-// coreSettler answers request/reply producers; the answer is JSON:
-// {"status":"accepted"}, {"status":"dead_lettered","reason":...} or
-// {"status":"retry","reason":...,"retry_after_ms":...}.
-type coreSettler struct {
-	c   *Core
-	msg *nats.Msg
-	ctx context.Context
-	out chan<- publish.Item
-	p   provenance
-}
-
-type coreAnswer struct {
-	Status       string `json:"status"`
-	Reason       string `json:"reason,omitempty"`
-	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
-	// DeadLettered counts the events of an accepted message that were
-	// dead-lettered rather than delivered.
-	DeadLettered int `json:"dead_lettered,omitempty"`
-}
-
-// The statuses of a core NATS answer.
-const (
-	answerAccepted     = "accepted"
-	answerDeadLettered = "dead_lettered"
-	answerRetry        = "retry"
-)
-
-func parseCoreAnswer(b []byte) (coreAnswer, error) {
-	var a coreAnswer
-	if err := json.Unmarshal(b, &a); err != nil {
-		return a, err
-	}
-	if a.Status != answerAccepted && a.Status != answerDeadLettered && a.Status != answerRetry {
-		return a, fmt.Errorf("unknown status %q", a.Status)
-	}
-	return a, nil
-}
-
-func (s *coreSettler) respond(a coreAnswer) error {
-	if s.msg.Reply == "" {
-		return nil
-	}
-	b, _ := json.Marshal(a)
-	return s.msg.Respond(b)
-}
-
-func (s *coreSettler) ack(deadLettered int) error {
-	return s.respond(coreAnswer{Status: answerAccepted, DeadLettered: deadLettered})
-}
-func (s *coreSettler) term(reason string) error {
-	return s.respond(coreAnswer{Status: answerDeadLettered, Reason: reason})
-}
-func (s *coreSettler) handBack(delay time.Duration, reason string) error {
-	if s.msg.Reply == "" {
-		s.c.retry(s.ctx, s.msg, s.out, s.p, delay)
-		return nil
-	}
-	return s.respond(coreAnswer{Status: answerRetry, Reason: reason, RetryAfterMS: delay.Milliseconds()})
-}
-func (s *coreSettler) origin() Origin { return Origin{Subject: s.msg.Subject} }

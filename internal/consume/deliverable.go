@@ -10,6 +10,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
 
@@ -29,7 +30,7 @@ func RulesOf(cfg config.Config) (Rules, error) {
 
 // Deliverables calls each with every event of msg exactly as delivery
 // sends it to Konnect, or with the error delivery dead-letters it for
-// (wrapping ErrUndecodable, ErrTooManyEvents, fence.ErrRefused or
+// (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents, fence.ErrRefused or
 // event.ErrInvalid). idBase and stored are what the source knows of the
 // message (see provenance). Delivery and `bridge reconcile` share this path,
 // so they always agree on an event's id and time.
@@ -38,7 +39,7 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
-	events := Read(msg.Header, msg.Data, limit)
+	events := decode.Read(msg.Header, msg.Data, limit)
 	p := provenance{idBase: idBase, stored: stored}.withHeaders(msg.Header)
 	n := events.Len()
 	for i := range n {
@@ -55,7 +56,7 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 // time, else the time the message was stored; a JSON content type without
 // parameters; and, with the fence on, a customer the subject it arrived on
 // allows.
-func deliverable(d Decoded, i, n int, subject string, p provenance, rule *fence.Rule) (*ce.Event, error) {
+func deliverable(d decode.Decoded, i, n int, subject string, p provenance, rule *fence.Rule) (*ce.Event, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}

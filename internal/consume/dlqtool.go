@@ -61,14 +61,7 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 	// Dead letters stored from here on (a replayed event refused again)
 	// are left for another run: a replay never chases its own tail.
 	last := state.LastSeq
-	oc := jetstream.OrderedConsumerConfig{}
-	switch {
-	case f.Seq != 0:
-		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.Seq
-	case !f.Since.IsZero():
-		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &f.Since
-	}
-	c, err := s.OrderedConsumer(ctx, oc)
+	c, err := s.OrderedConsumer(ctx, f.start())
 	if err != nil {
 		return fmt.Errorf("read dead-letter stream %s: %w", d.stream, err)
 	}
@@ -89,12 +82,7 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 			if md.Sequence.Stream > last {
 				return nil
 			}
-			h := msg.Headers()
-			status, _ := strconv.Atoi(h.Get(HeaderStatus))
-			st := Stored{
-				Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: h.Get(HeaderSubject),
-				Kind: h.Get(HeaderKind), Reason: h.Get(HeaderReason), Status: status, Header: h, Data: msg.Data(),
-			}
+			st := stored(msg, md)
 			if !f.picks(st) {
 				continue
 			}
@@ -108,6 +96,29 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 		if n == 0 || pending == 0 || (f.Seq != 0 && n > 0) {
 			return nil
 		}
+	}
+}
+
+// start is where reading for f starts: at its sequence or time, else at
+// the oldest dead letter.
+func (f Filter) start() jetstream.OrderedConsumerConfig {
+	oc := jetstream.OrderedConsumerConfig{}
+	switch {
+	case f.Seq != 0:
+		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.Seq
+	case !f.Since.IsZero():
+		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &f.Since
+	}
+	return oc
+}
+
+// stored reads a dead letter from its message and headers.
+func stored(msg jetstream.Msg, md *jetstream.MsgMetadata) Stored {
+	h := msg.Headers()
+	status, _ := strconv.Atoi(h.Get(HeaderStatus))
+	return Stored{
+		Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: h.Get(HeaderSubject),
+		Kind: h.Get(HeaderKind), Reason: h.Get(HeaderReason), Status: status, Header: h, Data: msg.Data(),
 	}
 }
 

@@ -1,6 +1,7 @@
 package consume
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -24,23 +25,27 @@ func Embedded(addr, dir string) (*server.Server, error) {
 	if p == 0 {
 		p = server.RANDOM_PORT
 	}
-	ns, err := server.NewServer(&server.Options{
-		ServerName: "konnect-bridge-dev",
-		Host:       host,
-		Port:       p,
-		JetStream:  true,
-		StoreDir:   dir,
-		NoSigs:     true,
-		NoLog:      true,
-		HTTPPort:   0,
-	})
+	ns, err := StartServer(&server.Options{ServerName: "konnect-bridge-dev", Host: host, Port: p, JetStream: true, StoreDir: dir})
 	if err != nil {
-		return nil, fmt.Errorf("embedded NATS: %w", err)
+		return nil, fmt.Errorf("embedded NATS on %s: %w (is the port taken? set BRIDGE_NATS_LISTEN)", addr, err)
+	}
+	return ns, nil
+}
+
+// StartServer runs a NATS server in this process with opts, without
+// signal handlers or logs of its own, and returns once it takes
+// connections. It is the one way the bridge, its benchmarks and its tests
+// embed NATS.
+func StartServer(opts *server.Options) (*server.Server, error) {
+	opts.NoSigs, opts.NoLog = true, true
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, err
 	}
 	go ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
 		ns.Shutdown()
-		return nil, fmt.Errorf("embedded NATS did not start on %s (is the port taken? set BRIDGE_NATS_LISTEN)", addr)
+		return nil, errors.New("NATS did not start in 10s")
 	}
 	return ns, nil
 }

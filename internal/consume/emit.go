@@ -13,6 +13,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -80,7 +81,7 @@ func (p provenance) eventID(i, n int) string {
 // message is settled. It reports false when ctx ended first (the events not
 // sent are handed back).
 func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenance, out chan<- publish.Item, hold func(*message) (release func())) bool {
-	events := Read(raw.Header, raw.Data, x.maxEvents)
+	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
 	n := events.Len()
 	m := newMessage(raw, s, x.dlq, p.withHeaders(raw.Header), n)
 	release := hold(m)
@@ -131,9 +132,9 @@ func (x *emitter) countRefusal(err error) {
 // kindOf names the dead-letter kind of an event the bridge refuses itself.
 func kindOf(err error) Kind {
 	switch {
-	case errors.Is(err, ErrTooManyEvents):
+	case errors.Is(err, decode.ErrTooManyEvents):
 		return KindTooManyEvents
-	case errors.Is(err, ErrUndecodable):
+	case errors.Is(err, decode.ErrUndecodable):
 		return KindUndecodable
 	case errors.Is(err, fence.ErrRefused):
 		return KindFenced
@@ -143,7 +144,7 @@ func kindOf(err error) Kind {
 
 // prepare makes one decoded event deliverable (see deliverable) and
 // encodes it as Konnect takes it.
-func (x *emitter) prepare(d Decoded, i, n int, subject string, p provenance) ([]byte, error) {
+func (x *emitter) prepare(d decode.Decoded, i, n int, subject string, p provenance) ([]byte, error) {
 	e, err := deliverable(d, i, n, subject, p, x.fence)
 	if err != nil {
 		return nil, err

@@ -90,42 +90,75 @@ const PullExpiry = jetstream.PullExpiry(5 * time.Second)
 
 // Run pulls messages and sends their events to out until ctx ends. The
 // pull iterator prefetches, so the next messages arrive while a batch is
-// being delivered. A consumer deleted under the bridge is created again.
+// being delivered. A consumer deleted under the bridge is created again:
+// Run is the only one that binds again, when a pull fails or when the
+// consumer watcher, which it runs, says the consumer is gone. It returns
+// nil once ctx ended and the goroutines it started have returned.
 func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
-	go j.watchConsumer(ctx)
+	rebind := make(chan struct{}, 1)
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watcher sync.WaitGroup
+	watcher.Go(func() { j.watchConsumer(wctx, rebind) })
+	defer func() {
+		stopWatch()
+		watcher.Wait()
+	}()
 	for ctx.Err() == nil {
 		b := j.bound()
 		iter, err := b.cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(j.cfg.Prefetch(), j.prefetchBytes()), PullExpiry)
 		if err != nil {
-			j.recover(ctx, err)
+			j.recover(ctx, err, rebind)
 			continue
 		}
-		for {
-			msg, err := iter.Next(jetstream.NextContext(ctx))
-			if err != nil {
-				if ctx.Err() != nil {
-					handBackPrefetched(iter)
-					return nil
-				}
-				if errors.Is(err, jetstream.ErrNoHeartbeat) {
-					// The iterator re-issues its pulls by itself.
-					j.log.Debug().Err(err).Msg("missed a pull heartbeat; pulling on")
-					continue
-				}
-				iter.Stop()
-				j.recover(ctx, err)
-				break
-			}
-			if !j.handle(ctx, msg, b, out) {
-				// The stream or consumer was replaced: bind to the new one,
-				// after a moment, rather than pull the stale one again.
-				iter.Stop()
-				j.recover(ctx, errReplaced)
-				break
-			}
-		}
+		j.pull(ctx, iter, b, out, rebind)
 	}
 	return nil
+}
+
+// pull reads iter until ctx ends, iter fails or the watcher asks for a
+// rebind, and binds again in the last two cases. A rebind asked for while
+// the publisher holds the loop up hands the message being sent on back.
+func (j *JetStream) pull(ctx context.Context, iter jetstream.MessagesContext, b *binding, out chan<- publish.Item, rebind chan struct{}) {
+	ictx, stop := context.WithCancel(ctx)
+	var asked sync.WaitGroup
+	defer func() {
+		stop()
+		asked.Wait()
+	}()
+	asked.Go(func() {
+		select {
+		case <-rebind:
+			stop()
+		case <-ictx.Done():
+		}
+	})
+	for {
+		msg, err := iter.Next(jetstream.NextContext(ictx))
+		switch {
+		case err != nil && ctx.Err() != nil:
+			handBackPrefetched(iter)
+			return
+		case err != nil && ictx.Err() != nil:
+			iter.Stop()
+			j.rebindNow(ctx, rebind)
+			return
+		case errors.Is(err, jetstream.ErrNoHeartbeat):
+			// The iterator re-issues its pulls by itself.
+			j.log.Debug().Err(err).Msg("missed a pull heartbeat; pulling on")
+		case err != nil:
+			iter.Stop()
+			j.recover(ctx, err, rebind)
+			return
+		case !j.handle(ictx, msg, b, out):
+			// The stream or consumer was replaced: bind to the new one,
+			// after a moment, rather than pull the stale one again.
+			iter.Stop()
+			if ctx.Err() == nil {
+				j.recover(ctx, errReplaced, rebind)
+			}
+			return
+		}
+	}
 }
 
 // prefetchBytes bounds one pull in bytes: BRIDGE_PREFETCH_BYTES, but never
@@ -158,12 +191,26 @@ func (j *JetStream) KeepAlive(ctx context.Context) {
 	j.alive.run(ctx, j.cfg.Batch.AckWait/3)
 }
 
+// errReplaced says the stream or consumer a message was pulled through was
+// replaced by another of the same name.
+var errReplaced = errors.New("the stream or consumer was replaced under the bridge")
+
 // recover waits a moment after a pull failure and binds the consumer again.
-func (j *JetStream) recover(ctx context.Context, err error) {
+func (j *JetStream) recover(ctx context.Context, err error, rebind chan struct{}) {
 	j.health.Set(health.Consumer, false, err.Error())
 	j.log.Warn().Err(err).Msg("pulling from the consumer failed; binding it again")
 	if wait.Sleep(ctx, time.Second) {
-		_ = j.Bind(ctx)
+		j.rebindNow(ctx, rebind)
+	}
+}
+
+// rebindNow binds the consumer again, and forgets a request to, which this
+// answers.
+func (j *JetStream) rebindNow(ctx context.Context, rebind chan struct{}) {
+	_ = j.Bind(ctx)
+	select {
+	case <-rebind:
+	default:
 	}
 }
 
@@ -200,83 +247,4 @@ func sequenceID(streamID string, seq uint64) string {
 	var buf [96]byte
 	b := append(append(buf[:0], streamID...), '-')
 	return string(strconv.AppendUint(b, seq, 10))
-}
-
-// watchConsumer reads the consumer's lag and redeliveries into the metrics
-// and recreates a consumer deleted under the bridge.
-func (j *JetStream) watchConsumer(ctx context.Context) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		b := j.bound()
-		info, err := b.cons.Info(ictx)
-		switch {
-		case errors.Is(err, jetstream.ErrConsumerNotFound), errors.Is(err, jetstream.ErrStreamNotFound):
-			j.log.Warn().Str("consumer", j.cfg.ReadingConsumer()).Bool("bind_only", j.cfg.Bridge.BindOnly).Msg("the durable consumer or its stream was deleted; binding again (the consumer created again unless BRIDGE_BIND_ONLY)")
-			j.health.Set(health.Consumer, false, "consumer or stream deleted")
-			_ = j.Bind(ctx)
-		case err != nil:
-			// NATS is away; the connection's own handlers report it.
-		case !info.Created.Equal(b.cons.CachedInfo().Created):
-			// Another replica, or whoever owns them, created the stream and
-			// consumer again under the same names: this binding's identity
-			// must not give the new stream's messages their ids.
-			j.log.Warn().Str("consumer", j.cfg.ReadingConsumer()).Msg("the durable consumer was created again (with its stream, perhaps); binding again")
-			j.health.Set(health.Consumer, false, "consumer created again")
-			_ = j.Bind(ctx)
-		default:
-			j.noteFloor(ictx, b.streamID, info)
-			j.metrics.ConsumerPending.Set(float64(info.NumPending))
-			j.metrics.ConsumerAckPending.Set(float64(info.NumAckPending))
-			j.metrics.ConsumerRedelivered.Set(float64(info.NumRedelivered))
-			j.metrics.ConsumerAckFloor.Set(float64(info.AckFloor.Stream))
-		}
-		cancel()
-	}
-}
-
-// errReplaced says the stream or consumer a message was pulled through was
-// replaced by another of the same name.
-var errReplaced = errors.New("the stream or consumer was replaced under the bridge")
-
-// jsSettler settles a JetStream message, unless its stream was replaced
-// by another of the same name: an ack goes to "<stream>.<consumer>" by
-// name, so it would settle the new stream's message of the same sequence,
-// which would then never be delivered. The old stream is gone; nothing is
-// left to settle there.
-type jsSettler struct {
-	msg      jetstream.Msg
-	md       *jetstream.MsgMetadata
-	streamID string
-	bound    func() *binding
-}
-
-func (s *jsSettler) replaced() bool { return s.bound().streamID != s.streamID }
-
-func (s *jsSettler) ack(int) error {
-	if s.replaced() {
-		return nil
-	}
-	return s.msg.Ack()
-}
-func (s *jsSettler) handBack(delay time.Duration, _ string) error {
-	if s.replaced() {
-		return nil
-	}
-	return s.msg.NakWithDelay(delay)
-}
-func (s *jsSettler) term(reason string) error {
-	if s.replaced() {
-		return nil
-	}
-	return s.msg.TermWithReason(reason)
-}
-func (s *jsSettler) origin() Origin {
-	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, StreamID: s.streamID, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
 }

@@ -3,6 +3,7 @@ package consume
 import (
 	"github.com/nats-io/nats.go"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
@@ -22,16 +23,16 @@ func (d *DeadLetters) traced() bool { return d != nil && d.tracer != nil }
 // headers h, as it came: the event's traceparent extension attribute
 // (structured mode), its ce-traceparent header (binary mode), else the
 // message's traceparent header. Read only when tracing is on.
-func traceparent(d Decoded, h nats.Header) string {
+func traceparent(d decode.Decoded, h nats.Header) string {
 	if d.Event != nil {
 		if v, ok := d.Event.Extensions()["traceparent"].(string); ok && v != "" {
 			return v
 		}
 	}
-	if v, ok := ceHeader(h, "traceparent"); ok {
+	if v, ok := decode.CEHeader(h, "traceparent"); ok {
 		return v
 	}
-	return headerFold(h, "traceparent")
+	return decode.HeaderFold(h, "traceparent")
 }
 
 // traceDeadLetter records storing the dead letter m (err when it failed),
@@ -41,6 +42,6 @@ func (d *DeadLetters) traceDeadLetter(m *nats.Msg, kind, subject string, err err
 	if d.tracer == nil {
 		return
 	}
-	tp := traceparent(Read(m.Header, m.Data, 1).At(0), m.Header)
+	tp := traceparent(decode.Read(m.Header, m.Data, 1).At(0), m.Header)
 	d.tracer.DeadLetter(tp, subject, kind, m.Header.Get(HeaderReason), err)
 }

@@ -48,14 +48,16 @@ func source(e *ce.Event) string {
 	if c, ok := e.Context.(*ce.EventContextV1); ok {
 		u := &c.Source.URL
 		if u.Scheme == "" && u.Opaque == "" && u.User == nil && u.Host == "" && !u.OmitHost &&
-			u.RawPath == "" && !u.ForceQuery && u.RawQuery == "" && u.Fragment == "" && unreserved(u.Path) {
+			u.RawPath == "" && !u.ForceQuery && u.RawQuery == "" && u.Fragment == "" && Unreserved(u.Path) {
 			return u.Path
 		}
 	}
 	return e.Source()
 }
 
-func unreserved(s string) bool {
+// Unreserved reports whether s is made of RFC 3986 unreserved characters
+// only: a URL holding nothing but such a Path writes it back unchanged.
+func Unreserved(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {

@@ -28,7 +28,7 @@ func (s *Sandbox) ingest(accepted int) http.HandlerFunc {
 			rec := &recorder{ResponseWriter: w, answered: func(status int) {
 				req.Fault, req.Status = true, status
 				s.commit(req, nil)
-				s.log.Info("sandbox fault answered", "path", req.Path, "status", status, "events", req.Events)
+				s.log.Info().Str("path", req.Path).Int("status", status).Int("events", req.Events).Msg("sandbox fault answered")
 			}}
 			if fault(rec, r) {
 				rec.answer(http.StatusOK) // net/http's answer when the Fault wrote nothing
@@ -40,14 +40,14 @@ func (s *Sandbox) ingest(accepted int) http.HandlerFunc {
 		if p != nil {
 			req.Status, req.Detail = p.Status, p.Detail
 			s.commit(req, nil)
-			s.log.Warn("sandbox refused request", "path", req.Path, "status", p.Status, "events", req.Events, "detail", p.Detail)
+			s.log.Warn().Str("path", req.Path).Int("status", p.Status).Int("events", req.Events).Str("detail", p.Detail).Msg("sandbox refused request")
 			p.write(w)
 			return
 		}
 		req.Status = accepted
 		added, total := s.commit(req, events)
-		s.log.Info("sandbox accepted events", "path", req.Path, "events", len(events),
-			"stored", added, "duplicates", len(events)-added, "total_stored", total)
+		s.log.Info().Str("path", req.Path).Int("events", len(events)).Int("stored", added).
+			Int("duplicates", len(events)-added).Int("total_stored", total).Msg("sandbox accepted events")
 		w.WriteHeader(accepted)
 	}
 }

@@ -10,12 +10,13 @@ package sandbox
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Sandbox accepts events like Konnect does. It is an http.Handler; all its
@@ -24,7 +25,7 @@ type Sandbox struct {
 	mux     *http.ServeMux
 	maxBody int64
 	reject  func(Event) string
-	log     *slog.Logger
+	log     zerolog.Logger
 	trace   atomic.Uint64 // numbers problem instances, like Konnect's kong:trace ids
 
 	keep int // 0: keep everything
@@ -93,7 +94,7 @@ func WithFault(f Fault) Option { return func(s *Sandbox) { s.fault = f } }
 
 // WithLogger logs one line per ingest request answered (dev mode). By default
 // nothing is logged. The token never reaches a log line.
-func WithLogger(log *slog.Logger) Option { return func(s *Sandbox) { s.log = log } }
+func WithLogger(log zerolog.Logger) Option { return func(s *Sandbox) { s.log = log } }
 
 // New returns a sandbox that accepts events like Konnect does, serving
 //
@@ -105,7 +106,7 @@ func WithLogger(log *slog.Logger) Option { return func(s *Sandbox) { s.log = log
 //
 // and the read API of Konnect's Metering & Billing (reads.go).
 func New(opts ...Option) *Sandbox {
-	s := &Sandbox{seen: map[dedupeKey]struct{}{}, usage: newUsage(), log: slog.New(slog.DiscardHandler)}
+	s := &Sandbox{seen: map[dedupeKey]struct{}{}, usage: newUsage(), log: zerolog.Nop()}
 	for _, opt := range opts {
 		opt(s)
 	}

@@ -16,6 +16,13 @@ type Usage struct {
 	ByAgentName map[string]int `json:"by_agent_name"`
 }
 
+// Counts is Usage's counts by type, subject and agent name, for the admin
+// server's status page.
+func (s *Sandbox) Counts() (byType, bySubject, byAgentName map[string]int) {
+	u := s.Usage()
+	return u.ByType, u.BySubject, u.ByAgentName
+}
+
 // serveEvents answers GET /sandbox/events: the accepted events (the last
 // WithKeep of them) as a JSON array, each object byte for byte as it was
 // received.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 )
 
 // Cluster starts n NATS servers with JetStream, clustered over routes on
@@ -23,13 +25,9 @@ func Cluster(t testing.TB, n int) []*server.Server {
 			Cluster: server.ClusterOpts{Name: "konnect-bridge-test", Host: "127.0.0.1", Port: server.RANDOM_PORT},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
 		}
-		ns, err := server.NewServer(opts)
+		ns, err := consume.StartServer(opts)
 		if err != nil {
 			t.Fatalf("start NATS %d: %v", i+1, err)
-		}
-		go ns.Start()
-		if !ns.ReadyForConnections(10 * time.Second) {
-			t.Fatalf("NATS %d did not start", i+1)
 		}
 		t.Cleanup(ns.Shutdown)
 		servers = append(servers, ns)

@@ -18,6 +18,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
@@ -32,14 +33,10 @@ func NATS(t testing.TB) *server.Server {
 func NATSWith(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
 	opts.Host, opts.Port, opts.JetStream = "127.0.0.1", server.RANDOM_PORT, true
-	opts.StoreDir, opts.NoSigs, opts.NoLog = t.TempDir(), true, true
-	ns, err := server.NewServer(opts)
+	opts.StoreDir = t.TempDir()
+	ns, err := consume.StartServer(opts)
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS did not start")
 	}
 	t.Cleanup(ns.Shutdown)
 	return ns

@@ -1,4 +1,4 @@
-package consume
+package decode
 
 import (
 	"encoding/json"
@@ -83,7 +83,7 @@ func TestReadStructuredAgreesWithTheSDK(t *testing.T) {
 }
 
 // FuzzReadStructured looks for an event the fast path reads differently
-// from the SDK: go test -fuzz=FuzzReadStructured ./internal/consume/
+// from the SDK: go test -fuzz=FuzzReadStructured ./internal/event/decode/
 func FuzzReadStructured(f *testing.F) {
 	for _, tc := range structuredSeeds {
 		f.Add([]byte(tc.in))

@@ -1,4 +1,4 @@
-package consume_test
+package decode_test
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
@@ -27,7 +27,7 @@ import (
 // contract accepts, or one bad event would have a whole batch refused.
 //
 // The committed corpus in testdata/fuzz/FuzzDecodeValidate runs with every
-// go test; go test -fuzz=FuzzDecodeValidate ./internal/consume/ looks for more.
+// go test; go test -fuzz=FuzzDecodeValidate ./internal/event/decode/ looks for more.
 func FuzzDecodeValidate(f *testing.F) {
 	const guide = `{"specversion":"1.0","id":"8655CDD7-0775-4AEA-AF8C-89C47EBC8828","source":"acme-platform","type":"agent_run","subject":"acme-inc","time":"2026-11-27T08:00:00Z","datacontenttype":"application/json","data":{"agent_name":"summarizer"}}`
 	const binary = "ce-specversion: 1.0\nce-id: run-1\nce-source: acme-platform\nce-type: agent_run\nce-subject: acme-inc\nce-time: 2026-11-27T08:00:00Z\nContent-Type: application/json"
@@ -46,7 +46,7 @@ func FuzzDecodeValidate(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, headers string, payload []byte) {
 		h := parseHeaders(headers)
-		decoded := consume.Decode(h, payload)
+		decoded := decode.Decode(h, payload)
 		if len(decoded) == 0 {
 			t.Fatal("Decode returned no result: the message could never be settled")
 		}
@@ -55,7 +55,7 @@ func FuzzDecodeValidate(f *testing.F) {
 				t.Fatalf("[%d] want either an event or an error, got event %v and error %v", i, d.Event, d.Err)
 			}
 			if d.Err != nil {
-				if !errors.Is(d.Err, consume.ErrUndecodable) && !errors.Is(d.Err, event.ErrInvalid) {
+				if !errors.Is(d.Err, decode.ErrUndecodable) && !errors.Is(d.Err, event.ErrInvalid) {
 					t.Fatalf("[%d] error %v wraps neither ErrUndecodable nor ErrInvalid: the dead letter would have no kind", i, d.Err)
 				}
 				continue

@@ -1,4 +1,4 @@
-package consume_test
+package decode_test
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
@@ -94,7 +94,7 @@ func TestDecode(t *testing.T) {
 			want:    []decodedAs{{err: event.ErrInvalid}},
 		},
 		"object with a trailing comma": {
-			payload: `{"specversion":"1.0","id":"r1",}`, want: []decodedAs{{err: consume.ErrUndecodable, says: "not a JSON object"}},
+			payload: `{"specversion":"1.0","id":"r1",}`, want: []decodedAs{{err: decode.ErrUndecodable, says: "not a JSON object"}},
 		},
 		"binary": {
 			header: binaryRun("ce-"), payload: data, want: []decodedAs{guideDecoded},
@@ -172,7 +172,7 @@ func TestDecode(t *testing.T) {
 			want: []decodedAs{
 				withRaw(guideDecoded, guideRun),
 				{err: event.ErrInvalid, says: "specversion", raw: `{"id":"no-specversion"}`},
-				{err: consume.ErrUndecodable, raw: "42"},
+				{err: decode.ErrUndecodable, raw: "42"},
 				func() decodedAs {
 					d := withRaw(guideDecoded, second)
 					d.id = "second-0775-4AEA-AF8C-89C47EBC8828"
@@ -180,20 +180,20 @@ func TestDecode(t *testing.T) {
 				}(),
 			},
 		},
-		"empty array": {payload: "[]", want: []decodedAs{{err: consume.ErrUndecodable, says: "empty array"}}},
+		"empty array": {payload: "[]", want: []decodedAs{{err: decode.ErrUndecodable, says: "empty array"}}},
 		"broken array": {
-			payload: "[" + guideRun + ",", want: []decodedAs{{err: consume.ErrUndecodable, says: "not a JSON array"}},
+			payload: "[" + guideRun + ",", want: []decodedAs{{err: decode.ErrUndecodable, says: "not a JSON array"}},
 		},
-		"not JSON":         {payload: "agent_run acme-inc summarizer", want: []decodedAs{{err: consume.ErrUndecodable}}},
-		"empty":            {payload: "", want: []decodedAs{{err: consume.ErrUndecodable}}},
-		"only white space": {payload: " \n", want: []decodedAs{{err: consume.ErrUndecodable}}},
-		"a JSON string":    {payload: `"agent_run"`, want: []decodedAs{{err: consume.ErrUndecodable}}},
-		"a JSON number":    {payload: `42`, want: []decodedAs{{err: consume.ErrUndecodable}}},
-		"JSON null":        {payload: `null`, want: []decodedAs{{err: consume.ErrUndecodable}}},
+		"not JSON":         {payload: "agent_run acme-inc summarizer", want: []decodedAs{{err: decode.ErrUndecodable}}},
+		"empty":            {payload: "", want: []decodedAs{{err: decode.ErrUndecodable}}},
+		"only white space": {payload: " \n", want: []decodedAs{{err: decode.ErrUndecodable}}},
+		"a JSON string":    {payload: `"agent_run"`, want: []decodedAs{{err: decode.ErrUndecodable}}},
+		"a JSON number":    {payload: `42`, want: []decodedAs{{err: decode.ErrUndecodable}}},
+		"JSON null":        {payload: `null`, want: []decodedAs{{err: decode.ErrUndecodable}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := consume.Decode(tc.header, []byte(tc.payload))
+			got := decode.Decode(tc.header, []byte(tc.payload))
 			if len(got) != len(tc.want) {
 				t.Fatalf("Decode gave %d events, want %d: %+v", len(got), len(tc.want), got)
 			}
@@ -208,7 +208,7 @@ func withRaw(d decodedAs, raw string) decodedAs { d.raw = raw; return d }
 
 func withContentType(d decodedAs, ct string) decodedAs { d.contentType = ct; return d }
 
-func checkDecoded(t *testing.T, i int, got consume.Decoded, want decodedAs) {
+func checkDecoded(t *testing.T, i int, got decode.Decoded, want decodedAs) {
 	t.Helper()
 	if want.raw != string(got.Raw) {
 		t.Errorf("[%d] Raw = %q, want %q", i, got.Raw, want.raw)
@@ -265,7 +265,7 @@ func TestSourceIsKeptVerbatim(t *testing.T) {
 			"binary":                       {nats.Header{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {src}, "ce-type": {"agent_run"}, "ce-subject": {"acme-inc"}}, nil},
 		}
 		for form, f := range forms {
-			d := consume.Decode(f.h, f.data)
+			d := decode.Decode(f.h, f.data)
 			if d[0].Err != nil {
 				t.Fatalf("%s %q: %v", form, src, d[0].Err)
 			}

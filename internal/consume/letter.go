@@ -1,0 +1,95 @@
+package consume
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// letterSubject is the subject of one dead letter: unique to the event of
+// the message it came from, so storing it again finds it already there.
+func (d *DeadLetters) letterSubject(o Origin, base string, dl DeadLetter) string {
+	place := "all"
+	if dl.Raw != nil {
+		place = strconv.Itoa(dl.Index)
+	}
+	if o.Stream != "" {
+		return d.subject + "." + subjectToken(o.StreamID) + "." + strconv.FormatUint(o.Sequence, 10) + "." + place
+	}
+	return d.subject + ".core." + subjectToken(base) + "." + place
+}
+
+// subjectToken is s when it is safe as one subject token, else a hash of it.
+func subjectToken(s string) string {
+	for _, r := range s {
+		if !(r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return "h" + strconv.FormatUint(fnv64(s), 36)
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// letter is the NATS message of one dead letter of msg.
+func (d *DeadLetters) letter(msg *message, dl DeadLetter) *nats.Msg {
+	o := msg.s.origin()
+	base := msg.p.idBase()
+	m := nats.NewMsg(d.letterSubject(o, base, dl))
+	if dl.Raw == nil {
+		m.Data = msg.raw.Data
+		for k, v := range msg.raw.Header {
+			if strings.HasPrefix(k, "Nats-") {
+				k = HeaderOriginal + k
+			}
+			m.Header[k] = append([]string(nil), v...)
+		}
+		m.Header.Set(HeaderIDBase, base)
+	} else {
+		m.Data = dl.Raw
+		m.Header.Set(HeaderIndex, strconv.Itoa(dl.Index))
+		m.Header.Set(HeaderIDBase, msg.p.eventID(dl.Index, msg.events))
+	}
+	m.Header.Set(HeaderStoredAt, msg.p.stored.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(HeaderReason, dl.Reason)
+	m.Header.Set(HeaderKind, string(dl.Kind))
+	m.Header.Set(HeaderSubject, o.Subject)
+	if dl.Status != 0 {
+		m.Header.Set(HeaderStatus, strconv.Itoa(dl.Status))
+	}
+	if o.Stream != "" {
+		m.Header.Set(HeaderStream, o.Stream)
+		m.Header.Set(HeaderSequence, strconv.FormatUint(o.Sequence, 10))
+		m.Header.Set(HeaderDeliveries, strconv.FormatUint(o.Deliveries, 10))
+	}
+	return m
+}
+
+// originalHeaders strips the dead-letter headers and the dead letter's own
+// Nats-* headers, and restores the producer's Nats-Msg-Id, for a replay.
+// The producer's other Nats-* headers stay out: an expected last sequence
+// would refuse the replay forever, a rollup would purge the stream.
+func originalHeaders(h nats.Header) nats.Header {
+	out := nats.Header{}
+	for k, v := range h {
+		switch {
+		case k == HeaderOriginal+jetstream.MsgIDHeader:
+			out[jetstream.MsgIDHeader] = v
+		case !strings.HasPrefix(k, headerPrefix) && !strings.HasPrefix(k, "Nats-"):
+			out[k] = v
+		}
+	}
+	return out
+}
