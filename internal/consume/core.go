@@ -38,7 +38,10 @@ type Core struct {
 	mu      sync.Mutex
 	closed  bool
 	pending map[*time.Timer]struct{}
-	wg      sync.WaitGroup
+	// waiting and waitingBytes count the retries not yet back in Run's
+	// loop, bounded like the subscription's own pending messages.
+	waiting, waitingBytes int
+	wg                    sync.WaitGroup
 	// retries brings messages due again back to Run's loop; done closes
 	// when Run stops taking them.
 	retries chan retry
@@ -193,6 +196,15 @@ func (c *Core) retry(msg *nats.Msg, p provenance, delay time.Duration) {
 		c.lost(msg)
 		return
 	}
+	if c.waiting >= c.limit || c.waitingBytes+len(msg.Data) > CorePendingBytes {
+		// As NATS drops what waits past the limit, so do retries: memory
+		// stays bounded however long Konnect fails.
+		c.emitter.metrics.CoreDropped.Inc()
+		c.log.Error().Str("subject", msg.Subject).Int("waiting", c.waiting).
+			Msg("core NATS event dropped: more than BRIDGE_CORE_PENDING messages wait to be retried (use JetStream for no loss)")
+		return
+	}
+	c.waiting, c.waitingBytes = c.waiting+1, c.waitingBytes+len(msg.Data)
 	c.wg.Add(1)
 	var t *time.Timer
 	t = time.AfterFunc(delay, func() {
@@ -205,6 +217,9 @@ func (c *Core) retry(msg *nats.Msg, p provenance, delay time.Duration) {
 		case <-c.done:
 			c.lost(msg)
 		}
+		c.mu.Lock()
+		c.waiting, c.waitingBytes = c.waiting-1, c.waitingBytes-len(msg.Data)
+		c.mu.Unlock()
 	})
 	c.pending[t] = struct{}{}
 }
