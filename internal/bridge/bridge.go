@@ -20,6 +20,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/admin"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -161,7 +162,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 
 	// Dead letters are stored until the shutdown deadline.
 	go dlq.Run(hard)
-	items := make(chan publish.Item, cfg.Batch.Size)
+	items := make(chan delivery.Item, cfg.Batch.Size)
 	var sources sync.WaitGroup
 	if cfg.Bridge.CoreSubject != "" {
 		core := consume.NewCore(nc, cfg, log, m, h, dlq, rule)

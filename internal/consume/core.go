@@ -16,7 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
 // Core reads producers that publish on core NATS (no JetStream) through a
@@ -83,7 +83,7 @@ func (c *Core) Subscribe() error {
 // Run sends the subscription's events to out until ctx ends, and counts
 // the messages NATS dropped because the bridge fell behind. Subscribe
 // first.
-func (c *Core) Run(ctx context.Context, out chan<- publish.Item) {
+func (c *Core) Run(ctx context.Context, out chan<- delivery.Item) {
 	defer c.stop(c.sub)
 	go c.countDrops(ctx, time.Second)
 	for {
@@ -130,7 +130,7 @@ func (c *Core) countDrops(ctx context.Context, interval time.Duration) {
 // process sends a message's events on. A message without ids gets one id
 // base when first received, kept through its retries, so that a retry
 // after Konnect stored the event but the answer was lost is deduplicated.
-func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance) {
+func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- delivery.Item, p provenance) {
 	s := &coreSettler{c: c, msg: msg, ctx: ctx, out: out, p: p}
 	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
 }
@@ -144,7 +144,7 @@ func received() provenance {
 
 // retry sends a message without a reply subject through the bridge again
 // after delay: there is nobody to hand it back to.
-func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance, delay time.Duration) {
+func (c *Core) retry(ctx context.Context, msg *nats.Msg, out chan<- delivery.Item, p provenance, delay time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -184,7 +184,7 @@ type coreSettler struct {
 	c   *Core
 	msg *nats.Msg
 	ctx context.Context
-	out chan<- publish.Item
+	out chan<- delivery.Item
 	p   provenance
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
@@ -86,7 +86,7 @@ const PullExpiry = jetstream.PullExpiry(5 * time.Second)
 // Run pulls messages and sends their events to out until ctx ends. The
 // pull iterator prefetches, so the next messages arrive while a batch is
 // being delivered. A consumer deleted under the bridge is created again.
-func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
+func (j *JetStream) Run(ctx context.Context, out chan<- delivery.Item) error {
 	go j.watchConsumer(ctx)
 	for ctx.Err() == nil {
 		b := j.bound()
@@ -163,7 +163,7 @@ func (j *JetStream) recover(ctx context.Context, err error) {
 // binding msg was fetched through. It reports false when msg may come from
 // a stream that replaced b's: then it is handed back, for NATS to deliver
 // through the new binding, and b must be left.
-func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, out chan<- publish.Item) bool {
+func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, out chan<- delivery.Item) bool {
 	md, err := msg.Metadata()
 	if err != nil {
 		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")

@@ -7,24 +7,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
-
-// Item is one event on its way to Konnect.
-type Item struct {
-	// JSON is the event exactly as it goes into the batch body.
-	JSON []byte
-	// Done receives the event's final outcome, exactly once: Delivered,
-	// Rejected (dead-letter it) or RetryLater (hand its message back after
-	// Delay). It may be called from any goroutine and must not block long.
-	Done func(Outcome)
-	// Traceparent is the producer's W3C trace context, kept as it came and
-	// read only when tracing is on; empty when there is none or tracing is
-	// off.
-	Traceparent string
-}
 
 // Limits bound batches, concurrency and retries.
 type Limits struct {
@@ -37,7 +24,7 @@ type Limits struct {
 	ProbeMax    time.Duration
 }
 
-// Publisher turns a stream of Items into batches delivered to Konnect.
+// Publisher turns a stream of delivery.Items into batches delivered to Konnect.
 type Publisher struct {
 	client  *Client
 	limits  Limits
@@ -60,8 +47,8 @@ func New(client *Client, limits Limits, log zerolog.Logger, m *metrics.Metrics, 
 // delivered is handed back (RetryLater), and so is every item that still
 // arrives, at once, until in is closed: the caller stops whatever sends on
 // in, then closes it. Nothing is lost; every Item gets exactly one Done.
-func (p *Publisher) Run(ctx context.Context, in <-chan Item) {
-	batches := make(chan []Item)
+func (p *Publisher) Run(ctx context.Context, in <-chan delivery.Item) {
+	batches := make(chan []delivery.Item)
 	var wg sync.WaitGroup
 	for range p.limits.InFlight {
 		wg.Go(func() {
@@ -78,9 +65,9 @@ func (p *Publisher) Run(ctx context.Context, in <-chan Item) {
 
 // collect owns the batch being filled: it is sent when it holds Size events,
 // when the next event would pass Bytes, or Linger after its first event.
-func (p *Publisher) collect(ctx context.Context, in <-chan Item, out chan<- []Item) {
+func (p *Publisher) collect(ctx context.Context, in <-chan delivery.Item, out chan<- []delivery.Item) {
 	var (
-		cur    []Item
+		cur    []delivery.Item
 		bytes  int
 		linger = time.NewTimer(time.Hour)
 	)
@@ -109,7 +96,7 @@ func (p *Publisher) collect(ctx context.Context, in <-chan Item, out chan<- []It
 				flush()
 			}
 			if len(cur) == 0 {
-				cur = make([]Item, 0, p.limits.Size)
+				cur = make([]delivery.Item, 0, p.limits.Size)
 				linger.Reset(p.limits.Linger)
 			}
 			cur = append(cur, it)
@@ -129,15 +116,15 @@ func (p *Publisher) collect(ctx context.Context, in <-chan Item, out chan<- []It
 
 // handBackRest hands back every item still arriving on in until it is
 // closed: the sources may send a few more before they stop.
-func (p *Publisher) handBackRest(in <-chan Item) {
+func (p *Publisher) handBackRest(in <-chan delivery.Item) {
 	for it := range in {
-		p.handBack([]Item{it}, "shutting down", 0)
+		p.handBack([]delivery.Item{it}, "shutting down", 0)
 	}
 }
 
 // handBack gives every item back for redelivery after delay.
-func (p *Publisher) handBack(items []Item, reason string, delay time.Duration) {
-	o := Outcome{Verdict: RetryLater, Delay: delay, Reason: reason}
+func (p *Publisher) handBack(items []delivery.Item, reason string, delay time.Duration) {
+	o := delivery.Later(delay, reason)
 	for _, it := range items {
 		it.Done(o)
 	}

@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
@@ -61,36 +62,36 @@ type ledger struct {
 	delivered, rejected, retry, outcomes atomic.Int64
 
 	mu   sync.Mutex
-	byID map[string][]publish.Outcome
+	byID map[string][]delivery.Settlement
 }
 
-func newLedger(t testing.TB) *ledger { return &ledger{t: t, byID: map[string][]publish.Outcome{}} }
+func newLedger(t testing.TB) *ledger { return &ledger{t: t, byID: map[string][]delivery.Settlement{}} }
 
-func (l *ledger) item(id string) publish.Item {
-	return publish.Item{JSON: runJSON(l.t, id), Done: func(o publish.Outcome) {
+func (l *ledger) item(id string) delivery.Item {
+	return delivery.Item{JSON: runJSON(l.t, id), Done: func(o delivery.Settlement) {
 		l.mu.Lock()
 		l.byID[id] = append(l.byID[id], o)
 		n := len(l.byID[id])
 		l.mu.Unlock()
 		if n > 1 {
-			l.t.Errorf("event %s got outcome #%d (%v): an event is settled exactly once", id, n, o.Verdict)
+			l.t.Errorf("event %s got outcome #%d (%v): an event is settled exactly once", id, n, o.Fate)
 		}
-		switch o.Verdict {
-		case publish.Delivered:
+		switch o.Fate {
+		case delivery.Delivered:
 			l.delivered.Add(1)
-		case publish.Rejected:
+		case delivery.DeadLetter:
 			l.rejected.Add(1)
-		case publish.RetryLater:
+		case delivery.HandBack:
 			l.retry.Add(1)
 		default:
-			l.t.Errorf("event %s got verdict %v, which is never given to an event", id, o.Verdict)
+			l.t.Errorf("event %s got fate %v, which is never given to an event", id, o.Fate)
 		}
 		l.outcomes.Add(1)
 	}}
 }
 
 // outcome is the one outcome of event id.
-func (l *ledger) outcome(id string) publish.Outcome {
+func (l *ledger) outcome(id string) delivery.Settlement {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	got := l.byID[id]
@@ -118,7 +119,7 @@ func (l *ledger) counts() string {
 
 // running is a Publisher delivering to a Konnect stand-in.
 type running struct {
-	in      chan publish.Item
+	in      chan delivery.Item
 	cancel  context.CancelFunc
 	done    chan struct{}
 	health  *health.Health
@@ -144,7 +145,7 @@ func startPublisher(t *testing.T, url, token string, l publish.Limits, h *health
 		h = health.New(nil)
 	}
 	client := publish.NewClient(url, token, 5*time.Second, time.Second, l.InFlight)
-	r := &running{in: make(chan publish.Item), done: make(chan struct{}), quit: make(chan struct{}), health: h, metrics: metrics.New()}
+	r := &running{in: make(chan delivery.Item), done: make(chan struct{}), quit: make(chan struct{}), health: h, metrics: metrics.New()}
 	p := publish.New(client, l, log, r.metrics, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -170,7 +171,7 @@ func (r *running) closeIn() { r.closeOnce.Do(func() { close(r.in) }) }
 
 // feed hands items to the publisher in the background, as the consumer
 // does, until the test ends.
-func (r *running) feed(items []publish.Item) {
+func (r *running) feed(items []delivery.Item) {
 	r.feeders.Go(func() {
 		for _, it := range items {
 			select {
@@ -183,7 +184,7 @@ func (r *running) feed(items []publish.Item) {
 }
 
 // send hands items to the publisher as the consumer does.
-func (r *running) send(t *testing.T, items ...publish.Item) {
+func (r *running) send(t *testing.T, items ...delivery.Item) {
 	t.Helper()
 	for _, it := range items {
 		select {
@@ -210,8 +211,8 @@ func (r *running) wait(t *testing.T) {
 	}
 }
 
-func items(l *ledger, ids []string) []publish.Item {
-	out := make([]publish.Item, len(ids))
+func items(l *ledger, ids []string) []delivery.Item {
+	out := make([]delivery.Item, len(ids))
 	for i, id := range ids {
 		out[i] = l.item(id)
 	}
@@ -357,13 +358,13 @@ func TestKonnectRefusingSomeEventsDeadLettersOnlyThose(t *testing.T) {
 				o := l.outcome(id)
 				if !slices.Contains(tc.bad, id) {
 					good = append(good, id)
-					if o.Verdict != publish.Delivered {
-						t.Errorf("%s: %v (%s), want delivered", id, o.Verdict, o.Reason)
+					if o.Fate != delivery.Delivered {
+						t.Errorf("%s: %v (%s), want delivered", id, o.Fate, o.Reason)
 					}
 					continue
 				}
-				if o.Verdict != publish.Rejected || o.Status != http.StatusBadRequest {
-					t.Errorf("%s: %v %d, want rejected with 400", id, o.Verdict, o.Status)
+				if o.Fate != delivery.DeadLetter || o.Status != http.StatusBadRequest {
+					t.Errorf("%s: %v %d, want rejected with 400", id, o.Fate, o.Status)
 				}
 				if want := "has no subscription for " + id; !strings.Contains(o.Reason, want) {
 					t.Errorf("%s: reason %q, want Konnect's detail %q", id, o.Reason, want)
@@ -664,8 +665,8 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 				t.Errorf("%s, want %d delivered and 6 handed back", l.counts(), tc.first)
 			}
 			for _, id := range ids[tc.first:] {
-				if o := l.outcome(id); o.Verdict != publish.RetryLater {
-					t.Errorf("%s: %v, want handed back", id, o.Verdict)
+				if o := l.outcome(id); o.Fate != delivery.HandBack {
+					t.Errorf("%s: %v, want handed back", id, o.Fate)
 				}
 			}
 			got := heldIDs(k)
@@ -796,8 +797,8 @@ func TestEventsArrivingAfterTheDeadlineAreHandedBack(t *testing.T) {
 	p.stop(t)
 	l.settledOnce(ids)
 	for _, id := range ids {
-		if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != 0 {
-			t.Errorf("%s: %v after %s, want handed back for redelivery at once", id, o.Verdict, o.Delay)
+		if o := l.outcome(id); o.Fate != delivery.HandBack || o.Delay != 0 {
+			t.Errorf("%s: %v after %s, want handed back for redelivery at once", id, o.Fate, o.Delay)
 		}
 	}
 	if n := len(k.Requests()); n != 0 {
@@ -887,8 +888,8 @@ func (l *ledger) handedBackAfterBudget(t *testing.T, ids []string, nakDelay time
 		"the events were not handed back once the budget was spent (%s)", l.counts())
 	l.settledOnce(ids)
 	for _, id := range ids {
-		if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != nakDelay {
-			t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, nakDelay)
+		if o := l.outcome(id); o.Fate != delivery.HandBack || o.Delay != nakDelay {
+			t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Fate, o.Delay, nakDelay)
 		}
 	}
 }

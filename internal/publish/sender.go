@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
@@ -22,7 +23,7 @@ type sender struct {
 
 // deliver settles every item of the batch: delivered, rejected (after
 // splitting the batch to find the events Konnect refuses) or handed back.
-func (s *sender) deliver(ctx context.Context, items []Item) {
+func (s *sender) deliver(ctx context.Context, items []delivery.Item) {
 	s.p.metrics.BatchesInFlight.Inc()
 	defer s.p.metrics.BatchesInFlight.Dec()
 	if s.p.tracer != nil {
@@ -32,7 +33,7 @@ func (s *sender) deliver(ctx context.Context, items []Item) {
 	s.send(ctx, items)
 }
 
-func (s *sender) send(ctx context.Context, items []Item) {
+func (s *sender) send(ctx context.Context, items []delivery.Item) {
 	p := s.p
 	start := time.Now()
 	retries, probe := 0, time.Duration(0)
@@ -72,13 +73,13 @@ func (s *sender) send(ctx context.Context, items []Item) {
 			p.metrics.EventsDelivered.Add(float64(len(items)))
 			p.metrics.LastDelivery.SetToCurrentTime()
 			for _, it := range items {
-				it.Done(o)
+				it.Done(delivery.Deliver())
 			}
 			return
 		case Rejected:
 			p.health.Set(health.KonnectReachable, true, "")
 			if len(items) == 1 {
-				items[0].Done(o)
+				items[0].Done(delivery.Dead(o.Kind, o.Reason, o.Status))
 				return
 			}
 			// One bad event rejects the whole request: split to find it.
@@ -134,7 +135,7 @@ func (s *sender) send(ctx context.Context, items []Item) {
 const longPause = 30 * time.Second
 
 // post builds the body in the sender's buffer and sends it once.
-func (s *sender) post(ctx context.Context, items []Item) Outcome {
+func (s *sender) post(ctx context.Context, items []delivery.Item) Answer {
 	p := s.p
 	b := append(s.body[:0], '[')
 	for i, it := range items {

@@ -106,7 +106,7 @@ func TestClassify(t *testing.T) {
 
 // TestClientClassifiesKonnectsAnswers sends real requests through the
 // Client: what Konnect (the stand-in) answers, and what fails on the way,
-// becomes the Outcome an operator reads, and no token ever shows in it.
+// becomes the Answer an operator reads, and no token ever shows in it.
 func TestClientClassifiesKonnectsAnswers(t *testing.T) {
 	const rightToken, wrongToken = "spat_right_0123456789", "spat_wrong_9876543210"
 	batch := []byte(`[` + string(testkit.Guide()[0].JSON()) + `]`)

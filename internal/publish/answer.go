@@ -10,23 +10,22 @@ import (
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
-// Verdict is what became of an event, or of a request carrying it.
+// Verdict is what Konnect's answer to one request means for the request.
 type Verdict int
 
 const (
 	// Delivered: Konnect accepted the event. Ack its message.
 	Delivered Verdict = iota
-	// RetryLater: a transient failure; send again after Delay. Given to an
-	// Item, it means the retry budget is spent: hand the message back.
+	// RetryLater: a transient failure; send again after Delay.
 	RetryLater
-	// Rejected: Konnect refuses this event for good. Dead-letter it with
-	// Reason. Never retried.
+	// Rejected: Konnect refuses the events for good (one of them, when the
+	// request held several). Never retried as is.
 	Rejected
 	// Outage: Konnect refuses every request (token, role or URL is wrong).
 	// Nothing is acked or dead-lettered; delivery holds until it recovers.
-	// Never given to an Item.
 	Outage
 )
 
@@ -44,9 +43,9 @@ func (v Verdict) String() string {
 	return "unknown"
 }
 
-// Outcome is the classified result of one request, or the final result of
-// one event.
-type Outcome struct {
+// Answer is the classified result of one request. What it means for each
+// event of the request is a delivery.Settlement, which the sender decides.
+type Answer struct {
 	Verdict Verdict
 	// Status is Konnect's HTTP status, 0 when no answer came.
 	Status int
@@ -58,16 +57,18 @@ type Outcome struct {
 	// Cause names the kind of failure for metrics: rate_limited,
 	// server_error, timeout, connection, outage, invalid, rejected, too_large.
 	Cause string
+	// Kind is the dead-letter kind of a Rejected answer.
+	Kind delivery.Kind
 	// Reason is the text a person reads: Konnect's problem detail, the
 	// validation error, the network error.
 	Reason string
 }
 
 // Classify maps an HTTP answer (or the error that stood in its place) to an
-// Outcome. It is the one place that knows what Konnect's answers mean.
-func Classify(status int, header http.Header, detail string, err error, now time.Time) Outcome {
+// Answer. It is the one place that knows what Konnect's answers mean.
+func Classify(status int, header http.Header, detail string, err error, now time.Time) Answer {
 	if err != nil {
-		o := Outcome{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
+		o := Answer{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 			o.Cause = "timeout"
@@ -76,25 +77,25 @@ func Classify(status int, header http.Header, detail string, err error, now time
 	}
 	switch {
 	case status >= 200 && status < 300:
-		return Outcome{Verdict: Delivered, Status: status}
+		return Answer{Verdict: Delivered, Status: status}
 	case status == http.StatusBadRequest:
-		return Outcome{Verdict: Rejected, Status: status, Cause: "rejected", Reason: orStatus(detail, status)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: orStatus(detail, status)}
 	case status == http.StatusRequestEntityTooLarge:
-		return Outcome{Verdict: Rejected, Status: status, Cause: "too_large", Reason: orStatus(detail, status)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "too_large", Kind: delivery.KindTooLarge, Reason: orStatus(detail, status)}
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
-		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
 	case status >= 300 && status < 400:
 		// The client never follows a redirect: it would turn the POST into
 		// a GET, or send the token to another host.
-		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(status, detail, header.Get("Location"))}
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(status, detail, header.Get("Location"))}
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
 		// 405, 409, 415, 422, ...: Konnect does not take the request as the
 		// bridge sends it, whatever the events. Retrying would never end and
 		// dead-lettering would drop good events: hold until it is fixed.
-		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: orStatus(detail, status) +
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: orStatus(detail, status) +
 			"; Konnect refuses the request as sent: check KONNECT_URL, which must be the ingest URL, such as " + ingestExample}
 	}
-	o := Outcome{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
+	o := Answer{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
 	if status == http.StatusTooManyRequests {
 		o.Cause = "rate_limited"
 	}
