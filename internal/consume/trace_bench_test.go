@@ -9,8 +9,8 @@ import (
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 

@@ -50,8 +50,8 @@ type Answer struct {
 	// Status is Konnect's HTTP status, 0 when no answer came.
 	Status int
 	// Delay is how long to wait before sending again (RetryLater). With
-	// Pause set it comes from Retry-After (at most maxRetryAfter) and holds
-	// every request.
+	// Pause set it comes from retry-after-ms or Retry-After (at most
+	// maxRetryAfter) and holds every request.
 	Delay time.Duration
 	Pause bool
 	// Cause names the kind of failure for metrics: rate_limited,
@@ -63,6 +63,10 @@ type Answer struct {
 	// validation error, the network error.
 	Reason string
 }
+
+// TakesAuth reports whether the answer shows that Konnect takes the token
+// and the URL: only an answer about the events does (delivered or rejected).
+func (a Answer) TakesAuth() bool { return a.Verdict == Delivered || a.Verdict == Rejected }
 
 // Classify maps an HTTP answer (or the error that stood in its place) to an
 // Answer. It is the one place that knows what Konnect's answers mean.
@@ -99,7 +103,7 @@ func Classify(status int, header http.Header, detail string, err error, now time
 	if status == http.StatusTooManyRequests {
 		o.Cause = "rate_limited"
 	}
-	if d, ok := retryAfter(header.Get("Retry-After"), now); ok && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+	if d, ok := retryAfter(header, now); ok && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 		o.Delay, o.Pause = min(d, maxRetryAfter), true
 	}
 	return o
@@ -136,8 +140,14 @@ func redirectReason(status int, detail, location string) string {
 	return orStatus(detail, status) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// retryAfter reads how long Konnect asks to wait: retry-after-ms (whole
+// milliseconds, as some gateways send it) when present and readable, else
+// Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if ms, err := strconv.Atoi(h.Get("Retry-After-Ms")); err == nil && ms >= 0 {
+		return time.Duration(ms) * time.Millisecond, true
+	}
+	v := h.Get("Retry-After")
 	if v == "" {
 		return 0, false
 	}

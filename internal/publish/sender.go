@@ -46,16 +46,14 @@ func (s *sender) send(ctx context.Context, items []delivery.Item) {
 		}
 		o := s.post(ctx, items)
 		if probe > 0 {
-			switch o.Verdict {
-			case Delivered, Rejected:
-				// Only an answer about the events shows that Konnect takes
-				// the token and the URL again.
+			switch {
+			case o.TakesAuth():
 				if p.gate.SetOutage(false) {
 					p.log.Info().Int("status", o.Status).Msg("Konnect accepts requests again; delivery resumes")
 				}
 				p.health.Set(health.KonnectAuth, true, "")
 				probe = 0
-			case RetryLater:
+			case o.Verdict == RetryLater:
 				// A 503, a timeout or a dropped connection says nothing about
 				// the token or the URL: the outage holds, and so does the probe.
 				p.metrics.Retries.WithLabelValues(o.Cause).Inc()
