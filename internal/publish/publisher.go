@@ -122,6 +122,14 @@ func (p *Publisher) handBackRest(in <-chan delivery.Item) {
 	}
 }
 
+// handBackAll gives every item of every part back for redelivery after
+// delay.
+func (p *Publisher) handBackAll(parts [][]delivery.Item, reason string, delay time.Duration) {
+	for _, part := range parts {
+		p.handBack(part, reason, delay)
+	}
+}
+
 // handBack gives every item back for redelivery after delay.
 func (p *Publisher) handBack(items []delivery.Item, reason string, delay time.Duration) {
 	o := delivery.Later(delay, reason)
