@@ -164,10 +164,10 @@ func Defaults() Config {
 			ShutdownTimeout: 7 * time.Second,
 		},
 		Batch: Batch{
-			Size:     100,
+			Size:     500,
 			Bytes:    900 << 10,
 			Linger:   50 * time.Millisecond,
-			InFlight: 4,
+			InFlight: 32,
 			AckWait:  30 * time.Second,
 
 			PrefetchBytes:       4 << 20,

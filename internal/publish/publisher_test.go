@@ -134,7 +134,7 @@ type running struct {
 
 func limits() publish.Limits {
 	return publish.Limits{
-		Size: 10, Bytes: 1 << 20, Linger: 20 * time.Millisecond, InFlight: 2,
+		Size: 10, Bytes: 1 << 20, Linger: 20 * time.Millisecond, InFlight: 2, FixedConcurrency: true,
 		RetryBudget: 5 * time.Second, MaxBackoff: 50 * time.Millisecond, NakDelay: 3 * time.Second, ProbeMax: 100 * time.Millisecond,
 	}
 }
@@ -181,6 +181,28 @@ func (r *running) feed(items []delivery.Item) {
 			}
 		}
 	})
+}
+
+// runBacklog runs a publisher over items that all wait before it starts,
+// until it has settled them all.
+func runBacklog(t *testing.T, url string, l publish.Limits, items []delivery.Item) {
+	t.Helper()
+	in := make(chan delivery.Item, len(items))
+	for _, it := range items {
+		in <- it
+	}
+	close(in)
+	client := publish.NewClient(url, token, 5*time.Second, time.Second, l.InFlight)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		publish.New(client, l, zerolog.Nop(), metrics.New(), health.New(nil)).Run(context.Background(), in)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publisher did not settle a backlog within 10s")
+	}
 }
 
 // send hands items to the publisher as the consumer does.
@@ -264,7 +286,6 @@ func TestBatchesAreBounded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := testkit.NewKonnect(t, sandbox.WithToken(token))
 			lim := tc.limits(limits())
-			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
 			ids := runIDs(tc.events)
 			its := items(l, ids)
@@ -273,8 +294,9 @@ func TestBatchesAreBounded(t *testing.T) {
 					its[i].JSON = bytes.Replace(its[i].JSON, []byte(`"summarizer"`), []byte(`"`+big+`"`), 1)
 				}
 			}
-			p.send(t, its...)
-			p.stop(t) // the last, partial batch goes on the graceful stop
+			// A backlog: every event waits before the publisher starts, so
+			// batches fill up to their bounds.
+			runBacklog(t, k.URL, lim, its)
 
 			l.settledOnce(ids)
 			if l.delivered.Load() != int64(len(ids)) {
@@ -561,12 +583,13 @@ func TestRetryBudgetSpentHandsTheEventsBack(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithFault(tc.fault))
 			lim := limits()
-			// One batch: a second one sent after the first was answered
-			// Retry-After: 30 would rightly wait out the pause at the gate.
+			// One event, one batch: a second one sent after the first was
+			// answered Retry-After: 30 would rightly wait out the pause at
+			// the gate.
 			lim.Size, lim.Linger, lim.RetryBudget, lim.NakDelay = 4, time.Hour, 300*time.Millisecond, 7*time.Second
 			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
-			ids := runIDs(4)
+			ids := runIDs(1)
 			p.send(t, items(l, ids)...)
 			l.handedBackAfterBudget(t, ids, lim.NakDelay)
 			for _, id := range ids {
@@ -648,9 +671,10 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 					return tc.fault(w, r)
 				})
 			}
-			// Two batches in flight and one waiting for a worker: as many
-			// as the publisher takes in before it stops taking more.
-			ids := runIDs(tc.first + 6)
+			// A batch in flight on each worker and one being filled: as
+			// many as the publisher surely takes in before it stops
+			// taking more (a free worker takes a batch of one at once).
+			ids := runIDs(tc.first + 4)
 			p.send(t, items(l, ids[tc.first:])...)
 			tc.wait(t, k, p, &arrivals)
 
@@ -661,8 +685,8 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 				"when the publisher's context ended, %s of %d events", l.counts(), len(ids))
 			p.stop(t)
 			l.settledOnce(ids)
-			if l.delivered.Load() != int64(tc.first) || l.retry.Load() != 6 || l.rejected.Load() != 0 {
-				t.Errorf("%s, want %d delivered and 6 handed back", l.counts(), tc.first)
+			if l.delivered.Load() != int64(tc.first) || l.retry.Load() != 4 || l.rejected.Load() != 0 {
+				t.Errorf("%s, want %d delivered and 4 handed back", l.counts(), tc.first)
 			}
 			for _, id := range ids[tc.first:] {
 				if o := l.outcome(id); o.Fate != delivery.HandBack {
@@ -702,7 +726,7 @@ func TestRetryAfterNowWaitsTheBackoff(t *testing.T) {
 			lim.Size, lim.Linger, lim.InFlight, lim.RetryBudget = 4, time.Hour, 1, 500*time.Millisecond
 			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
-			ids := runIDs(4)
+			ids := runIDs(1)
 			p.send(t, items(l, ids)...)
 			l.handedBackAfterBudget(t, ids, lim.NakDelay)
 			// Every wait is at least half of the 50ms backoff cap, so a
@@ -892,4 +916,32 @@ func (l *ledger) handedBackAfterBudget(t *testing.T, ids []string, nakDelay time
 			t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Fate, o.Delay, nakDelay)
 		}
 	}
+}
+
+// TestAnIdleBridgeSendsAtOnce: with adaptive concurrency and nothing else
+// waiting, an event goes to Konnect as soon as a sender is free, not after
+// BRIDGE_LINGER, and the concurrency limit starts at one request.
+func TestAnIdleBridgeSendsAtOnce(t *testing.T) {
+	k := testkit.NewKonnect(t, sandbox.WithToken(token))
+	lim := limits()
+	lim.Linger, lim.InFlight, lim.FixedConcurrency = time.Hour, 8, false
+	p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+	if got := gaugeValue(p.metrics.ConcurrencyLimit); got != 1 {
+		t.Errorf("konnect_bridge_request_concurrency_limit starts at %v, want 1", got)
+	}
+	l := newLedger(t)
+	ids := runIDs(1)
+	p.send(t, items(l, ids)...)
+	testkit.Eventually(t, 5*time.Second, func() bool { return l.delivered.Load() == 1 }, "an event waited for its batch to fill: %s", l.counts())
+	if got := heldIDs(k); !slices.Equal(got, ids) {
+		t.Errorf("Konnect holds %v, want %v", got, ids)
+	}
+}
+
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetGauge().GetValue()
 }

@@ -152,8 +152,10 @@ func (s *sender) post(ctx context.Context, items []delivery.Item) Answer {
 	}
 	b = append(b, ']')
 	s.body = b
+	full := p.limiter.begin()
 	start := time.Now()
 	o := p.client.Send(ctx, b)
+	p.limiter.end(start, full, o)
 	p.metrics.RequestDuration.Observe(time.Since(start).Seconds())
 	p.metrics.BatchesSent.Inc()
 	p.metrics.BatchSize.Observe(float64(len(items)))
