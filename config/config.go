@@ -250,9 +250,10 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // SoftMemoryLimit is the Go heap the bridge aims to stay under when
 // GOMEMLIMIT is not set: what its settings let it hold (messages pulled
-// ahead, messages held with a copy of their events, requests in flight)
-// with room for the runtime. Above it the garbage collector works harder;
-// it is never a hard cap.
+// ahead; messages held, a copy of their events and the request bodies
+// those are sent in, three times HeldBytes; a body of one event larger than
+// that) with room for the runtime. Above it the garbage collector
+// works harder; it is never a hard cap.
 func (c Config) SoftMemoryLimit() int64 {
-	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.InFlight)*int64(c.Batch.Bytes)
+	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.Bytes)
 }

@@ -136,6 +136,9 @@ func (s *sender) reportRetry(a Answer, st step, events int) {
 	p.log.Warn().Int("events", events).Int("status", a.Status).Str("cause", a.Cause).Str("reason", a.Reason).Dur("wait", st.wait).Msg("Konnect delivery failed; retrying")
 }
 
+// keptBody is the largest body buffer a sender keeps between requests.
+const keptBody = 256 << 10
+
 // longPause is how long a Retry-After pause may last before readiness says
 // that Konnect asked the bridge to wait. The next delivery clears it.
 const longPause = 30 * time.Second
@@ -151,7 +154,11 @@ func (s *sender) post(ctx context.Context, items []delivery.Item) Answer {
 		b = append(b, it.JSON...)
 	}
 	b = append(b, ']')
-	s.body = b
+	// A sender keeps its buffer for the next body, unless it is large: the
+	// bodies in flight are bounded by the events held, not by the senders.
+	if s.body = b; cap(b) > keptBody {
+		s.body = nil
+	}
 	full := p.limiter.begin()
 	start := time.Now()
 	o := p.client.Send(ctx, b)
