@@ -215,6 +215,7 @@ func (b *bench) bridge(ctx context.Context) error {
 		b.report.add("sink 503s past its concurrency", overload(b.snk.busy.Load(), b.snk.requests.Load()+b.snk.busy.Load()),
 			fmt.Sprintf("-sink-max-concurrency %d, whole drain", b.o.sinkMaxActive))
 		b.report.add("... once adapted", overload(b.snk.settledBusy.Load(), b.snk.settled.Load()), fmt.Sprintf("after the first %s", settleTime))
+		b.report.settledBusy, b.report.settled = b.snk.settledBusy.Load(), b.snk.settled.Load()
 	}
 
 	if b.o.duration > 0 {
