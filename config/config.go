@@ -168,10 +168,10 @@ func Defaults() Config {
 			ShutdownTimeout: 7 * time.Second,
 		},
 		Batch: Batch{
-			Size:     100,
+			Size:     500,
 			Bytes:    900 << 10,
 			Linger:   50 * time.Millisecond,
-			InFlight: 4,
+			InFlight: 32,
 			AckWait:  30 * time.Second,
 
 			PrefetchBytes:       4 << 20,
@@ -254,9 +254,10 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
 // SoftMemoryLimit is the Go heap the bridge aims to stay under when
 // GOMEMLIMIT is not set: what its settings let it hold (messages pulled
-// ahead, messages held with a copy of their events, requests in flight)
-// with room for the runtime. Above it the garbage collector works harder;
-// it is never a hard cap.
+// ahead; messages held, a copy of their events and the request bodies
+// those are sent in, three times HeldBytes; a body of one event larger than
+// that) with room for the runtime. Above it the garbage collector
+// works harder; it is never a hard cap.
 func (c Config) SoftMemoryLimit() int64 {
-	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.InFlight)*int64(c.Batch.Bytes)
+	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.Bytes)
 }

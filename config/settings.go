@@ -65,10 +65,10 @@ var Settings = []Setting{
 	{"BRIDGE_FENCE_CUSTOMERS", "fence-customers", "fence.customers", "the customer each {customer} token bills: token=customer, comma separated (acme=acme-inc); prefix*=...*... rewrites a prefix (t-*=*); empty: the token itself", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Customers) }},
 	{"BRIDGE_FENCE_FILL_SUBJECT", "fence-fill-subject", "fence.fill_subject", "an event without subject on a fenced subject bills the customer the subject allows", func(c *Config) flag.Value { return (*boolValue)(&c.Fence.FillSubject) }},
 
-	{"BRIDGE_BATCH_SIZE", "batch-size", "batch.size", "most events in one request", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Size) }},
+	{"BRIDGE_BATCH_SIZE", "batch-size", "batch.size", "most events in one request; batches grow toward it while a backlog waits", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Size) }},
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
 	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
-	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "requests to Konnect at once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
+	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "most requests to Konnect at once; adaptive concurrency finds how many, from 1 up", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
 	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead (raised to the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
 	{"BRIDGE_HELD_BYTES", "held-bytes", "batch.held_bytes", "most bytes of NATS messages held while their events are delivered; a larger message is taken alone", func(c *Config) flag.Value { return (*intValue)(&c.Batch.HeldBytes) }},
 	{"BRIDGE_MAX_EVENTS_PER_MESSAGE", "max-events-per-message", "batch.max_events_per_message", "a message holding more events is dead-lettered whole, once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.MaxEventsPerMessage) }},

@@ -34,6 +34,7 @@ type options struct {
 	backlog                int
 	sinkDelay              time.Duration
 	sinkMaxBody            byteSize
+	sinkMaxActive          int
 	gogc                   string
 	cpuprofile, memprofile string
 	benchProfile, dir      string
@@ -58,6 +59,7 @@ func main() {
 	flag.IntVar(&o.backlog, "backlog", 1_000_000, "events of the -backlog-rss phase")
 	flag.DurationVar(&o.sinkDelay, "sink-delay", 0, "hold every answer of the sink back this long, as a network round trip to Konnect would")
 	flag.Var(&o.sinkMaxBody, "sink-max-body", "answer 413 to request bodies larger than this, such as 1MiB (default: no limit, as Konnect publishes none)")
+	flag.IntVar(&o.sinkMaxActive, "sink-max-concurrency", 0, "answer 503 to a request arriving while this many are being answered (0: no limit)")
 	flag.StringVar(&o.gogc, "bridge-gogc", "", "GOGC of the bridge process only (default: inherited)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write the bridge's CPU profile of the drain to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write the bridge's allocation profile of the drain to this file")
@@ -114,7 +116,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	snk, err := startSink(o.sinkDelay, int64(o.sinkMaxBody))
+	snk, err := startSink(o.sinkDelay, int64(o.sinkMaxBody), o.sinkMaxActive)
 	if err != nil {
 		return err
 	}
@@ -209,6 +211,12 @@ func (b *bench) bridge(ctx context.Context) error {
 	}
 	b.report.drain = d.rate
 	b.report.drained("bridge", b.o.n, d)
+	if b.o.sinkMaxActive > 0 {
+		b.report.add("sink 503s past its concurrency", overload(b.snk.busy.Load(), b.snk.requests.Load()+b.snk.busy.Load()),
+			fmt.Sprintf("-sink-max-concurrency %d, whole drain", b.o.sinkMaxActive))
+		b.report.add("... once adapted", overload(b.snk.settledBusy.Load(), b.snk.settled.Load()), fmt.Sprintf("after the first %s", settleTime))
+		b.report.settledBusy, b.report.settled = b.snk.settledBusy.Load(), b.snk.settled.Load()
+	}
 
 	if b.o.duration > 0 {
 		l, err := latency(ctx, b.js, b.snk, b.o.rate, b.o.duration)
@@ -249,6 +257,10 @@ func (b *bench) longBacklog(ctx context.Context) error {
 	b.report.backlogRSS = d.peakRSS
 	b.report.drained("backlog", b.o.backlog, d)
 	return nil
+}
+
+func overload(busy, requests int64) string {
+	return fmt.Sprintf("%d of %d requests (%.2f%%)", busy, requests, 100*float64(busy)/float64(max(requests, 1)))
 }
 
 // bridgeConfig is the configuration the child runs, as far as the bench

@@ -30,6 +30,11 @@ type sink struct {
 	// maxBody, when above 0, answers 413 to larger bodies. Konnect
 	// publishes no limit; the Kafka behind it caps a message near 1 MB.
 	maxBody int64
+	// maxActive, when above 0, answers 503 to a request that arrives while
+	// that many are being answered, as a Konnect (or a proxy) with a fixed
+	// concurrency would.
+	maxActive int64
+	active    atomic.Int64
 
 	mu       sync.Mutex
 	seen     map[uint64]struct{}
@@ -41,18 +46,26 @@ type sink struct {
 	events   atomic.Int64 // every event accepted, repeats included
 	requests atomic.Int64
 	rejected atomic.Int64
+	// busy counts the 503s past maxActive, and settled and settledBusy the
+	// requests and 503s after the phase's first settleTime (once adapted).
+	busy, settled, settledBusy atomic.Int64
+	started                    atomic.Int64
 }
+
+// settleTime is how long the bridge may take to adapt its concurrency
+// before the sink's 503s count as settled.
+const settleTime = 2 * time.Second
 
 // latencyPrefix marks the ids of the latency phase: "lat-<n>".
 const latencyPrefix = "lat-"
 
 // startSink serves the sink on a free port of 127.0.0.1.
-func startSink(delay time.Duration, maxBody int64) (*sink, error) {
+func startSink(delay time.Duration, maxBody int64, maxActive int) (*sink, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &sink{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, delay: delay, maxBody: maxBody}
+	s := &sink{seed: maphash.MakeSeed(), seen: map[uint64]struct{}{}, delay: delay, maxBody: maxBody, maxActive: int64(maxActive)}
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	s.url = "http://" + ln.Addr().String() + "/v3/openmeter/events"
 	go func() { _ = s.srv.Serve(ln) }()
@@ -71,6 +84,35 @@ func (s *sink) reset(expected, latency int) {
 	s.events.Store(0)
 	s.requests.Store(0)
 	s.rejected.Store(0)
+	s.busy.Store(0)
+	s.settled.Store(0)
+	s.settledBusy.Store(0)
+	s.started.Store(0)
+}
+
+// overloaded answers 503 when more than maxActive requests are being
+// answered, counting the requests and the 503s.
+func (s *sink) overloaded(w http.ResponseWriter) (release func(), refused bool) {
+	if s.maxActive <= 0 {
+		return func() {}, false
+	}
+	now := time.Now().UnixNano()
+	s.started.CompareAndSwap(0, now)
+	settled := now-s.started.Load() > int64(settleTime)
+	if settled {
+		s.settled.Add(1)
+	}
+	release = func() { s.active.Add(-1) }
+	if s.active.Add(1) <= s.maxActive {
+		return release, false
+	}
+	release()
+	s.busy.Add(1)
+	if settled {
+		s.settledBusy.Add(1)
+	}
+	problem(w, http.StatusServiceUnavailable, "more requests at once than this Konnect takes")
+	return nil, true
 }
 
 // window is when the first and the last new event of the phase arrived.
@@ -120,6 +162,11 @@ func (s *sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusUnauthorized, "missing bearer token")
 		return
 	}
+	release, refused := s.overloaded(w)
+	if refused {
+		return
+	}
+	defer release()
 	single := false
 	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
 	case "application/cloudevents-batch+json", "application/json":

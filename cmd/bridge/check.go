@@ -101,22 +101,20 @@ func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...a
 	}
 }
 
-// checkKonnect sends an empty batch, which ingests nothing. Once the token
-// is accepted Konnect takes it (2xx) or finds it invalid (400): either way
-// the URL and the token are right. A bad token, role or URL is an outage
-// (401, 403, 404, a redirect, ...).
+// checkKonnect sends the publisher's probe, an empty batch that ingests
+// nothing, and reads the answer by publish's one classification.
 func checkKonnect(ctx context.Context, cfg config.Config, ok, bad func(string, ...any)) {
 	url := config.RedactURL(cfg.Konnect.URL)
 	c := publish.NewClient(cfg.Konnect.URL, cfg.Konnect.Token.Reveal(), cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 1)
-	o := c.Send(ctx, []byte("[]"))
+	o := c.Probe(ctx)
 	switch {
+	case o.TakesAuth():
+		ok("Konnect at %s is reachable and accepts the token (it answered %d to an empty batch, which ingests nothing)", url, o.Status)
 	case o.Verdict == publish.Outage:
 		bad("Konnect at %s: %s", url, o.Reason)
 	case o.Status == 0:
 		bad("Konnect at %s is not reachable: %s", url, o.Reason)
-	case o.Status >= 500 || o.Status == 429 || o.Status == 408:
-		bad("Konnect at %s answered %d: try again later (%s)", url, o.Status, o.Reason)
 	default:
-		ok("Konnect at %s is reachable and accepts the token (it answered %d to an empty batch, which ingests nothing)", url, o.Status)
+		bad("Konnect at %s answered %d: try again later (%s)", url, o.Status, o.Reason)
 	}
 }

@@ -279,6 +279,7 @@ func TestCommandsNeverShowCredentialsInURLs(t *testing.T) {
 	natsWait = 300 * time.Millisecond
 	ns := testkit.NATS(t)
 	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_good"), sandbox.WithGuide())
+	busy := testkit.NewKonnect(t, sandbox.WithFault(sandbox.Answer(503, 0)))
 	withPassword := strings.Replace(ns.ClientURL(), "nats://", "nats://admin:S3cretPW@", 1)
 	const nobody = "nats://admin:S3cretPW@127.0.0.1:1"
 	tests := map[string]struct {
@@ -296,6 +297,11 @@ func TestCommandsNeverShowCredentialsInURLs(t *testing.T) {
 			env:  map[string]string{"NATS_URL": withPassword, "KONNECT_URL": konnect.URL + "?apikey=S3cretKey", "KONNECT_TOKEN": "spat_expired"},
 			args: []string{"check"}, code: 1,
 			says: []string{"FAIL  Konnect at " + konnect.URL + ":"},
+		},
+		"check, Konnect unavailable for now": {
+			env:  map[string]string{"NATS_URL": withPassword, "KONNECT_URL": busy.URL + "?apikey=S3cretKey", "KONNECT_TOKEN": "spat_good"},
+			args: []string{"check"}, code: 1,
+			says: []string{"FAIL  Konnect at " + busy.URL + " answered 503: try again later"},
 		},
 		"check, NATS not reachable": {
 			env:  map[string]string{"NATS_URL": nobody, "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_good"},

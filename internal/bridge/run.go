@@ -6,14 +6,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
 // source is a stage that reads NATS into out until its context ends.
 type source struct {
 	name string
-	run  func(context.Context, chan<- publish.Item) error
+	run  func(context.Context, chan<- delivery.Item) error
 }
 
 // run runs the parts as actors until ctx ends or one of them fails, then
@@ -42,7 +42,7 @@ func (p *parts) run(ctx context.Context, started func(Started)) error {
 
 	var g group
 	g.add("stop", func() error { <-pull.Done(); return nil }, stopping)
-	items := make(chan publish.Item, p.cfg.Batch.Size)
+	items := make(chan delivery.Item, p.cfg.Batch.Size)
 	p.addSources(&g, pull, items, stopping)
 	g.add("publisher", func() error {
 		p.pub.Run(hard, items)
@@ -68,7 +68,7 @@ func (p *parts) run(ctx context.Context, started func(Started)) error {
 
 // addSources adds an actor per source, the last of which to return closes
 // items: nothing is sent on it after that.
-func (p *parts) addSources(g *group, pull context.Context, items chan<- publish.Item, stopping func()) {
+func (p *parts) addSources(g *group, pull context.Context, items chan<- delivery.Item, stopping func()) {
 	sources := []source{{"JetStream", p.source.Run}}
 	if p.core != nil {
 		sources = append(sources, source{"core NATS", p.core.Run})

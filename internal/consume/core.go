@@ -12,10 +12,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
 // Core reads producers that publish on core NATS (no JetStream) through a
@@ -91,7 +91,7 @@ func (c *Core) Subscribe() error {
 // first. It owns the goroutines it starts: the subscription's reader, the
 // drop counter, and the retries of messages without a reply subject, which
 // come back through its loop. An error means the subscription ended.
-func (c *Core) Run(ctx context.Context, out chan<- publish.Item) error {
+func (c *Core) Run(ctx context.Context, out chan<- delivery.Item) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -169,7 +169,7 @@ func (c *Core) countDrops(ctx context.Context, interval time.Duration) {
 // process sends a message's events on. A message without ids gets one id
 // base when first received, kept through its retries, so that a retry
 // after Konnect stored the event but the answer was lost is deduplicated.
-func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- publish.Item, p provenance) {
+func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- delivery.Item, p provenance) {
 	s := &coreSettler{c: c, msg: msg, p: p}
 	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
 }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
@@ -39,7 +39,7 @@ func subscribedCore(t *testing.T) (*consume.Core, *nats.Conn) {
 func TestCoreRunReturnsAnErrorWhenItsSubscriptionEnds(t *testing.T) {
 	core, nc := subscribedCore(t)
 	done := make(chan error, 1)
-	go func() { done <- core.Run(context.Background(), make(chan publish.Item, 1)) }()
+	go func() { done <- core.Run(context.Background(), make(chan delivery.Item, 1)) }()
 	nc.Close()
 	select {
 	case err := <-done:
@@ -56,7 +56,7 @@ func TestCoreRunReturnsNilWhenStopped(t *testing.T) {
 	core, _ := subscribedCore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- core.Run(ctx, make(chan publish.Item, 1)) }()
+	go func() { done <- core.Run(ctx, make(chan delivery.Item, 1)) }()
 	cancel()
 	select {
 	case err := <-done:

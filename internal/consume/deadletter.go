@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
@@ -47,34 +48,6 @@ const (
 	headerPrefix   = "Konnect-Bridge-"
 )
 
-// Kind is why an event was dead-lettered, as the Konnect-Bridge-Reason-Kind
-// header and the dead-letter metric name it.
-type Kind string
-
-// The kinds of dead letter.
-const (
-	// KindInvalid: a CloudEvent that breaks Konnect's rules.
-	KindInvalid Kind = "invalid"
-	// KindUndecodable: not JSON, or not a CloudEvent at all.
-	KindUndecodable Kind = "undecodable"
-	// KindFenced: the event's customer (or source) is not one the NATS
-	// subject it arrived on allows (BRIDGE_FENCE_SUBJECTS).
-	KindFenced Kind = "fenced"
-	// KindRejected: Konnect refused the event (a 400 on its own).
-	KindRejected Kind = "rejected"
-	// KindTooLarge: the event alone is larger than a request may be.
-	KindTooLarge Kind = "too_large"
-	// KindTooManyEvents: the message packs more events than
-	// BRIDGE_MAX_EVENTS_PER_MESSAGE; dead-lettered whole, undecoded.
-	KindTooManyEvents Kind = "too_many_events"
-	// KindTooManyBad: more than MaxDeadLettersPerMessage events of the
-	// message could not be delivered; dead-lettered whole, once.
-	KindTooManyBad Kind = "too_many_bad_events"
-)
-
-// Kinds lists every kind, for metrics that start at zero.
-var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad}
-
 // DeadLetter is one event (or one whole message) that will never be
 // delivered, and why.
 type DeadLetter struct {
@@ -83,7 +56,7 @@ type DeadLetter struct {
 	// Raw is the event's own JSON when its message held several events;
 	// nil means the whole original message is the dead letter.
 	Raw    []byte
-	Kind   Kind
+	Kind   delivery.Kind
 	Reason string
 	// Status is Konnect's answer, 0 when the bridge refused the event itself.
 	Status int
@@ -210,7 +183,7 @@ var errStoreStalled = errors.New("dead letters cannot be stored")
 // bridge is created again. A dead letter too large for the server is
 // stored without its payload, the reason still whole, rather than handed
 // back forever.
-func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind Kind, subject string) error {
+func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Kind, subject string) error {
 	ack, err := d.js.PublishMsg(ctx, m)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		d.log.Warn().Str("stream", d.stream).Msg("the dead-letter stream is gone; creating it again")

@@ -12,11 +12,11 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
 // emitter turns one NATS message into Items for the publisher, shared by
@@ -80,7 +80,7 @@ func (p provenance) eventID(i, n int) string {
 // message while it is in the bridge and returns what releases it once the
 // message is settled. It reports false when ctx ended first (the events not
 // sent are handed back).
-func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenance, out chan<- publish.Item, hold func(*message) (release func())) bool {
+func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenance, out chan<- delivery.Item, hold func(*message) (release func())) bool {
 	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
 	n := events.Len()
 	m := newMessage(raw, s, x.dlq, p.withHeaders(raw.Header), n)
@@ -89,7 +89,7 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 	if err := x.held.Acquire(ctx, size); err != nil {
 		m.released = release
 		for i := range n {
-			m.done(i, nil, publish.Outcome{Verdict: publish.RetryLater, Reason: "shutting down"})
+			m.done(i, nil, delivery.Later(0, "shutting down"))
 		}
 		return false
 	}
@@ -100,22 +100,22 @@ func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenan
 		body, err := x.prepare(d, i, n, raw.Subject, m.p)
 		if err != nil {
 			x.countRefusal(err)
-			m.done(i, d.Raw, publish.Outcome{Verdict: publish.Rejected, Cause: string(kindOf(err)), Reason: err.Error()})
+			m.done(i, d.Raw, delivery.Dead(kindOf(err), err.Error(), 0))
 			continue
 		}
 		idx, rawEvent := i, d.Raw
-		it := publish.Item{JSON: body, Done: func(o publish.Outcome) { m.done(idx, rawEvent, o) }}
+		it := delivery.Item{JSON: body, Done: func(o delivery.Settlement) { m.done(idx, rawEvent, o) }}
 		if x.dlq.traced() {
 			it.Traceparent = traceparent(d, raw.Header)
 		}
 		if ctx.Err() != nil {
-			it.Done(publish.Outcome{Verdict: publish.RetryLater, Reason: "shutting down"})
+			it.Done(delivery.Later(0, "shutting down"))
 			continue
 		}
 		select {
 		case out <- it:
 		case <-ctx.Done():
-			it.Done(publish.Outcome{Verdict: publish.RetryLater, Reason: "shutting down"})
+			it.Done(delivery.Later(0, "shutting down"))
 		}
 	}
 	return ctx.Err() == nil
@@ -130,16 +130,16 @@ func (x *emitter) countRefusal(err error) {
 }
 
 // kindOf names the dead-letter kind of an event the bridge refuses itself.
-func kindOf(err error) Kind {
+func kindOf(err error) delivery.Kind {
 	switch {
 	case errors.Is(err, decode.ErrTooManyEvents):
-		return KindTooManyEvents
+		return delivery.KindTooManyEvents
 	case errors.Is(err, decode.ErrUndecodable):
-		return KindUndecodable
+		return delivery.KindUndecodable
 	case errors.Is(err, fence.ErrRefused):
-		return KindFenced
+		return delivery.KindFenced
 	}
-	return KindInvalid
+	return delivery.KindInvalid
 }
 
 // prepare makes one decoded event deliverable (see deliverable) and

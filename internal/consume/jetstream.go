@@ -13,10 +13,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
 )
 
@@ -94,7 +94,7 @@ const PullExpiry = jetstream.PullExpiry(5 * time.Second)
 // Run is the only one that binds again, when a pull fails or when the
 // consumer watcher, which it runs, says the consumer is gone. It returns
 // nil once ctx ended and the goroutines it started have returned.
-func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
+func (j *JetStream) Run(ctx context.Context, out chan<- delivery.Item) error {
 	rebind := make(chan struct{}, 1)
 	wctx, stopWatch := context.WithCancel(ctx)
 	var watcher sync.WaitGroup
@@ -118,7 +118,7 @@ func (j *JetStream) Run(ctx context.Context, out chan<- publish.Item) error {
 // pull reads iter until ctx ends, iter fails or the watcher asks for a
 // rebind, and binds again in the last two cases. A rebind asked for while
 // the publisher holds the loop up hands the message being sent on back.
-func (j *JetStream) pull(ctx context.Context, iter jetstream.MessagesContext, b *binding, out chan<- publish.Item, rebind chan struct{}) {
+func (j *JetStream) pull(ctx context.Context, iter jetstream.MessagesContext, b *binding, out chan<- delivery.Item, rebind chan struct{}) {
 	ictx, stop := context.WithCancel(ctx)
 	var asked sync.WaitGroup
 	defer func() {
@@ -218,7 +218,7 @@ func (j *JetStream) rebindNow(ctx context.Context, rebind chan struct{}) {
 // binding msg was fetched through. It reports false when msg may come from
 // a stream that replaced b's: then it is handed back, for NATS to deliver
 // through the new binding, and b must be left.
-func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, out chan<- publish.Item) bool {
+func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, out chan<- delivery.Item) bool {
 	md, err := msg.Metadata()
 	if err != nil {
 		j.log.Error().Err(err).Str("subject", msg.Subject()).Msg("message without JetStream metadata; leaving it to redeliver")

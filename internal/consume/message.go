@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
 // MaxDeadLettersPerMessage bounds the dead letters one message yields: up
@@ -72,16 +72,16 @@ func newMessage(raw *nats.Msg, s settler, dlq *DeadLetters, p provenance, events
 	return m
 }
 
-// done records the outcome of event i (raw is its own JSON when the message
+// done records the settlement of event i (raw is its own JSON when the message
 // held several) and settles the message after the last event.
-func (m *message) done(i int, raw []byte, o publish.Outcome) {
+func (m *message) done(i int, raw []byte, o delivery.Settlement) {
 	m.mu.Lock()
-	switch o.Verdict {
-	case publish.Delivered:
+	switch o.Fate {
+	case delivery.Delivered:
 		m.delivered++
-	case publish.Rejected:
+	case delivery.DeadLetter:
 		if m.bad++; len(m.dead) < MaxDeadLettersPerMessage {
-			m.dead = append(m.dead, DeadLetter{Index: i, Raw: raw, Kind: Kind(o.Cause), Reason: o.Reason, Status: o.Status})
+			m.dead = append(m.dead, DeadLetter{Index: i, Raw: raw, Kind: o.Kind, Reason: o.Reason, Status: o.Status})
 		}
 	default:
 		m.retry = true
@@ -117,7 +117,7 @@ func (m *message) wholeLetter() DeadLetter {
 		reasons = append(reasons, fmt.Sprintf("event %d: %s", d.Index, d.Reason))
 	}
 	return DeadLetter{
-		Kind:   KindTooManyBad,
+		Kind:   delivery.KindTooManyBad,
 		Reason: fmt.Sprintf("%d of the message's %d events cannot be delivered; the first: %s", m.bad, m.events, strings.Join(reasons, "; ")),
 	}
 }

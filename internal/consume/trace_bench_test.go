@@ -10,8 +10,8 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
-	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
@@ -49,7 +49,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 				name = "on/" + m.name
 			}
 			b.Run(name, func(b *testing.B) {
-				out := make(chan publish.Item, m.events)
+				out := make(chan delivery.Item, m.events)
 				raw := &nats.Msg{Subject: "agent.runs.acme", Header: m.header, Data: m.data}
 				perEvent(b, m.events, func() {
 					x.emit(ctx, raw, benchSettler{}, p, out, hold)
@@ -58,7 +58,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 						if traced != (it.Traceparent != "") && m.name != plain.name {
 							b.Fatalf("tracing %v, trace context %q", traced, it.Traceparent)
 						}
-						it.Done(publish.Outcome{Verdict: publish.Delivered})
+						it.Done(delivery.Deliver())
 					}
 				})
 			})

@@ -28,6 +28,7 @@ type Metrics struct {
 	RequestDuration     prometheus.Histogram
 	KonnectResponses    *prometheus.CounterVec // code
 	BatchesInFlight     prometheus.Gauge
+	ConcurrencyLimit    prometheus.Gauge
 	ConsumerPending     prometheus.Gauge
 	ConsumerAckPending  prometheus.Gauge
 	ConsumerRedelivered prometheus.Gauge
@@ -86,6 +87,7 @@ func New() *Metrics {
 		RequestDuration:     prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "request_duration_seconds", Help: "Time from sending a request to Konnect's answer.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
 		KonnectResponses:    prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "konnect_responses_total", Help: "Konnect's answers by HTTP status code; \"error\" when none came."}, []string{"code"}),
 		BatchesInFlight:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "batches_in_flight", Help: "Batches being sent or retried."}),
+		ConcurrencyLimit:    prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "request_concurrency_limit", Help: "Requests to Konnect allowed at once now, as adaptive concurrency set it (1 to BRIDGE_IN_FLIGHT)."}),
 		ConsumerPending:     prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_pending_messages", Help: "Messages in the stream not yet delivered to the consumer (lag), read from JetStream."}),
 		ConsumerAckPending:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_pending_messages", Help: "Messages delivered to the consumer and not yet acknowledged, read from JetStream."}),
 		ConsumerRedelivered: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_redelivered_messages", Help: "Messages redelivered and not yet acknowledged, read from JetStream."}),
@@ -94,7 +96,7 @@ func New() *Metrics {
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
 		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable, dead_letters)."}, []string{"component"}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
 		f(c)
 	}
 	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {

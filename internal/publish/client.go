@@ -58,7 +58,7 @@ func NewHTTPClient(connectTimeout time.Duration, conns int) *http.Client {
 // Send posts one body holding n events and classifies the answer. It blocks
 // until Konnect answers, the timeout passes or ctx ends, and returns only
 // once the transport is done reading body, so the caller may reuse it.
-func (c *Client) Send(ctx context.Context, body []byte) Outcome {
+func (c *Client) Send(ctx context.Context, body []byte) Answer {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}

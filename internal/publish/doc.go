@@ -1,6 +1,8 @@
 // Package publish owns the HTTP side: it gathers events into batches bounded
 // by count, bytes and a linger time, sends them to Konnect's ingest endpoint
-// several at a time, classifies every answer in one place (outcome.go) and
-// reports each event's outcome exactly once through its Item.Done. It never
-// touches NATS: what an outcome means for a message is the caller's business.
+// with as many requests at once as Konnect takes (arc.go), classifies every
+// answer in one place (answer.go), decides what follows each answer in one
+// pure function (policy.go), and reports each event's settlement exactly once
+// through its delivery.Item's Done. It never touches NATS: what a settlement
+// means for a message is the caller's business.
 package publish

@@ -10,12 +10,19 @@ import (
 // emptyBatch ingests nothing: Konnect answers it by the token and URL alone.
 var emptyBatch = []byte("[]")
 
+// Probe asks Konnect, with an empty batch that ingests nothing, whether it
+// takes the token and the URL. Once the token is accepted Konnect takes the
+// batch (2xx) or finds it invalid (400): either way TakesAuth reports true.
+// A bad token, role or URL is an Outage; a 5xx, 429 or a network error is
+// RetryLater and says nothing about the token.
+func (c *Client) Probe(ctx context.Context) Answer { return c.Send(ctx, emptyBatch) }
+
 // CheckAuth asks Konnect, with an empty batch, whether it accepts the token
 // and URL, so that readiness tells a bad token before the first event
 // arrives. It reports the answer to health (konnect_auth) and returns
 // whether Konnect refused (an outage); then call WatchAuth.
 func (p *Publisher) CheckAuth(ctx context.Context) (refused bool) {
-	o := p.client.Send(ctx, emptyBatch)
+	o := p.client.Probe(ctx)
 	if o.Verdict == Outage {
 		p.health.Set(health.KonnectAuth, false, o.Reason)
 		p.log.Error().Int("status", o.Status).Str("fix", o.Reason).Msg("Konnect refuses the bridge's requests")

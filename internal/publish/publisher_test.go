@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
@@ -61,36 +62,36 @@ type ledger struct {
 	delivered, rejected, retry, outcomes atomic.Int64
 
 	mu   sync.Mutex
-	byID map[string][]publish.Outcome
+	byID map[string][]delivery.Settlement
 }
 
-func newLedger(t testing.TB) *ledger { return &ledger{t: t, byID: map[string][]publish.Outcome{}} }
+func newLedger(t testing.TB) *ledger { return &ledger{t: t, byID: map[string][]delivery.Settlement{}} }
 
-func (l *ledger) item(id string) publish.Item {
-	return publish.Item{JSON: runJSON(l.t, id), Done: func(o publish.Outcome) {
+func (l *ledger) item(id string) delivery.Item {
+	return delivery.Item{JSON: runJSON(l.t, id), Done: func(o delivery.Settlement) {
 		l.mu.Lock()
 		l.byID[id] = append(l.byID[id], o)
 		n := len(l.byID[id])
 		l.mu.Unlock()
 		if n > 1 {
-			l.t.Errorf("event %s got outcome #%d (%v): an event is settled exactly once", id, n, o.Verdict)
+			l.t.Errorf("event %s got outcome #%d (%v): an event is settled exactly once", id, n, o.Fate)
 		}
-		switch o.Verdict {
-		case publish.Delivered:
+		switch o.Fate {
+		case delivery.Delivered:
 			l.delivered.Add(1)
-		case publish.Rejected:
+		case delivery.DeadLetter:
 			l.rejected.Add(1)
-		case publish.RetryLater:
+		case delivery.HandBack:
 			l.retry.Add(1)
 		default:
-			l.t.Errorf("event %s got verdict %v, which is never given to an event", id, o.Verdict)
+			l.t.Errorf("event %s got fate %v, which is never given to an event", id, o.Fate)
 		}
 		l.outcomes.Add(1)
 	}}
 }
 
 // outcome is the one outcome of event id.
-func (l *ledger) outcome(id string) publish.Outcome {
+func (l *ledger) outcome(id string) delivery.Settlement {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	got := l.byID[id]
@@ -118,7 +119,7 @@ func (l *ledger) counts() string {
 
 // running is a Publisher delivering to a Konnect stand-in.
 type running struct {
-	in      chan publish.Item
+	in      chan delivery.Item
 	cancel  context.CancelFunc
 	done    chan struct{}
 	health  *health.Health
@@ -133,7 +134,7 @@ type running struct {
 
 func limits() publish.Limits {
 	return publish.Limits{
-		Size: 10, Bytes: 1 << 20, Linger: 20 * time.Millisecond, InFlight: 2,
+		Size: 10, Bytes: 1 << 20, Linger: 20 * time.Millisecond, InFlight: 2, FixedConcurrency: true,
 		RetryBudget: 5 * time.Second, MaxBackoff: 50 * time.Millisecond, NakDelay: 3 * time.Second, ProbeMax: 100 * time.Millisecond,
 	}
 }
@@ -144,7 +145,7 @@ func startPublisher(t *testing.T, url, token string, l publish.Limits, h *health
 		h = health.New(nil)
 	}
 	client := publish.NewClient(url, token, 5*time.Second, time.Second, l.InFlight)
-	r := &running{in: make(chan publish.Item), done: make(chan struct{}), quit: make(chan struct{}), health: h, metrics: metrics.New()}
+	r := &running{in: make(chan delivery.Item), done: make(chan struct{}), quit: make(chan struct{}), health: h, metrics: metrics.New()}
 	p := publish.New(client, l, log, r.metrics, h)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -170,7 +171,7 @@ func (r *running) closeIn() { r.closeOnce.Do(func() { close(r.in) }) }
 
 // feed hands items to the publisher in the background, as the consumer
 // does, until the test ends.
-func (r *running) feed(items []publish.Item) {
+func (r *running) feed(items []delivery.Item) {
 	r.feeders.Go(func() {
 		for _, it := range items {
 			select {
@@ -182,8 +183,30 @@ func (r *running) feed(items []publish.Item) {
 	})
 }
 
+// runBacklog runs a publisher over items that all wait before it starts,
+// until it has settled them all.
+func runBacklog(t *testing.T, url string, l publish.Limits, items []delivery.Item) {
+	t.Helper()
+	in := make(chan delivery.Item, len(items))
+	for _, it := range items {
+		in <- it
+	}
+	close(in)
+	client := publish.NewClient(url, token, 5*time.Second, time.Second, l.InFlight)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		publish.New(client, l, zerolog.Nop(), metrics.New(), health.New(nil)).Run(context.Background(), in)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publisher did not settle a backlog within 10s")
+	}
+}
+
 // send hands items to the publisher as the consumer does.
-func (r *running) send(t *testing.T, items ...publish.Item) {
+func (r *running) send(t *testing.T, items ...delivery.Item) {
 	t.Helper()
 	for _, it := range items {
 		select {
@@ -210,8 +233,8 @@ func (r *running) wait(t *testing.T) {
 	}
 }
 
-func items(l *ledger, ids []string) []publish.Item {
-	out := make([]publish.Item, len(ids))
+func items(l *ledger, ids []string) []delivery.Item {
+	out := make([]delivery.Item, len(ids))
 	for i, id := range ids {
 		out[i] = l.item(id)
 	}
@@ -263,7 +286,6 @@ func TestBatchesAreBounded(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := testkit.NewKonnect(t, sandbox.WithToken(token))
 			lim := tc.limits(limits())
-			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
 			ids := runIDs(tc.events)
 			its := items(l, ids)
@@ -272,8 +294,9 @@ func TestBatchesAreBounded(t *testing.T) {
 					its[i].JSON = bytes.Replace(its[i].JSON, []byte(`"summarizer"`), []byte(`"`+big+`"`), 1)
 				}
 			}
-			p.send(t, its...)
-			p.stop(t) // the last, partial batch goes on the graceful stop
+			// A backlog: every event waits before the publisher starts, so
+			// batches fill up to their bounds.
+			runBacklog(t, k.URL, lim, its)
 
 			l.settledOnce(ids)
 			if l.delivered.Load() != int64(len(ids)) {
@@ -357,13 +380,13 @@ func TestKonnectRefusingSomeEventsDeadLettersOnlyThose(t *testing.T) {
 				o := l.outcome(id)
 				if !slices.Contains(tc.bad, id) {
 					good = append(good, id)
-					if o.Verdict != publish.Delivered {
-						t.Errorf("%s: %v (%s), want delivered", id, o.Verdict, o.Reason)
+					if o.Fate != delivery.Delivered {
+						t.Errorf("%s: %v (%s), want delivered", id, o.Fate, o.Reason)
 					}
 					continue
 				}
-				if o.Verdict != publish.Rejected || o.Status != http.StatusBadRequest {
-					t.Errorf("%s: %v %d, want rejected with 400", id, o.Verdict, o.Status)
+				if o.Fate != delivery.DeadLetter || o.Status != http.StatusBadRequest {
+					t.Errorf("%s: %v %d, want rejected with 400", id, o.Fate, o.Status)
 				}
 				if want := "has no subscription for " + id; !strings.Contains(o.Reason, want) {
 					t.Errorf("%s: reason %q, want Konnect's detail %q", id, o.Reason, want)
@@ -560,12 +583,13 @@ func TestRetryBudgetSpentHandsTheEventsBack(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithFault(tc.fault))
 			lim := limits()
-			// One batch: a second one sent after the first was answered
-			// Retry-After: 30 would rightly wait out the pause at the gate.
+			// One event, one batch: a second one sent after the first was
+			// answered Retry-After: 30 would rightly wait out the pause at
+			// the gate.
 			lim.Size, lim.Linger, lim.RetryBudget, lim.NakDelay = 4, time.Hour, 300*time.Millisecond, 7*time.Second
 			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
-			ids := runIDs(4)
+			ids := runIDs(1)
 			p.send(t, items(l, ids)...)
 			l.handedBackAfterBudget(t, ids, lim.NakDelay)
 			for _, id := range ids {
@@ -616,7 +640,12 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 			},
 		},
 		"while the batch is being filled": {
-			size: 100, linger: time.Hour, wait: func(*testing.T, *testkit.Konnect, *running, *atomic.Int32) {},
+			// A free sender takes the first event at once (and Konnect holds
+			// it); the others wait in a batch that will never fill.
+			size: 100, linger: time.Hour, fault: sandbox.Delay(time.Minute), mayBeStored: true,
+			wait: func(t *testing.T, k *testkit.Konnect, p *running, arrivals *atomic.Int32) {
+				testkit.Eventually(t, 5*time.Second, func() bool { return arrivals.Load() >= 1 }, "no request reached Konnect")
+			},
 		},
 	}
 	for name, tc := range tests {
@@ -647,9 +676,10 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 					return tc.fault(w, r)
 				})
 			}
-			// Two batches in flight and one waiting for a worker: as many
-			// as the publisher takes in before it stops taking more.
-			ids := runIDs(tc.first + 6)
+			// A batch in flight on each worker and one being filled: as
+			// many as the publisher surely takes in before it stops
+			// taking more (a free worker takes a batch of one at once).
+			ids := runIDs(tc.first + 4)
 			p.send(t, items(l, ids[tc.first:])...)
 			tc.wait(t, k, p, &arrivals)
 
@@ -660,12 +690,12 @@ func TestShutdownHandsBackEverythingUndelivered(t *testing.T) {
 				"when the publisher's context ended, %s of %d events", l.counts(), len(ids))
 			p.stop(t)
 			l.settledOnce(ids)
-			if l.delivered.Load() != int64(tc.first) || l.retry.Load() != 6 || l.rejected.Load() != 0 {
-				t.Errorf("%s, want %d delivered and 6 handed back", l.counts(), tc.first)
+			if l.delivered.Load() != int64(tc.first) || l.retry.Load() != 4 || l.rejected.Load() != 0 {
+				t.Errorf("%s, want %d delivered and 4 handed back", l.counts(), tc.first)
 			}
 			for _, id := range ids[tc.first:] {
-				if o := l.outcome(id); o.Verdict != publish.RetryLater {
-					t.Errorf("%s: %v, want handed back", id, o.Verdict)
+				if o := l.outcome(id); o.Fate != delivery.HandBack {
+					t.Errorf("%s: %v, want handed back", id, o.Fate)
 				}
 			}
 			got := heldIDs(k)
@@ -701,7 +731,7 @@ func TestRetryAfterNowWaitsTheBackoff(t *testing.T) {
 			lim.Size, lim.Linger, lim.InFlight, lim.RetryBudget = 4, time.Hour, 1, 500*time.Millisecond
 			p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
 			l := newLedger(t)
-			ids := runIDs(4)
+			ids := runIDs(1)
 			p.send(t, items(l, ids)...)
 			l.handedBackAfterBudget(t, ids, lim.NakDelay)
 			// Every wait is at least half of the 50ms backoff cap, so a
@@ -796,8 +826,8 @@ func TestEventsArrivingAfterTheDeadlineAreHandedBack(t *testing.T) {
 	p.stop(t)
 	l.settledOnce(ids)
 	for _, id := range ids {
-		if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != 0 {
-			t.Errorf("%s: %v after %s, want handed back for redelivery at once", id, o.Verdict, o.Delay)
+		if o := l.outcome(id); o.Fate != delivery.HandBack || o.Delay != 0 {
+			t.Errorf("%s: %v after %s, want handed back for redelivery at once", id, o.Fate, o.Delay)
 		}
 	}
 	if n := len(k.Requests()); n != 0 {
@@ -887,8 +917,36 @@ func (l *ledger) handedBackAfterBudget(t *testing.T, ids []string, nakDelay time
 		"the events were not handed back once the budget was spent (%s)", l.counts())
 	l.settledOnce(ids)
 	for _, id := range ids {
-		if o := l.outcome(id); o.Verdict != publish.RetryLater || o.Delay != nakDelay {
-			t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Verdict, o.Delay, nakDelay)
+		if o := l.outcome(id); o.Fate != delivery.HandBack || o.Delay != nakDelay {
+			t.Errorf("%s: %v after %s, want handed back after BRIDGE_NAK_DELAY %s", id, o.Fate, o.Delay, nakDelay)
 		}
 	}
+}
+
+// TestAnIdleBridgeSendsAtOnce: with adaptive concurrency and nothing else
+// waiting, an event goes to Konnect as soon as a sender is free, not after
+// BRIDGE_LINGER, and the concurrency limit starts at one request.
+func TestAnIdleBridgeSendsAtOnce(t *testing.T) {
+	k := testkit.NewKonnect(t, sandbox.WithToken(token))
+	lim := limits()
+	lim.Linger, lim.InFlight, lim.FixedConcurrency = time.Hour, 8, false
+	p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+	if got := gaugeValue(p.metrics.ConcurrencyLimit); got != 1 {
+		t.Errorf("konnect_bridge_request_concurrency_limit starts at %v, want 1", got)
+	}
+	l := newLedger(t)
+	ids := runIDs(1)
+	p.send(t, items(l, ids)...)
+	testkit.Eventually(t, 5*time.Second, func() bool { return l.delivered.Load() == 1 }, "an event waited for its batch to fill: %s", l.counts())
+	if got := heldIDs(k); !slices.Equal(got, ids) {
+		t.Errorf("Konnect holds %v, want %v", got, ids)
+	}
+}
+
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetGauge().GetValue()
 }

@@ -3,6 +3,7 @@ package publish
 import (
 	"context"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
 
@@ -14,13 +15,13 @@ func (p *Publisher) Trace(t *tracing.Tracer) { p.tracer = t }
 // startTrace starts the batch's span and counts each item's outcome into
 // it. Every outcome of a batch is settled within deliver, on the sender's
 // goroutine, so the counts need no lock.
-func (s *sender) startTrace(ctx context.Context, items []Item) {
+func (s *sender) startTrace(ctx context.Context, items []delivery.Item) {
 	b := s.p.tracer.StartBatch(ctx, len(items), func(i int) string { return items[i].Traceparent })
 	s.batch = b
 	for i := range items {
 		done := items[i].Done
-		items[i].Done = func(o Outcome) {
-			b.Settled(o.Verdict == Delivered, o.Verdict == Rejected)
+		items[i].Done = func(o delivery.Settlement) {
+			b.Settled(o.Fate == delivery.Delivered, o.Fate == delivery.DeadLetter)
 			done(o)
 		}
 	}

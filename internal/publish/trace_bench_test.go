@@ -13,6 +13,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -46,15 +47,15 @@ func BenchmarkBatchTracing(b *testing.B) {
 				defer func() { _ = tp.Shutdown(context.Background()) }()
 				p.Trace(tracing.New(tp))
 			}
-			in := make(chan publish.Item, size)
+			in := make(chan delivery.Item, size)
 			done := make(chan struct{})
 			go func() {
 				p.Run(context.Background(), in)
 				close(done)
 			}()
 			var settled sync.WaitGroup
-			item := func(i int) publish.Item {
-				return publish.Item{JSON: event, Traceparent: traceparents[i%2], Done: func(publish.Outcome) { settled.Done() }}
+			item := func(i int) delivery.Item {
+				return delivery.Item{JSON: event, Traceparent: traceparents[i%2], Done: func(delivery.Settlement) { settled.Done() }}
 			}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -11,6 +11,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -27,14 +28,14 @@ const (
 
 // tracedBatch delivers items as one batch through a traced publisher and
 // returns the spans it recorded, once every item is settled.
-func tracedBatch(t *testing.T, l publish.Limits, items []publish.Item, opts ...sandbox.Option) []tracetest.SpanStub {
+func tracedBatch(t *testing.T, l publish.Limits, items []delivery.Item, opts ...sandbox.Option) []tracetest.SpanStub {
 	t.Helper()
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 	k := testkit.NewKonnect(t, append(opts, sandbox.WithToken(token))...)
 	p := publish.New(publish.NewClient(k.URL, token, 5*time.Second, time.Second, 1), l, zerolog.Nop(), metrics.New(), health.New(nil))
 	p.Trace(tracing.New(tp))
-	in := make(chan publish.Item, len(items))
+	in := make(chan delivery.Item, len(items))
 	for _, it := range items {
 		in <- it
 	}
@@ -75,7 +76,7 @@ func TestEveryBatchIsASpanLinkedToItsProducers(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			l := newLedger(t)
-			items := make([]publish.Item, 0, 5)
+			items := make([]delivery.Item, 0, 5)
 			for i, id := range runIDs(5) {
 				it := l.item(id)
 				it.Traceparent = []string{traceA, traceA, traceB, "", "not-a-traceparent"}[i]

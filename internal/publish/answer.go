@@ -10,23 +10,22 @@ import (
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
-// Verdict is what became of an event, or of a request carrying it.
+// Verdict is what Konnect's answer to one request means for the request.
 type Verdict int
 
 const (
 	// Delivered: Konnect accepted the event. Ack its message.
 	Delivered Verdict = iota
-	// RetryLater: a transient failure; send again after Delay. Given to an
-	// Item, it means the retry budget is spent: hand the message back.
+	// RetryLater: a transient failure; send again after Delay.
 	RetryLater
-	// Rejected: Konnect refuses this event for good. Dead-letter it with
-	// Reason. Never retried.
+	// Rejected: Konnect refuses the events for good (one of them, when the
+	// request held several). Never retried as is.
 	Rejected
 	// Outage: Konnect refuses every request (token, role or URL is wrong).
 	// Nothing is acked or dead-lettered; delivery holds until it recovers.
-	// Never given to an Item.
 	Outage
 )
 
@@ -44,30 +43,36 @@ func (v Verdict) String() string {
 	return "unknown"
 }
 
-// Outcome is the classified result of one request, or the final result of
-// one event.
-type Outcome struct {
+// Answer is the classified result of one request. What it means for each
+// event of the request is a delivery.Settlement, which the sender decides.
+type Answer struct {
 	Verdict Verdict
 	// Status is Konnect's HTTP status, 0 when no answer came.
 	Status int
 	// Delay is how long to wait before sending again (RetryLater). With
-	// Pause set it comes from Retry-After (at most maxRetryAfter) and holds
-	// every request.
+	// Pause set it comes from retry-after-ms or Retry-After (at most
+	// maxRetryAfter) and holds every request.
 	Delay time.Duration
 	Pause bool
 	// Cause names the kind of failure for metrics: rate_limited,
 	// server_error, timeout, connection, outage, invalid, rejected, too_large.
 	Cause string
+	// Kind is the dead-letter kind of a Rejected answer.
+	Kind delivery.Kind
 	// Reason is the text a person reads: Konnect's problem detail, the
 	// validation error, the network error.
 	Reason string
 }
 
+// TakesAuth reports whether the answer shows that Konnect takes the token
+// and the URL: only an answer about the events does (delivered or rejected).
+func (a Answer) TakesAuth() bool { return a.Verdict == Delivered || a.Verdict == Rejected }
+
 // Classify maps an HTTP answer (or the error that stood in its place) to an
-// Outcome. It is the one place that knows what Konnect's answers mean.
-func Classify(status int, header http.Header, detail string, err error, now time.Time) Outcome {
+// Answer. It is the one place that knows what Konnect's answers mean.
+func Classify(status int, header http.Header, detail string, err error, now time.Time) Answer {
 	if err != nil {
-		o := Outcome{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
+		o := Answer{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 			o.Cause = "timeout"
@@ -76,29 +81,29 @@ func Classify(status int, header http.Header, detail string, err error, now time
 	}
 	switch {
 	case status >= 200 && status < 300:
-		return Outcome{Verdict: Delivered, Status: status}
+		return Answer{Verdict: Delivered, Status: status}
 	case status == http.StatusBadRequest:
-		return Outcome{Verdict: Rejected, Status: status, Cause: "rejected", Reason: orStatus(detail, status)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: orStatus(detail, status)}
 	case status == http.StatusRequestEntityTooLarge:
-		return Outcome{Verdict: Rejected, Status: status, Cause: "too_large", Reason: orStatus(detail, status)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "too_large", Kind: delivery.KindTooLarge, Reason: orStatus(detail, status)}
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
-		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
 	case status >= 300 && status < 400:
 		// The client never follows a redirect: it would turn the POST into
 		// a GET, or send the token to another host.
-		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(status, detail, header.Get("Location"))}
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(status, detail, header.Get("Location"))}
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
 		// 405, 409, 415, 422, ...: Konnect does not take the request as the
 		// bridge sends it, whatever the events. Retrying would never end and
 		// dead-lettering would drop good events: hold until it is fixed.
-		return Outcome{Verdict: Outage, Status: status, Cause: "outage", Reason: orStatus(detail, status) +
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: orStatus(detail, status) +
 			"; Konnect refuses the request as sent: check KONNECT_URL, which must be the ingest URL, such as " + ingestExample}
 	}
-	o := Outcome{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
+	o := Answer{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
 	if status == http.StatusTooManyRequests {
 		o.Cause = "rate_limited"
 	}
-	if d, ok := retryAfter(header.Get("Retry-After"), now); ok && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
+	if d, ok := retryAfter(header, now); ok && (status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable) {
 		o.Delay, o.Pause = min(d, maxRetryAfter), true
 	}
 	return o
@@ -135,8 +140,14 @@ func redirectReason(status int, detail, location string) string {
 	return orStatus(detail, status) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
 }
 
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// retryAfter reads how long Konnect asks to wait: retry-after-ms (whole
+// milliseconds, as some gateways send it) when present and readable, else
+// Retry-After (seconds or an HTTP date).
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	if ms, err := strconv.Atoi(h.Get("Retry-After-Ms")); err == nil && ms >= 0 {
+		return time.Duration(ms) * time.Millisecond, true
+	}
+	v := h.Get("Retry-After")
 	if v == "" {
 		return 0, false
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -63,6 +64,12 @@ func TestClassify(t *testing.T) {
 		"503 with Retry-After in the past": {status: 503, header: retryAfter(now.Add(-time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
 		"503 with Retry-After unreadable":  {status: 503, header: retryAfter("soon"), verdict: publish.RetryLater, cause: "server_error"},
 		"503 with Retry-After negative":    {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
+		"429 with retry-after-ms":          {status: 429, header: http.Header{"Retry-After-Ms": {"250"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 250 * time.Millisecond, pause: true},
+		"503 with retry-after-ms":          {status: 503, header: http.Header{"Retry-After-Ms": {"1500"}}, verdict: publish.RetryLater, cause: "server_error", delay: 1500 * time.Millisecond, pause: true},
+		"retry-after-ms wins over seconds": {status: 503, header: http.Header{"Retry-After-Ms": {"40"}, "Retry-After": {"1"}}, verdict: publish.RetryLater, cause: "server_error", delay: 40 * time.Millisecond, pause: true},
+		"retry-after-ms unreadable":        {status: 429, header: http.Header{"Retry-After-Ms": {"soon"}, "Retry-After": {"2"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 2 * time.Second, pause: true},
+		"retry-after-ms of a day":          {status: 429, header: http.Header{"Retry-After-Ms": {"86400000"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"500 ignores retry-after-ms":       {status: 500, header: http.Header{"Retry-After-Ms": {"300"}}, verdict: publish.RetryLater, cause: "server_error"},
 		"500 ignores Retry-After":          {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
 		"502 ignores Retry-After":          {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
 		"503 with Retry-After of a day":    {status: 503, header: retryAfter("86400"), verdict: publish.RetryLater, cause: "server_error", delay: 10 * time.Minute, pause: true},
@@ -94,6 +101,12 @@ func TestClassify(t *testing.T) {
 					t.Errorf("Reason %q does not say %q", o.Reason, s)
 				}
 			}
+			if want := map[string]delivery.Kind{"rejected": delivery.KindRejected, "too_large": delivery.KindTooLarge}[tc.cause]; o.Kind != want {
+				t.Errorf("Kind = %q, want %q", o.Kind, want)
+			}
+			if want := tc.verdict == publish.Delivered || tc.verdict == publish.Rejected; o.TakesAuth() != want {
+				t.Errorf("TakesAuth() = %v, want %v: only an answer about the events shows the token is taken", o.TakesAuth(), want)
+			}
 			if strings.Contains(o.Reason, "s3cret") {
 				t.Errorf("Reason %q shows a redirect's query", o.Reason)
 			}
@@ -106,7 +119,7 @@ func TestClassify(t *testing.T) {
 
 // TestClientClassifiesKonnectsAnswers sends real requests through the
 // Client: what Konnect (the stand-in) answers, and what fails on the way,
-// becomes the Outcome an operator reads, and no token ever shows in it.
+// becomes the Answer an operator reads, and no token ever shows in it.
 func TestClientClassifiesKonnectsAnswers(t *testing.T) {
 	const rightToken, wrongToken = "spat_right_0123456789", "spat_wrong_9876543210"
 	batch := []byte(`[` + string(testkit.Guide()[0].JSON()) + `]`)
