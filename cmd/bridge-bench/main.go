@@ -280,10 +280,11 @@ func bridgeArgs(o options, natsURL, ingestURL string) []string {
 }
 
 // connectionArgs are the flags that connect the child to the bench's NATS
-// and sink; everything else is the bridge's default.
+// and sink; everything else is the bridge's default, but for the billing
+// check, which reads an API the sink does not serve.
 func connectionArgs(natsURL, ingestURL string) []string {
 	return []string{
 		"--nats-url", natsURL, "--konnect-url", ingestURL, "--konnect-token", "spat_bench",
-		"--http-addr", "127.0.0.1:0", "--log-level", "warn", "--log-format", "json",
+		"--http-addr", "127.0.0.1:0", "--log-level", "warn", "--log-format", "json", "--billing-check", "0s",
 	}
 }
