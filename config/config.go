@@ -252,12 +252,22 @@ func (s Secret) Reveal() string { return string(s) }
 // MarshalText keeps secrets out of any JSON or YAML rendering.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// CorePendingBytes bounds the bytes of core NATS messages waiting for the
+// bridge, next to BRIDGE_CORE_PENDING's count, and as much again of those
+// waiting to be retried.
+const CorePendingBytes = 64 << 20
+
 // SoftMemoryLimit is the Go heap the bridge aims to stay under when
 // GOMEMLIMIT is not set: what its settings let it hold (messages pulled
 // ahead; messages held, a copy of their events and the request bodies
 // those are sent in, three times HeldBytes; a body of one event larger than
-// that) with room for the runtime. Above it the garbage collector
+// that; with core NATS on, its own held messages and what waits for it or
+// for a retry) with room for the runtime. Above it the garbage collector
 // works harder; it is never a hard cap.
 func (c Config) SoftMemoryLimit() int64 {
-	return 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.Bytes)
+	limit := 32<<20 + 3*int64(c.Batch.HeldBytes) + 2*int64(c.Batch.PrefetchBytes) + 2*int64(c.Batch.Bytes)
+	if c.Bridge.CoreSubject != "" {
+		limit += int64(c.Batch.HeldBytes) + 2*CorePendingBytes
+	}
+	return limit
 }

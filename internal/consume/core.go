@@ -50,7 +50,7 @@ type Core struct {
 
 // CorePendingBytes bounds the bytes of core NATS messages waiting for the
 // bridge, next to BRIDGE_CORE_PENDING's count.
-const CorePendingBytes = 64 << 20
+const CorePendingBytes = config.CorePendingBytes
 
 // NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP;
 // rule, when not nil, fences each event to the subject it arrived on. h,
@@ -135,6 +135,7 @@ func (c *Core) read(ctx context.Context, msgs chan<- *nats.Msg) error {
 		select {
 		case msgs <- msg:
 		case <-ctx.Done():
+			c.lost(msg)
 			return nil
 		}
 	}
@@ -234,6 +235,10 @@ func (c *Core) lost(msg *nats.Msg) {
 // stop ends the subscription and the retries still waiting; what they held
 // is lost, and said to be.
 func (c *Core) stop(sub *nats.Subscription) {
+	if n, _, err := sub.Pending(); err == nil && n > 0 {
+		c.emitter.metrics.CoreDropped.Add(float64(n))
+		c.log.Error().Int("messages", n).Msg("core NATS events lost: the bridge stopped with them still waiting in NATS (use JetStream for no loss)")
+	}
 	_ = sub.Unsubscribe()
 	c.mu.Lock()
 	c.closed = true

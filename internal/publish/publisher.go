@@ -19,7 +19,9 @@ type Limits struct {
 	Linger      time.Duration
 	// InFlight caps the requests at once; adaptive concurrency finds how
 	// many, from 1 up, unless FixedConcurrency holds it at InFlight.
-	InFlight         int
+	InFlight int
+	// FixedConcurrency is for tests that need several requests at once
+	// from the start; the bridge never sets it.
 	FixedConcurrency bool
 	RetryBudget      time.Duration
 	MaxBackoff       time.Duration

@@ -37,19 +37,29 @@ func (s *sender) deliver(ctx context.Context, items []delivery.Item) {
 // time: decide says what each answer leads to, and send does it.
 func (s *sender) send(ctx context.Context, items []delivery.Item) {
 	p := s.p
-	start := time.Now()
+	// The retry budget counts the time spent trying: not the time held at
+	// the gate (a Retry-After pause, an outage), nor an outage this batch
+	// probed through.
+	start, held := time.Now(), time.Duration(0)
 	var prog progress
 	parts := [][]delivery.Item{items}
 	for len(parts) > 0 {
 		part := parts[0]
-		if prog.probing == 0 && p.gate.Wait(ctx) != nil {
-			p.handBackAll(parts, "shutting down", 0)
-			return
+		if prog.probing == 0 {
+			t0 := time.Now()
+			if p.gate.Wait(ctx) != nil {
+				p.handBackAll(parts, "shutting down", 0)
+				return
+			}
+			held += time.Since(t0)
 		}
 		a := s.post(ctx, part)
-		prog.events, prog.elapsed, prog.jitter = len(part), time.Since(start), rand.Float64()
+		prog.events, prog.elapsed, prog.jitter = len(part), time.Since(start)-held, rand.Float64()
 		st := decide(prog, a, p.limits)
 		prog = st.next
+		if st.recovered {
+			start, held = time.Now(), 0
+		}
 		s.report(a, st, len(part))
 		switch st.do {
 		case deliverAll:
