@@ -89,11 +89,11 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 const PullExpiry = jetstream.PullExpiry(5 * time.Second)
 
 // Run pulls messages and sends their events to out until ctx ends. The
-// pull iterator prefetches, so the next messages arrive while a batch is
-// being delivered. A consumer deleted under the bridge is created again:
-// Run is the only one that binds again, when a pull fails or when the
-// consumer watcher, which it runs, says the consumer is gone. It returns
-// nil once ctx ended and the goroutines it started have returned.
+// consumer prefetches, so the next messages arrive while a batch is being
+// delivered. A consumer deleted under the bridge is created again: Run is
+// the only one that binds again, when pulling fails or when the consumer
+// watcher, which it runs, says the consumer is gone. It returns nil once
+// ctx ended and the goroutines it started have returned.
 func (j *JetStream) Run(ctx context.Context, out chan<- delivery.Item) error {
 	rebind := make(chan struct{}, 1)
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -104,84 +104,17 @@ func (j *JetStream) Run(ctx context.Context, out chan<- delivery.Item) error {
 		watcher.Wait()
 	}()
 	for ctx.Err() == nil {
-		b := j.bound()
-		iter, err := b.cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(j.cfg.Prefetch(), j.prefetchBytes()), PullExpiry)
-		if err != nil {
-			j.recover(ctx, err, rebind)
-			continue
-		}
-		j.pull(ctx, iter, b, out, rebind)
+		j.pull(ctx, j.bound(), out, rebind)
 	}
 	return nil
-}
-
-// pull reads iter until ctx ends, iter fails or the watcher asks for a
-// rebind, and binds again in the last two cases. A rebind asked for while
-// the publisher holds the loop up hands the message being sent on back.
-func (j *JetStream) pull(ctx context.Context, iter jetstream.MessagesContext, b *binding, out chan<- delivery.Item, rebind chan struct{}) {
-	ictx, stop := context.WithCancel(ctx)
-	var asked sync.WaitGroup
-	defer func() {
-		stop()
-		asked.Wait()
-	}()
-	asked.Go(func() {
-		select {
-		case <-rebind:
-			stop()
-		case <-ictx.Done():
-		}
-	})
-	for {
-		msg, err := iter.Next(jetstream.NextContext(ictx))
-		switch {
-		case err != nil && ctx.Err() != nil:
-			handBackPrefetched(iter)
-			return
-		case err != nil && ictx.Err() != nil:
-			iter.Stop()
-			j.rebindNow(ctx, rebind)
-			return
-		case errors.Is(err, jetstream.ErrNoHeartbeat):
-			// The iterator re-issues its pulls by itself.
-			j.log.Debug().Err(err).Msg("missed a pull heartbeat; pulling on")
-		case err != nil:
-			iter.Stop()
-			j.recover(ctx, err, rebind)
-			return
-		case !j.handle(ictx, msg, b, out):
-			// The stream or consumer was replaced: bind to the new one,
-			// after a moment, rather than pull the stale one again.
-			iter.Stop()
-			if ctx.Err() == nil {
-				j.recover(ctx, errReplaced, rebind)
-			}
-			return
-		}
-	}
 }
 
 // prefetchBytes bounds one pull in bytes: BRIDGE_PREFETCH_BYTES, but never
 // below the largest message the server takes (max_payload, with room for
 // the subject and reply), or a message at that size would stall the
-// consumer. The iterator holds at most about two pulls.
+// consumer. The consumer holds at most about two pulls.
 func (j *JetStream) prefetchBytes() int {
 	return max(j.cfg.Batch.PrefetchBytes, int(j.js.Conn().MaxPayload())+64<<10)
-}
-
-// handBackPrefetched stops pulling and gives back the messages the
-// iterator fetched ahead but the bridge never read, so another replica gets
-// them now rather than after AckWait. They were never worked on, so this is
-// a plain Nak.
-func handBackPrefetched(iter jetstream.MessagesContext) {
-	iter.Drain()
-	for {
-		msg, err := iter.Next(jetstream.NextMaxWait(time.Second))
-		if err != nil {
-			return
-		}
-		_ = msg.Nak()
-	}
 }
 
 // KeepAlive signals progress, every third of AckWait, on every message the
