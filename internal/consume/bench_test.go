@@ -85,7 +85,7 @@ func BenchmarkPrepare(b *testing.B) {
 
 func benchPrepare(b *testing.B, prefix string, x *emitter) {
 	p := provenance{
-		idBase: func() string { return sequenceID("AGENT_RUNS-1a2b3c", 123456) },
+		stream: "AGENT_RUNS-1a2b3c", seq: 123456,
 		stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC),
 	}
 	for _, m := range benchMessages() {

@@ -171,15 +171,13 @@ func (c *Core) countDrops(ctx context.Context, interval time.Duration) {
 // base when first received, kept through its retries, so that a retry
 // after Konnect stored the event but the answer was lost is deduplicated.
 func (c *Core) process(ctx context.Context, msg *nats.Msg, out chan<- delivery.Item, p provenance) {
-	s := &coreSettler{c: c, msg: msg, p: p}
-	c.emitter.emit(ctx, msg, s, p, out, func(*message) func() { return func() {} })
+	c.emitter.emit(ctx, &message{raw: msg, s: &coreSettler{c: c, msg: msg, p: p}, p: p}, out)
 }
 
 // received is what a core NATS message carries instead of a stream's
 // identity and sequence: a random id base drawn once, and the receive time.
 func received() provenance {
-	base := uuid.NewString()
-	return provenance{idBase: func() string { return base }, stored: time.Now()}
+	return provenance{base: uuid.NewString(), stored: time.Now()}
 }
 
 // retry is a message without a reply subject, due back in Run's loop:

@@ -65,4 +65,5 @@ func (s *coreSettler) handBack(delay time.Duration, reason string) error {
 	}
 	return s.respond(coreAnswer{Status: answerRetry, Reason: reason, RetryAfterMS: delay.Milliseconds()})
 }
+func (s *coreSettler) progress()      {}
 func (s *coreSettler) origin() Origin { return Origin{Subject: s.msg.Subject} }

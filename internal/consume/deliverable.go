@@ -40,7 +40,7 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 		limit = math.MaxInt
 	}
 	events := decode.Read(msg.Header, msg.Data, limit)
-	p := provenance{idBase: idBase, stored: stored}.withHeaders(msg.Header)
+	p := provenance{base: idBase(), stored: stored}.withHeaders(msg.Header)
 	n := events.Len()
 	for i := range n {
 		e, err := deliverable(events.At(i), i, n, msg.Subject, p, r.Fence)

@@ -42,11 +42,28 @@ func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metr
 
 // provenance is what the source knows about a message that the events may
 // need: an id base for events without one, and the time it was stored.
+// The id base must be the same on every redelivery of the message: a stream
+// message's is derived from its stream's identity and its sequence (stream
+// set), any other's is given (base).
 type provenance struct {
-	// idBase derives ids for events without one; it must give the same
-	// answer on every redelivery of the message.
-	idBase func() string
+	base   string
+	stream string
+	seq    uint64
 	stored time.Time
+}
+
+// sequenced is the provenance of message seq of the stream of identity
+// stream, stored at stored.
+func sequenced(stream string, seq uint64, stored time.Time) provenance {
+	return provenance{stream: stream, seq: seq, stored: stored}
+}
+
+// idBase derives ids for the message's events without one.
+func (p provenance) idBase() string {
+	if p.stream != "" {
+		return sequenceID(p.stream, p.seq)
+	}
+	return p.base
 }
 
 // withHeaders lets the message's headers speak first: a replayed dead
@@ -56,9 +73,9 @@ func (p provenance) withHeaders(h nats.Header) provenance {
 		return p
 	}
 	if b := h.Get(HeaderIDBase); b != "" {
-		p.idBase = func() string { return b }
+		p.base, p.stream = b, ""
 	} else if b := h.Get(jetstream.MsgIDHeader); b != "" {
-		p.idBase = func() string { return b }
+		p.base, p.stream = b, ""
 	}
 	if t, err := time.Parse(time.RFC3339Nano, h.Get(HeaderStoredAt)); err == nil {
 		p.stored = t
@@ -75,25 +92,27 @@ func (p provenance) eventID(i, n int) string {
 	return p.idBase() + "/" + strconv.Itoa(i)
 }
 
-// emit decodes raw and sends each deliverable event to out; events that
-// cannot be delivered settle at once as dead letters. hold registers the
-// message while it is in the bridge and returns what releases it once the
-// message is settled. It reports false when ctx ended first (the events not
-// sent are handed back).
-func (x *emitter) emit(ctx context.Context, raw *nats.Msg, s settler, p provenance, out chan<- delivery.Item, hold func(*message) (release func())) bool {
+// emit decodes m's message (its raw, settler, provenance and keep-alive
+// given) and sends each deliverable event to out; events that cannot be
+// delivered settle at once as dead letters. It reports false when ctx ended
+// first (the events not sent are handed back).
+func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item) bool {
+	raw := m.raw
 	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
 	n := events.Len()
-	m := newMessage(raw, s, x.dlq, p.withHeaders(raw.Header), n)
-	release := hold(m)
+	m.dlq, m.p, m.events = x.dlq, m.p.withHeaders(raw.Header), n
+	m.pending.Store(int32(n))
+	if m.alive != nil {
+		m.alive.add(m)
+	}
 	size := min(int64(len(raw.Data)), x.heldMax)
 	if err := x.held.Acquire(ctx, size); err != nil {
-		m.released = release
 		for i := range n {
 			m.done(i, nil, delivery.Later(0, "shutting down"))
 		}
 		return false
 	}
-	m.released = func() { x.held.Release(size); release() }
+	m.held, m.size = x.held, size
 	x.metrics.EventsReceived.Add(float64(n))
 	for i := range n {
 		d := events.At(i)

@@ -78,7 +78,7 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
 		emitter: newEmitter(cfg, dlq, log, m, rule),
 	}
-	j.alive = newKeepAlive(func() string { return j.bound().streamID })
+	j.alive = newKeepAlive()
 	return j
 }
 
@@ -162,16 +162,13 @@ func (j *JetStream) handle(ctx context.Context, msg jetstream.Msg, b *binding, o
 		return false
 	}
 	b.lastDelivery.Store(md.Sequence.Consumer)
-	streamID := b.streamID
-	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
-	p := provenance{
-		idBase: func() string { return sequenceID(streamID, md.Sequence.Stream) },
-		stored: md.Timestamp,
+	jm := &jsMessage{
+		msg: nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()},
+		set: jsSettler{msg: msg, md: md, streamID: b.streamID, j: j},
 	}
-	j.emitter.emit(ctx, raw, &jsSettler{msg: msg, md: md, streamID: streamID, bound: j.bound}, p, out, func(m *message) func() {
-		j.alive.add(m, msg, streamID)
-		return func() { j.alive.remove(m) }
-	})
+	jm.raw, jm.s, jm.alive = &jm.msg, &jm.set, j.alive
+	jm.p = sequenced(b.streamID, md.Sequence.Stream, md.Timestamp)
+	j.emitter.emit(ctx, &jm.message, out)
 	return true
 }
 

@@ -3,8 +3,17 @@ package consume
 import (
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// jsMessage is a JetStream message in the bridge, with its settlement, in
+// one allocation.
+type jsMessage struct {
+	message
+	msg nats.Msg
+	set jsSettler
+}
 
 // jsSettler settles a JetStream message, unless its stream was replaced
 // by another of the same name: an ack goes to "<stream>.<consumer>" by
@@ -15,10 +24,10 @@ type jsSettler struct {
 	msg      jetstream.Msg
 	md       *jetstream.MsgMetadata
 	streamID string
-	bound    func() *binding
+	j        *JetStream
 }
 
-func (s *jsSettler) replaced() bool { return s.bound().streamID != s.streamID }
+func (s *jsSettler) replaced() bool { return s.j.bound().streamID != s.streamID }
 
 func (s *jsSettler) ack(int) error {
 	if s.replaced() {
@@ -37,6 +46,11 @@ func (s *jsSettler) term(reason string) error {
 		return nil
 	}
 	return s.msg.TermWithReason(reason)
+}
+func (s *jsSettler) progress() {
+	if !s.replaced() {
+		_ = s.msg.InProgress()
+	}
 }
 func (s *jsSettler) origin() Origin {
 	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, StreamID: s.streamID, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}

@@ -4,36 +4,26 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // keepAlive tells JetStream that messages still in the bridge are being
 // worked on, so that a batch waiting or retrying is not redelivered to
-// another replica when AckWait runs out.
-// A message of a stream that was replaced by another of the same name is
-// left alone: its signal would go, by name, to the new stream's message of
-// the same sequence.
+// another replica when AckWait runs out. Each message's settler knows how
+// (a message of a stream replaced by another of the same name is left
+// alone: its signal would go, by name, to the new stream's message of the
+// same sequence).
 type keepAlive struct {
-	// current is the identity of the stream the bridge reads now.
-	current func() string
-
 	mu   sync.Mutex
-	msgs map[*message]heldMsg
+	msgs map[*message]struct{}
 }
 
-type heldMsg struct {
-	msg      jetstream.Msg
-	streamID string
+func newKeepAlive() *keepAlive {
+	return &keepAlive{msgs: map[*message]struct{}{}}
 }
 
-func newKeepAlive(current func() string) *keepAlive {
-	return &keepAlive{current: current, msgs: map[*message]heldMsg{}}
-}
-
-func (k *keepAlive) add(m *message, msg jetstream.Msg, streamID string) {
+func (k *keepAlive) add(m *message) {
 	k.mu.Lock()
-	k.msgs[m] = heldMsg{msg, streamID}
+	k.msgs[m] = struct{}{}
 	k.mu.Unlock()
 }
 
@@ -48,7 +38,7 @@ func (k *keepAlive) remove(m *message) {
 func (k *keepAlive) run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var held []heldMsg
+	var held []*message
 	for {
 		select {
 		case <-ctx.Done():
@@ -57,15 +47,12 @@ func (k *keepAlive) run(ctx context.Context, interval time.Duration) {
 		}
 		k.mu.Lock()
 		held = held[:0]
-		for _, msg := range k.msgs {
-			held = append(held, msg)
+		for m := range k.msgs {
+			held = append(held, m)
 		}
 		k.mu.Unlock()
-		current := k.current()
-		for _, h := range held {
-			if h.streamID == current {
-				_ = h.msg.InProgress()
-			}
+		for _, m := range held {
+			m.s.progress()
 		}
 	}
 }

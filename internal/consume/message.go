@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
@@ -27,6 +28,9 @@ type settler interface {
 	handBack(delay time.Duration, reason string) error
 	// term: every event was dead-lettered; never deliver it again.
 	term(reason string) error
+	// progress says, while the message waits, that it is still being
+	// worked on, where the source needs to hear it.
+	progress()
 	// origin describes the message for dead-letter headers.
 	origin() Origin
 }
@@ -52,8 +56,12 @@ type message struct {
 	p       provenance
 	events  int
 	pending atomic.Int32
-	// released is called once the message is settled.
-	released func()
+	// held is what the message holds of the emitter's bytes (nil: none)
+	// and alive the keep-alive it is registered with (nil: none); both are
+	// given back once it is settled.
+	held  *semaphore.Weighted
+	size  int64
+	alive *keepAlive
 
 	mu        sync.Mutex
 	delivered int
@@ -66,10 +74,14 @@ type message struct {
 	bad  int
 }
 
-func newMessage(raw *nats.Msg, s settler, dlq *DeadLetters, p provenance, events int) *message {
-	m := &message{raw: raw, s: s, dlq: dlq, p: p, events: events, released: func() {}}
-	m.pending.Store(int32(events))
-	return m
+// release gives back what the message held, once it is settled.
+func (m *message) release() {
+	if m.held != nil {
+		m.held.Release(m.size)
+	}
+	if m.alive != nil {
+		m.alive.remove(m)
+	}
 }
 
 // done records the settlement of event i (raw is its own JSON when the message
@@ -124,7 +136,7 @@ func (m *message) wholeLetter() DeadLetter {
 
 // finish acks, terminates or hands back the message by its outcomes.
 func (m *message) finish() {
-	defer m.released()
+	defer m.release()
 	var err error
 	switch {
 	case m.retry:
@@ -142,7 +154,7 @@ func (m *message) finish() {
 // handBack settles the message as handed back after delay, whatever its
 // events' outcomes: its dead letters could not be stored.
 func (m *message) handBack(delay time.Duration, reason string) {
-	defer m.released()
+	defer m.release()
 	if err := m.s.handBack(delay, reason); err != nil {
 		m.dlq.log.Warn().Err(err).Msg("handing a message back failed; JetStream will redeliver it")
 	}

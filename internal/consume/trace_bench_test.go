@@ -21,6 +21,7 @@ type benchSettler struct{}
 func (benchSettler) ack(int) error                        { return nil }
 func (benchSettler) handBack(time.Duration, string) error { return nil }
 func (benchSettler) term(string) error                    { return nil }
+func (benchSettler) progress()                            {}
 func (benchSettler) origin() Origin                       { return Origin{} }
 
 // BenchmarkEmitTracing is the per-event path from a NATS message to the
@@ -35,8 +36,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 		{name: "structured_traceparent_header", header: nats.Header{"traceparent": {traceparent}}, data: plain.data, events: 1},
 		{name: "structured_traceparent_attribute", data: []byte(`{"specversion":"1.0","id":"8655CDD7-0775-4AEA-AF8C-89C47EBC8828","source":"acme-platform","type":"agent_run","subject":"acme-inc","time":"2026-11-27T08:00:00Z","traceparent":"` + traceparent + `","datacontenttype":"application/json","data":{"agent_name":"summarizer","tokens":1234,"duration_ms":5678}}`), events: 1},
 	}
-	p := provenance{idBase: func() string { return "AGENT_RUNS-1a2b3c-1" }, stored: time.Now()}
-	hold := func(*message) func() { return func() {} }
+	p := provenance{base: "AGENT_RUNS-1a2b3c-1", stored: time.Now()}
 	ctx := context.Background()
 	for _, traced := range []bool{false, true} {
 		x := newEmitter(config.Defaults(), &DeadLetters{}, zerolog.Nop(), metrics.New(), nil)
@@ -52,7 +52,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 				out := make(chan delivery.Item, m.events)
 				raw := &nats.Msg{Subject: "agent.runs.acme", Header: m.header, Data: m.data}
 				perEvent(b, m.events, func() {
-					x.emit(ctx, raw, benchSettler{}, p, out, hold)
+					x.emit(ctx, &message{raw: raw, s: benchSettler{}, p: p}, out)
 					for range m.events {
 						it := <-out
 						if traced != (it.Traceparent != "") && m.name != plain.name {
