@@ -128,6 +128,8 @@ func (r *reader) cause() error {
 func (r *reader) leave(cc jetstream.ConsumeContext) {
 	r.cancel()
 	cc.Stop()
+	// Taking mu waits for the message being handled, if any: cancel made
+	// its handling return, and any later one sees ctx ended.
 	r.mu.Lock()
 	defer r.mu.Unlock()
 }
