@@ -69,7 +69,7 @@ var Settings = []Setting{
 	{"BRIDGE_BATCH_BYTES", "batch-bytes", "batch.bytes", "most bytes in one request body", func(c *Config) flag.Value { return (*intValue)(&c.Batch.Bytes) }},
 	{"BRIDGE_LINGER", "linger", "batch.linger", "longest an event waits for its batch to fill", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.Linger) }},
 	{"BRIDGE_IN_FLIGHT", "in-flight", "batch.in_flight", "most requests to Konnect at once; adaptive concurrency finds how many, from 1 up", func(c *Config) flag.Value { return (*intValue)(&c.Batch.InFlight) }},
-	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead (raised to the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
+	{"BRIDGE_PREFETCH_BYTES", "prefetch-bytes", "batch.prefetch_bytes", "most bytes one pull fetches ahead, 1 to 32 MiB (raised to the server's max_payload when below it)", func(c *Config) flag.Value { return (*intValue)(&c.Batch.PrefetchBytes) }},
 	{"BRIDGE_HELD_BYTES", "held-bytes", "batch.held_bytes", "most bytes of NATS messages held while their events are delivered; a larger message is taken alone", func(c *Config) flag.Value { return (*intValue)(&c.Batch.HeldBytes) }},
 	{"BRIDGE_MAX_EVENTS_PER_MESSAGE", "max-events-per-message", "batch.max_events_per_message", "a message holding more events is dead-lettered whole, once", func(c *Config) flag.Value { return (*intValue)(&c.Batch.MaxEventsPerMessage) }},
 	{"BRIDGE_ACK_WAIT", "ack-wait", "batch.ack_wait", "consumer AckWait; in-progress signals go out at a third of it", func(c *Config) flag.Value { return (*durationValue)(&c.Batch.AckWait) }},

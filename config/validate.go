@@ -156,6 +156,8 @@ func (c Config) Validate() error {
 	}
 	if c.Batch.PrefetchBytes < 1<<20 {
 		add("BRIDGE_PREFETCH_BYTES %d is too small: use at least 1048576 (1 MiB); 4194304 is the default", c.Batch.PrefetchBytes)
+	} else if c.Batch.PrefetchBytes > 32<<20 {
+		add("BRIDGE_PREFETCH_BYTES %d is too large: use at most 33554432 (32 MiB); about two pulls wait in the client, and past its 64 MiB of pending messages NATS would drop some (redelivered only after BRIDGE_ACK_WAIT)", c.Batch.PrefetchBytes)
 	}
 	if c.Batch.HeldBytes < 1<<20 {
 		add("BRIDGE_HELD_BYTES %d is too small: use at least 1048576 (1 MiB); 16777216 is the default", c.Batch.HeldBytes)
