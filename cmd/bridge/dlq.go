@@ -25,7 +25,7 @@ func dlqFlags(fs *flag.FlagSet) action {
 	seq := fs.Uint64("seq", 0, "only the dead letter with this sequence")
 	kind := fs.String("kind", "", "only dead letters of this kind (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events)")
 	subject := fs.String("original-subject", "", "only dead letters first published on subjects this pattern matches (wildcards allowed)")
-	since := fs.String("since", "", "only dead letters stored since then: a duration back from now (1h) or an RFC 3339 time")
+	since := fs.String("since", "", "only dead letters stored since then: a duration back from now (1h), an RFC 3339 time or a date")
 	dryRun := fs.Bool("dry-run", false, "replay: say what would be sent, send and remove nothing")
 	timeout := fs.Duration("timeout", 90*time.Second, "replay: how long to wait for a bridge to answer a dead letter from core NATS")
 	showData := fs.Bool("data", false, "list: print each payload too")
@@ -36,7 +36,7 @@ func dlqFlags(fs *flag.FlagSet) action {
 		}
 		f := consume.Filter{Seq: *seq, Kind: *kind, Subject: *subject}
 		if *since != "" {
-			t, err := parseSince(*since, time.Now())
+			t, err := parseWhen("since", *since, time.Now())
 			if err != nil {
 				return err
 			}
@@ -82,15 +82,4 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 	w.Flush()
 	fmt.Fprintf(stdout, "%d dead letter(s) in %s\n", n, stream)
 	return err
-}
-
-// parseSince reads --since: a duration back from now, or a time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-		return now.Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("--since %q: use a duration such as 1h, or an RFC 3339 time such as 2026-11-30T08:00:00Z", s)
 }
