@@ -55,18 +55,18 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 // id, else one derived from the message (see provenance); the producer's
 // time, else the time the message was stored; a JSON content type without
 // parameters; and, with the fence on, a customer the subject it arrived on
-// allows.
+// allows. The decoded event is the caller's own: it is completed in place.
 func deliverable(d decode.Decoded, i, n int, subject string, p provenance, rule *fence.Rule) (*ce.Event, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}
-	e := event.NormalizeContentType(d.Event)
+	e := d.Event
+	event.NormalizeContentType(e)
 	if e.ID() == "" {
-		e = event.EnsureID(e, p.eventID(i, n))
+		event.FillID(e, p.eventID(i, n))
 	}
-	e = event.DefaultTime(e, p.stored)
-	e, err := rule.Admit(e, subject)
-	if err != nil {
+	event.FillTime(e, p.stored)
+	if err := rule.Admit(e, subject); err != nil {
 		return nil, err
 	}
 	if err := event.Validate(e); err != nil {

@@ -100,7 +100,7 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 	raw := m.raw
 	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
 	n := events.Len()
-	m.dlq, m.p, m.events = x.dlq, m.p.withHeaders(raw.Header), n
+	m.dlq, m.p, m.events = x.dlq, m.p.withHeaders(raw.Header), events
 	m.pending.Store(int32(n))
 	if m.alive != nil {
 		m.alive.add(m)
@@ -108,7 +108,7 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 	size := min(int64(len(raw.Data)), x.heldMax)
 	if err := x.held.Acquire(ctx, size); err != nil {
 		for i := range n {
-			m.done(i, nil, delivery.Later(0, "shutting down"))
+			m.Settle(i, delivery.Later(0, "shutting down"))
 		}
 		return false
 	}
@@ -119,11 +119,10 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 		body, err := x.prepare(d, i, n, raw.Subject, m.p)
 		if err != nil {
 			x.countRefusal(err)
-			m.done(i, d.Raw, delivery.Dead(kindOf(err), err.Error(), 0))
+			m.Settle(i, delivery.Dead(kindOf(err), err.Error(), 0))
 			continue
 		}
-		idx, rawEvent := i, d.Raw
-		it := delivery.Item{JSON: body, Done: func(o delivery.Settlement) { m.done(idx, rawEvent, o) }}
+		it := delivery.Item{JSON: body, Owner: m, Index: i}
 		if x.dlq.traced() {
 			it.Traceparent = traceparent(d, raw.Header)
 		}

@@ -60,7 +60,7 @@ func (d *DeadLetters) letter(msg *message, dl DeadLetter) *nats.Msg {
 	} else {
 		m.Data = dl.Raw
 		m.Header.Set(HeaderIndex, strconv.Itoa(dl.Index))
-		m.Header.Set(HeaderIDBase, msg.p.eventID(dl.Index, msg.events))
+		m.Header.Set(HeaderIDBase, msg.p.eventID(dl.Index, msg.events.Len()))
 	}
 	m.Header.Set(HeaderStoredAt, msg.p.stored.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(HeaderReason, dl.Reason)

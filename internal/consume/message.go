@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 )
 
 // MaxDeadLettersPerMessage bounds the dead letters one message yields: up
@@ -53,8 +54,9 @@ type message struct {
 	dlq *DeadLetters
 	// p is what the message's events were given (ids, time), which dead
 	// letters record.
-	p       provenance
-	events  int
+	p provenance
+	// events are the message's events, whose raw JSON dead letters keep.
+	events  decode.Events
 	pending atomic.Int32
 	// held is what the message holds of the emitter's bytes (nil: none)
 	// and alive the keep-alive it is registered with (nil: none); both are
@@ -84,16 +86,16 @@ func (m *message) release() {
 	}
 }
 
-// done records the settlement of event i (raw is its own JSON when the message
-// held several) and settles the message after the last event.
-func (m *message) done(i int, raw []byte, o delivery.Settlement) {
+// Settle records the settlement of event i and settles the message after
+// the last event: the message is the Owner of its events' Items.
+func (m *message) Settle(i int, o delivery.Settlement) {
 	m.mu.Lock()
 	switch o.Fate {
 	case delivery.Delivered:
 		m.delivered++
 	case delivery.DeadLetter:
 		if m.bad++; len(m.dead) < MaxDeadLettersPerMessage {
-			m.dead = append(m.dead, DeadLetter{Index: i, Raw: raw, Kind: o.Kind, Reason: o.Reason, Status: o.Status})
+			m.dead = append(m.dead, DeadLetter{Index: i, Raw: m.events.Raw(i), Kind: o.Kind, Reason: o.Reason, Status: o.Status})
 		}
 	default:
 		m.retry = true
@@ -130,7 +132,7 @@ func (m *message) wholeLetter() DeadLetter {
 	}
 	return DeadLetter{
 		Kind:   delivery.KindTooManyBad,
-		Reason: fmt.Sprintf("%d of the message's %d events cannot be delivered; the first: %s", m.bad, m.events, strings.Join(reasons, "; ")),
+		Reason: fmt.Sprintf("%d of the message's %d events cannot be delivered; the first: %s", m.bad, m.events.Len(), strings.Join(reasons, "; ")),
 	}
 }
 

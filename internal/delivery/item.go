@@ -6,14 +6,33 @@ import "time"
 type Item struct {
 	// JSON is the event exactly as it goes into the batch body.
 	JSON []byte
-	// Done receives the event's settlement, exactly once. It may be called
-	// from any goroutine and must not block long.
-	Done func(Settlement)
 	// Traceparent is the producer's W3C trace context, kept as it came and
 	// read only when tracing is on; empty when there is none or tracing is
 	// off.
 	Traceparent string
+	// Owner receives the event's settlement as its event Index: the
+	// message the event came in, which settles once all its events have.
+	Owner Owner
+	Index int
 }
+
+// Done gives the event's settlement to its owner. Call it exactly once,
+// from any goroutine.
+func (it Item) Done(s Settlement) { it.Owner.Settle(it.Index, s) }
+
+// Owner is what an Item's settlement goes to. An interface rather than a
+// function per event, so that handing an event on costs no allocation.
+type Owner interface {
+	// Settle receives the settlement of event index. It must not block
+	// long.
+	Settle(index int, s Settlement)
+}
+
+// SettleFunc is an Owner of single events, for tools and tests.
+type SettleFunc func(Settlement)
+
+// Settle calls f.
+func (f SettleFunc) Settle(_ int, s Settlement) { f(s) }
 
 // Fate is what becomes of one event's message.
 type Fate int

@@ -180,8 +180,8 @@ func TestAdmit(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			in := agentRun(c.customer, "acme-platform")
-			out, err := c.rule.Admit(in, c.subject)
+			e := agentRun(c.customer, "acme-platform")
+			err := c.rule.Admit(e, c.subject)
 			if c.refused != "" {
 				if !errors.Is(err, fence.ErrRefused) || !strings.Contains(err.Error(), c.refused) {
 					t.Errorf("Admit = %v, want refused saying %q", err, c.refused)
@@ -191,11 +191,8 @@ func TestAdmit(t *testing.T) {
 			if err != nil {
 				t.Fatalf("refused: %v", err)
 			}
-			if out.Subject() != c.bills {
-				t.Errorf("the event admitted bills %q, want %q", out.Subject(), c.bills)
-			}
-			if in.Subject() != c.customer {
-				t.Errorf("Admit changed the event it was given: subject %q, was %q", in.Subject(), c.customer)
+			if e.Subject() != c.bills {
+				t.Errorf("the event admitted bills %q, want %q", e.Subject(), c.bills)
 			}
 		})
 	}

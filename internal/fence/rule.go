@@ -103,25 +103,26 @@ func (r *Rule) Customer(subject string) (string, error) {
 	return c, nil
 }
 
-// Admit returns e when the NATS subject it arrived on allows its customer
-// and source; a copy billing the customer the subject allows when e names
-// none and the rule fills it in; or an error wrapping ErrRefused.
-func (r *Rule) Admit(e *ce.Event, subject string) (*ce.Event, error) {
+// Admit says whether the NATS subject e arrived on allows its customer and
+// source: nil, or an error wrapping ErrRefused. When e names no customer and
+// the rule fills it in, e (which must be the caller's own, see
+// event.FillSubject) is made to bill the customer the subject allows.
+func (r *Rule) Admit(e *ce.Event, subject string) error {
 	if r == nil {
-		return e, nil
+		return nil
 	}
 	if e.Subject() == "" && r.fill {
 		c, err := r.Customer(subject)
 		if err != nil {
-			return e, err
+			return err
 		}
-		e = event.DefaultSubject(e, c)
+		event.FillSubject(e, c)
 	}
 	src := ""
 	if r.bindsSource() {
 		src = event.Source(e)
 	}
-	return e, r.Check(subject, e.Subject(), src)
+	return r.Check(subject, e.Subject(), src)
 }
 
 // Templates are the rule's templates, in order.

@@ -68,7 +68,7 @@ type ledger struct {
 func newLedger(t testing.TB) *ledger { return &ledger{t: t, byID: map[string][]delivery.Settlement{}} }
 
 func (l *ledger) item(id string) delivery.Item {
-	return delivery.Item{JSON: runJSON(l.t, id), Done: func(o delivery.Settlement) {
+	return delivery.Item{JSON: runJSON(l.t, id), Owner: delivery.SettleFunc(func(o delivery.Settlement) {
 		l.mu.Lock()
 		l.byID[id] = append(l.byID[id], o)
 		n := len(l.byID[id])
@@ -87,7 +87,7 @@ func (l *ledger) item(id string) delivery.Item {
 			l.t.Errorf("event %s got fate %v, which is never given to an event", id, o.Fate)
 		}
 		l.outcomes.Add(1)
-	}}
+	})}
 }
 
 // outcome is the one outcome of event id.

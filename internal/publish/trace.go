@@ -18,13 +18,23 @@ func (p *Publisher) Trace(t *tracing.Tracer) { p.tracer = t }
 func (s *sender) startTrace(ctx context.Context, items []delivery.Item) {
 	b := s.p.tracer.StartBatch(ctx, len(items), func(i int) string { return items[i].Traceparent })
 	s.batch = b
+	owners := make([]tracedOwner, len(items))
 	for i := range items {
-		done := items[i].Done
-		items[i].Done = func(o delivery.Settlement) {
-			b.Settled(o.Fate == delivery.Delivered, o.Fate == delivery.DeadLetter)
-			done(o)
-		}
+		owners[i] = tracedOwner{batch: b, owner: items[i].Owner}
+		items[i].Owner = &owners[i]
 	}
+}
+
+// tracedOwner counts an item's outcome into its batch's span, then gives it
+// to the item's owner.
+type tracedOwner struct {
+	batch *tracing.Batch
+	owner delivery.Owner
+}
+
+func (t *tracedOwner) Settle(i int, o delivery.Settlement) {
+	t.batch.Settled(o.Fate == delivery.Delivered, o.Fate == delivery.DeadLetter)
+	t.owner.Settle(i, o)
 }
 
 func (s *sender) endTrace() {

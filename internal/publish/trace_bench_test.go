@@ -55,7 +55,7 @@ func BenchmarkBatchTracing(b *testing.B) {
 			}()
 			var settled sync.WaitGroup
 			item := func(i int) delivery.Item {
-				return delivery.Item{JSON: event, Traceparent: traceparents[i%2], Done: func(delivery.Settlement) { settled.Done() }}
+				return delivery.Item{JSON: event, Traceparent: traceparents[i%2], Owner: delivery.SettleFunc(func(delivery.Settlement) { settled.Done() })}
 			}
 			b.ReportAllocs()
 			for b.Loop() {

@@ -83,6 +83,15 @@ func Read(h Header, data []byte, max int) Events {
 // Len is how many events the message holds.
 func (x Events) Len() int { return max(1, len(x.raws)) }
 
+// Raw is event i's own JSON when the message is an array of events; nil
+// when the event is the whole message.
+func (x Events) Raw(i int) []byte {
+	if x.raws == nil {
+		return nil
+	}
+	return x.raws[i]
+}
+
 // At decodes event i.
 func (x Events) At(i int) Decoded {
 	switch {
@@ -90,7 +99,7 @@ func (x Events) At(i int) Decoded {
 		return Decoded{Err: x.err}
 	case x.raws != nil:
 		d := decodeStructured(x.raws[i])[0]
-		d.Raw = x.raws[i]
+		d.Raw = x.Raw(i)
 		return d
 	}
 	if v, ok := CEHeader(x.h, "specversion"); ok {

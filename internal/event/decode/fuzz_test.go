@@ -64,9 +64,10 @@ func FuzzDecodeValidate(f *testing.F) {
 				t.Fatalf("[%d] Raw %q is not JSON", i, d.Raw)
 			}
 			// The bridge's own steps, as for a message stored at a known time.
-			e := event.NormalizeContentType(d.Event)
-			e = event.EnsureID(e, "AGENT_RUNS/1")
-			e = event.DefaultTime(e, time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
+			e := d.Event
+			event.NormalizeContentType(e)
+			event.FillID(e, "AGENT_RUNS/1")
+			event.FillTime(e, time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC))
 			if event.Validate(e) != nil {
 				continue
 			}
