@@ -100,9 +100,9 @@ func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created t
 // use makes c, on the stream of identity streamID created at created, the
 // consumer the bridge reads.
 func (j *JetStream) use(ctx context.Context, c jetstream.Consumer, streamID string, created time.Time) {
-	j.mu.Lock()
-	j.current = &binding{cons: c, streamID: streamID, created: created, reconnects: j.js.Conn().Stats().Reconnects}
-	j.mu.Unlock()
+	b := &binding{cons: c, streamID: streamID, created: created}
+	b.reconnects.Store(j.js.Conn().Stats().Reconnects)
+	j.current.Store(b)
 	j.noteFloor(ctx, streamID, c.CachedInfo())
 	j.health.Set(health.Consumer, true, "")
 	j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("stream_id", streamID).Str("consumer", c.CachedInfo().Name).

@@ -33,10 +33,7 @@ func (j *JetStream) foreign(ctx context.Context, b *binding, stored time.Time) b
 		return true
 	}
 	n := j.js.Conn().Stats().Reconnects
-	j.mu.Lock()
-	same := n == b.reconnects
-	j.mu.Unlock()
-	if same {
+	if n == b.reconnects.Load() {
 		return false
 	}
 	ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -45,9 +42,7 @@ func (j *JetStream) foreign(ctx context.Context, b *binding, stored time.Time) b
 	if err != nil || StreamIdentity(s.CachedInfo()) != b.streamID {
 		return true
 	}
-	j.mu.Lock()
-	b.reconnects = n
-	j.mu.Unlock()
+	b.reconnects.Store(n)
 	return false
 }
 

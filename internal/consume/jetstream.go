@@ -33,9 +33,12 @@ type JetStream struct {
 	emitter emitter
 	alive   *keepAlive
 
-	// mu guards what follows, which a rebind replaces.
-	mu      sync.Mutex
-	current *binding
+	// current is the binding messages are read through; a rebind
+	// replaces it. It is read for every message, so without a lock.
+	current atomic.Pointer[binding]
+
+	// mu guards what follows.
+	mu sync.Mutex
 	// streamSeen is set once a stream was bound: from then on a missing
 	// stream disappeared, and is reported rather than created empty.
 	streamSeen bool
@@ -58,18 +61,14 @@ type binding struct {
 	created time.Time
 	// reconnects is the connection's reconnect count when bound (or last
 	// checked): a missed deletion can only hide behind a reconnect.
-	reconnects uint64
+	reconnects atomic.Uint64
 	// lastDelivery is the highest consumer (delivery) sequence read
 	// through this binding. A consumer's delivery sequence only grows, so
 	// a lower one comes from a consumer created again under the same name.
 	lastDelivery atomic.Uint64
 }
 
-func (j *JetStream) bound() *binding {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.current
-}
+func (j *JetStream) bound() *binding { return j.current.Load() }
 
 // NewJetStream reads cfg's stream and consumer through js; rule, when not
 // nil, fences each event to the subject it arrived on.

@@ -13,23 +13,29 @@ import (
 // alone: its signal would go, by name, to the new stream's message of the
 // same sequence).
 type keepAlive struct {
-	mu   sync.Mutex
-	msgs map[*message]struct{}
+	mu sync.Mutex
+	// held lists the messages held, linked through their own fields, so
+	// that adding and removing one costs no allocation and no hashing.
+	held message
 }
 
 func newKeepAlive() *keepAlive {
-	return &keepAlive{msgs: map[*message]struct{}{}}
+	k := &keepAlive{}
+	k.held.prev, k.held.next = &k.held, &k.held
+	return k
 }
 
 func (k *keepAlive) add(m *message) {
 	k.mu.Lock()
-	k.msgs[m] = struct{}{}
+	m.prev, m.next = k.held.prev, &k.held
+	m.prev.next, k.held.prev = m, m
 	k.mu.Unlock()
 }
 
 func (k *keepAlive) remove(m *message) {
 	k.mu.Lock()
-	delete(k.msgs, m)
+	m.prev.next, m.next.prev = m.next, m.prev
+	m.prev, m.next = nil, nil
 	k.mu.Unlock()
 }
 
@@ -47,7 +53,7 @@ func (k *keepAlive) run(ctx context.Context, interval time.Duration) {
 		}
 		k.mu.Lock()
 		held = held[:0]
-		for m := range k.msgs {
+		for m := k.held.next; m != &k.held; m = m.next {
 			held = append(held, m)
 		}
 		k.mu.Unlock()

@@ -64,6 +64,8 @@ type message struct {
 	held  *semaphore.Weighted
 	size  int64
 	alive *keepAlive
+	// prev and next link the message into alive's list while it is held.
+	prev, next *message
 
 	mu        sync.Mutex
 	delivered int
