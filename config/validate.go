@@ -39,146 +39,170 @@ func (c Config) Target() Target {
 // Validate checks every setting and how they fit together. Each message
 // names the setting and says how to fix it; all problems are reported.
 func (c Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var p problems
+	c.checkKonnect(&p)
+	c.checkSources(&p)
+	c.checkProcess(&p)
+	c.checkBatching(&p)
+	return errors.Join(p...)
+}
 
-	// Where events go.
+// problems gathers what is wrong with a configuration, each naming the
+// setting and the fix.
+type problems []error
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+
+func (p *problems) err(err error) {
+	if err != nil {
+		*p = append(*p, err)
+	}
+}
+
+func (p *problems) positive(name string, d time.Duration) {
+	if d <= 0 {
+		p.add("%s %s must be positive, such as 5s", name, d)
+	}
+}
+
+// checkKonnect checks where events go.
+func (c Config) checkKonnect(p *problems) {
 	if c.Konnect.Region != "" && !slices.Contains(Regions, c.Konnect.Region) {
-		add("KONNECT_REGION %q is not a Konnect region: use one of %s", c.Konnect.Region, strings.Join(Regions, ", "))
+		p.add("KONNECT_REGION %q is not a Konnect region: use one of %s", c.Konnect.Region, strings.Join(Regions, ", "))
 	}
 	if c.Konnect.Region != "" && c.konnectURLSet && c.Konnect.URL != RegionURL(c.Konnect.Region) {
-		add("KONNECT_URL %q and KONNECT_REGION %q disagree: set only one of them", RedactURL(c.Konnect.URL), c.Konnect.Region)
+		p.add("KONNECT_URL %q and KONNECT_REGION %q disagree: set only one of them", RedactURL(c.Konnect.URL), c.Konnect.Region)
 	}
 	if u, err := url.Parse(c.Konnect.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		add("KONNECT_URL %q is not an http(s) URL: use the full ingest URL, such as %s", RedactURL(c.Konnect.URL), RegionURL("us"))
+		p.add("KONNECT_URL %q is not an http(s) URL: use the full ingest URL, such as %s", RedactURL(c.Konnect.URL), RegionURL("us"))
 	} else if c.Konnect.Token == "" && strings.HasSuffix(u.Hostname(), ".konghq.com") && c.Target() == TargetKonnect {
 		if c.Embedded() || c.konnectURLSet || c.Konnect.Region != "" {
-			add("KONNECT_TOKEN is empty but %s needs one: set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role", u.Host)
+			p.add("KONNECT_TOKEN is empty but %s needs one: set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role", u.Host)
 		} else {
-			add("KONNECT_TOKEN is empty while NATS_URL is set: events would go to the built-in sandbox, not Konnect. Set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role, or pass --sandbox (BRIDGE_SANDBOX=true) to use the sandbox on purpose")
+			p.add("KONNECT_TOKEN is empty while NATS_URL is set: events would go to the built-in sandbox, not Konnect. Set KONNECT_TOKEN to a system-account token (spat_...) with the Ingest role, or pass --sandbox (BRIDGE_SANDBOX=true) to use the sandbox on purpose")
 		}
 	}
 	if err := checkPlainHTTP(c.Konnect); err != nil {
-		errs = append(errs, err)
-	}
-	positive := func(name string, d time.Duration) {
-		if d <= 0 {
-			add("%s %s must be positive, such as 5s", name, d)
-		}
+		p.err(err)
 	}
 	if err := checkSecret("KONNECT_TOKEN", c.Konnect.Token, true); err != nil {
-		errs = append(errs, err)
+		p.err(err)
 	}
-	positive("KONNECT_TIMEOUT", c.Konnect.Timeout)
-	positive("KONNECT_CONNECT_TIMEOUT", c.Konnect.ConnectTimeout)
+	p.positive("KONNECT_TIMEOUT", c.Konnect.Timeout)
+	p.positive("KONNECT_CONNECT_TIMEOUT", c.Konnect.ConnectTimeout)
+}
 
-	// Where events come from.
+// checkSources checks where events come from.
+func (c Config) checkSources(p *problems) {
 	if err := checkNATSAuth(c.NATS); err != nil {
-		errs = append(errs, err)
+		p.err(err)
 	}
 	if err := checkJetStreamAPI(c); err != nil {
-		errs = append(errs, err)
+		p.err(err)
 	}
 	if err := checkSubject(c.Bridge.Subject, true); err != nil {
-		add("BRIDGE_SUBJECT %q %v: use a subject such as agent.runs.>", c.Bridge.Subject, err)
+		p.add("BRIDGE_SUBJECT %q %v: use a subject such as agent.runs.>", c.Bridge.Subject, err)
 	}
 	if err := checkSubject(c.Bridge.DLQSubject, false); err != nil {
-		add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
+		p.add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
 	}
 	for _, consumed := range []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}, {"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject}} {
 		if consumed.subject != "" && (SubjectMatches(consumed.subject, c.Bridge.DLQSubject) || subjectsOverlap(consumed.subject, c.Bridge.DLQSubject+".>")) {
-			add("BRIDGE_DLQ_SUBJECT %q is inside the consumed subjects %q (%s): dead letters would be consumed again; use a subject outside it, such as dlq.agent.runs", c.Bridge.DLQSubject, consumed.subject, consumed.name)
+			p.add("BRIDGE_DLQ_SUBJECT %q is inside the consumed subjects %q (%s): dead letters would be consumed again; use a subject outside it, such as dlq.agent.runs", c.Bridge.DLQSubject, consumed.subject, consumed.name)
 		}
 	}
 	if c.Bridge.CoreSubject != "" {
 		if err := checkSubject(c.Bridge.CoreSubject, true); err != nil {
-			add("BRIDGE_CORE_SUBJECT %q %v", c.Bridge.CoreSubject, err)
+			p.add("BRIDGE_CORE_SUBJECT %q %v", c.Bridge.CoreSubject, err)
 		} else if subjectsOverlap(c.Bridge.CoreSubject, c.Bridge.Subject) {
-			add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)
+			p.add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)
 		}
 	}
 	if err := checkFence(c); err != nil {
-		errs = append(errs, err)
+		p.err(err)
 	}
 	for _, n := range []struct{ env, v string }{{"BRIDGE_STREAM", c.Bridge.Stream}, {"BRIDGE_CONSUMER", c.Bridge.Consumer}, {"BRIDGE_DLQ_STREAM", c.Bridge.DLQStream}} {
 		if n.v == "" || strings.ContainsAny(n.v, " \t.*>/\\") {
-			add("%s %q is not a JetStream name: use letters, digits, - and _ only", n.env, n.v)
+			p.add("%s %q is not a JetStream name: use letters, digits, - and _ only", n.env, n.v)
 		}
 	}
 	if _, err := c.StartTime(); err != nil {
-		errs = append(errs, err)
+		p.err(err)
 	}
 	if c.Bridge.StateBucket == "" || strings.ContainsFunc(c.Bridge.StateBucket, func(r rune) bool {
 		return !(r == '-' || r == '_' || unicode.IsDigit(r) || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z'))
 	}) {
-		add("BRIDGE_STATE_BUCKET %q is not a key-value bucket name: use letters, digits, - and _ only, such as konnect-bridge-state", c.Bridge.StateBucket)
+		p.add("BRIDGE_STATE_BUCKET %q is not a key-value bucket name: use letters, digits, - and _ only, such as konnect-bridge-state", c.Bridge.StateBucket)
 	}
 	if c.Bridge.CorePending < 1 {
-		add("BRIDGE_CORE_PENDING %d must be at least 1: it bounds the core NATS messages waiting for the bridge (65536 is the default)", c.Bridge.CorePending)
+		p.add("BRIDGE_CORE_PENDING %d must be at least 1: it bounds the core NATS messages waiting for the bridge (65536 is the default)", c.Bridge.CorePending)
 	}
 	if c.Bridge.SandboxKeep < 1 {
-		add("BRIDGE_SANDBOX_KEEP %d must be at least 1: it is how many events the sandbox keeps to show (10000 is the default)", c.Bridge.SandboxKeep)
+		p.add("BRIDGE_SANDBOX_KEEP %d must be at least 1: it is how many events the sandbox keeps to show (10000 is the default)", c.Bridge.SandboxKeep)
 	}
 	if c.Bridge.Stream == c.Bridge.DLQStream {
-		add("BRIDGE_DLQ_STREAM %q is the consumed stream: give dead letters a stream of their own", c.Bridge.DLQStream)
+		p.add("BRIDGE_DLQ_STREAM %q is the consumed stream: give dead letters a stream of their own", c.Bridge.DLQStream)
 	}
 	if c.Embedded() {
 		if _, _, err := net.SplitHostPort(c.NATS.EmbeddedAddr); err != nil {
-			add("BRIDGE_NATS_LISTEN %q is not host:port: use 127.0.0.1:4222", c.NATS.EmbeddedAddr)
+			p.add("BRIDGE_NATS_LISTEN %q is not host:port: use 127.0.0.1:4222", c.NATS.EmbeddedAddr)
 		}
 	}
+}
 
-	// The process.
+// checkProcess checks the process: its HTTP address, logs and shutdown.
+func (c Config) checkProcess(p *problems) {
 	if _, _, err := net.SplitHostPort(c.Bridge.HTTPAddr); err != nil {
-		add("BRIDGE_HTTP_ADDR %q is not host:port: use 127.0.0.1:8080, or 0.0.0.0:8080 in a container", c.Bridge.HTTPAddr)
+		p.add("BRIDGE_HTTP_ADDR %q is not host:port: use 127.0.0.1:8080, or 0.0.0.0:8080 in a container", c.Bridge.HTTPAddr)
 	}
 	if _, err := zerolog.ParseLevel(c.Bridge.LogLevel); err != nil || c.Bridge.LogLevel == "" {
-		add("BRIDGE_LOG_LEVEL %q is not a level: use trace, debug, info, warn or error", c.Bridge.LogLevel)
+		p.add("BRIDGE_LOG_LEVEL %q is not a level: use trace, debug, info, warn or error", c.Bridge.LogLevel)
 	}
 	if !slices.Contains([]string{"auto", "json", "console"}, c.Bridge.LogFormat) {
-		add("BRIDGE_LOG_FORMAT %q: use auto, json or console", c.Bridge.LogFormat)
+		p.add("BRIDGE_LOG_FORMAT %q: use auto, json or console", c.Bridge.LogFormat)
 	}
-	positive("BRIDGE_SHUTDOWN_TIMEOUT", c.Bridge.ShutdownTimeout)
+	p.positive("BRIDGE_SHUTDOWN_TIMEOUT", c.Bridge.ShutdownTimeout)
+}
 
-	// Batching and retries.
+// checkBatching checks batching, retries, the bounds on what is held and the billing check.
+func (c Config) checkBatching(p *problems) {
 	if c.Batch.Size < 1 || c.Batch.Size > 10000 {
-		add("BRIDGE_BATCH_SIZE %d is out of range: use 1 to 10000 (100 is a good start)", c.Batch.Size)
+		p.add("BRIDGE_BATCH_SIZE %d is out of range: use 1 to 10000 (500 is the default)", c.Batch.Size)
 	}
 	if c.Batch.Bytes < 1<<10 {
-		add("BRIDGE_BATCH_BYTES %d is too small: use at least 1024; Konnect takes about 1 MB per request", c.Batch.Bytes)
+		p.add("BRIDGE_BATCH_BYTES %d is too small: use at least 1024; Konnect takes about 1 MB per request", c.Batch.Bytes)
 	}
 	if c.Batch.InFlight < 1 || c.Batch.InFlight > 64 {
-		add("BRIDGE_IN_FLIGHT %d is out of range: use 1 to 64", c.Batch.InFlight)
+		p.add("BRIDGE_IN_FLIGHT %d is out of range: use 1 to 64", c.Batch.InFlight)
 	}
-	positive("BRIDGE_LINGER", c.Batch.Linger)
+	p.positive("BRIDGE_LINGER", c.Batch.Linger)
 	if c.Batch.AckWait < 3*time.Second {
-		add("BRIDGE_ACK_WAIT %s is too short: use at least 3s (in-progress signals go out every third of it)", c.Batch.AckWait)
+		p.add("BRIDGE_ACK_WAIT %s is too short: use at least 3s (in-progress signals go out every third of it)", c.Batch.AckWait)
 	}
 	if c.Batch.PrefetchBytes < 1<<20 {
-		add("BRIDGE_PREFETCH_BYTES %d is too small: use at least 1048576 (1 MiB); 4194304 is the default", c.Batch.PrefetchBytes)
+		p.add("BRIDGE_PREFETCH_BYTES %d is too small: use at least 1048576 (1 MiB); 4194304 is the default", c.Batch.PrefetchBytes)
 	} else if c.Batch.PrefetchBytes > 32<<20 {
-		add("BRIDGE_PREFETCH_BYTES %d is too large: use at most 33554432 (32 MiB); about two pulls wait in the client, and past its 64 MiB of pending messages NATS would drop some (redelivered only after BRIDGE_ACK_WAIT)", c.Batch.PrefetchBytes)
+		p.add("BRIDGE_PREFETCH_BYTES %d is too large: use at most 33554432 (32 MiB); about two pulls wait in the client, and past its 64 MiB of pending messages NATS would drop some (redelivered only after BRIDGE_ACK_WAIT)", c.Batch.PrefetchBytes)
 	}
 	if c.Batch.HeldBytes < 1<<20 {
-		add("BRIDGE_HELD_BYTES %d is too small: use at least 1048576 (1 MiB); 16777216 is the default", c.Batch.HeldBytes)
+		p.add("BRIDGE_HELD_BYTES %d is too small: use at least 1048576 (1 MiB); 16777216 is the default", c.Batch.HeldBytes)
 	}
 	if c.Batch.MaxEventsPerMessage < 1 {
-		add("BRIDGE_MAX_EVENTS_PER_MESSAGE %d must be at least 1: 100000 is the default", c.Batch.MaxEventsPerMessage)
+		p.add("BRIDGE_MAX_EVENTS_PER_MESSAGE %d must be at least 1: 100000 is the default", c.Batch.MaxEventsPerMessage)
 	}
 	if c.Bridge.DLQMaxBytes < 1<<20 {
-		add("BRIDGE_DLQ_MAX_BYTES %d is too small: use at least 1048576 (1 MiB); 1073741824 (1 GiB) is the default", c.Bridge.DLQMaxBytes)
+		p.add("BRIDGE_DLQ_MAX_BYTES %d is too small: use at least 1048576 (1 MiB); 1073741824 (1 GiB) is the default", c.Bridge.DLQMaxBytes)
 	}
-	positive("BRIDGE_RETRY_BUDGET", c.Retry.Budget)
-	positive("BRIDGE_RETRY_MAX_BACKOFF", c.Retry.MaxBackoff)
-	positive("BRIDGE_NAK_DELAY", c.Retry.NakDelay)
-	positive("BRIDGE_PROBE_MAX", c.Retry.ProbeMax)
+	p.positive("BRIDGE_RETRY_BUDGET", c.Retry.Budget)
+	p.positive("BRIDGE_RETRY_MAX_BACKOFF", c.Retry.MaxBackoff)
+	p.positive("BRIDGE_NAK_DELAY", c.Retry.NakDelay)
+	p.positive("BRIDGE_PROBE_MAX", c.Retry.ProbeMax)
 	if c.Billing.CheckInterval != 0 && c.Billing.CheckInterval < 10*time.Second {
-		add("BRIDGE_BILLING_CHECK %s is too short: use at least 10s (1m is a good start), or 0 to turn the check off (each check reads meters and customers from Konnect)", c.Billing.CheckInterval)
+		p.add("BRIDGE_BILLING_CHECK %s is too short: use at least 10s (1m is a good start), or 0 to turn the check off (each check reads meters and customers from Konnect)", c.Billing.CheckInterval)
 	}
 	if c.Billing.MaxSubjects < 1 || c.Billing.MaxSubjects > 100000 {
-		add("BRIDGE_BILLING_MAX_SUBJECTS %d is out of range: use 1 to 100000 (1000 is a good start)", c.Billing.MaxSubjects)
+		p.add("BRIDGE_BILLING_MAX_SUBJECTS %d is out of range: use 1 to 100000 (1000 is a good start)", c.Billing.MaxSubjects)
 	}
-	return errors.Join(errs...)
 }
 
 // StartTime is the time BRIDGE_CONSUMER_START names, or zero for all and

@@ -154,51 +154,7 @@ func (s *scanner) event() (ingested, error) {
 			s.skip()
 			v = s.b[start:s.i]
 		}
-		required := func(bit int) error {
-			if !isString || len(bytes.TrimSpace(v)) == 0 {
-				return fmt.Errorf("%s: required, must be a non-empty string", key)
-			}
-			seen |= bit
-			return nil
-		}
-		var err error
-		switch string(key) { // no allocation: the compiler compares the bytes
-		case "id":
-			err, e.id = required(hasID), v
-		case "source":
-			err, e.source = required(hasSource), v
-		case "type":
-			err = required(hasType)
-		case "subject":
-			err = required(hasSubject)
-		case "specversion":
-			if err = required(hasSpecVersion); err == nil && string(v) != "1.0" {
-				err = fmt.Errorf("specversion: %q is not 1.0", v)
-			}
-		case "time":
-			if !isNull {
-				if !isString {
-					err = errors.New("time: must be an RFC 3339 string")
-				} else if _, perr := time.Parse(time.RFC3339, string(v)); perr != nil {
-					err = fmt.Errorf("time: %q is not RFC 3339", v)
-				}
-			}
-		case "data":
-			if !isNull && v[0] != '{' {
-				err = errors.New("data: must be a JSON object or null")
-			}
-		case "datacontenttype":
-			if !isNull && (!isString || string(v) != "application/json") {
-				err = fmt.Errorf("datacontenttype: %s is not application/json", v)
-			}
-		case "dataschema":
-			if !isNull && (!isString || len(v) == 0) {
-				err = errors.New("dataschema: must be a URI")
-			}
-		default:
-			err = fmt.Errorf("%s: additional properties are not allowed", key)
-		}
-		if err != nil {
+		if err := e.check(key, v, isString, isNull, &seen); err != nil {
 			return e, err
 		}
 	}
@@ -211,4 +167,61 @@ func (s *scanner) event() (ingested, error) {
 		}
 	}
 	return e, nil
+}
+
+// check checks attribute key of value v (a string's raw content, or the
+// JSON of any other value), keeps the id and source, and marks in seen the
+// required attributes found.
+func (e *ingested) check(key, v []byte, isString, isNull bool, seen *int) error {
+	required := func(bit int) error {
+		if !isString || len(bytes.TrimSpace(v)) == 0 {
+			return fmt.Errorf("%s: required, must be a non-empty string", key)
+		}
+		*seen |= bit
+		return nil
+	}
+	switch string(key) { // no allocation: the compiler compares the bytes
+	case "id":
+		e.id = v
+		return required(hasID)
+	case "source":
+		e.source = v
+		return required(hasSource)
+	case "type":
+		return required(hasType)
+	case "subject":
+		return required(hasSubject)
+	case "specversion":
+		if err := required(hasSpecVersion); err != nil {
+			return err
+		}
+		if string(v) != "1.0" {
+			return fmt.Errorf("specversion: %q is not 1.0", v)
+		}
+	case "time":
+		if isNull {
+			return nil
+		}
+		if !isString {
+			return errors.New("time: must be an RFC 3339 string")
+		}
+		if _, err := time.Parse(time.RFC3339, string(v)); err != nil {
+			return fmt.Errorf("time: %q is not RFC 3339", v)
+		}
+	case "data":
+		if !isNull && v[0] != '{' {
+			return errors.New("data: must be a JSON object or null")
+		}
+	case "datacontenttype":
+		if !isNull && (!isString || string(v) != "application/json") {
+			return fmt.Errorf("datacontenttype: %s is not application/json", v)
+		}
+	case "dataschema":
+		if !isNull && (!isString || len(v) == 0) {
+			return errors.New("dataschema: must be a URI")
+		}
+	default:
+		return fmt.Errorf("%s: additional properties are not allowed", key)
+	}
+	return nil
 }

@@ -24,8 +24,8 @@ const childArg = "bridge-child"
 
 // runChild is the child: the real bridge (bridge.Run) configured by the
 // bridge's own flags. It prints "ready" once the bridge is up, stops the
-// CPU profile (and writes the allocation profile) on SIGUSR1, prints its allocation and GC counts on SIGUSR2,
-// and stops the bridge on SIGTERM.
+// CPU profile (and writes the allocation profile) on SIGUSR1, prints its
+// allocation and GC counts on SIGUSR2, and stops the bridge on SIGTERM.
 func runChild(args []string) int {
 	fs := flag.NewFlagSet(childArg, flag.ContinueOnError)
 	profile := fs.String("cpuprofile", "", "write the bridge's CPU profile here until SIGUSR1")
@@ -38,53 +38,13 @@ func runChild(args []string) int {
 		fmt.Fprintln(os.Stderr, "bridge child:", err)
 		return 2
 	}
-	if *memprofile != "" {
-		runtime.MemProfileRate = 4 << 10
+	stopProfiles, err := profiles(*profile, *memprofile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bridge child:", err)
+		return 2
 	}
-	stopProfile := func() {}
-	if *profile != "" || *memprofile != "" {
-		var once sync.Once
-		var f *os.File
-		if *profile != "" {
-			if f, err = os.Create(*profile); err == nil {
-				err = pprof.StartCPUProfile(f)
-			}
-			if err != nil {
-				fmt.Fprintln(os.Stderr, "bridge child:", err)
-				return 2
-			}
-		}
-		stopProfile = func() {
-			once.Do(func() {
-				if f != nil {
-					pprof.StopCPUProfile()
-					_ = f.Close()
-				}
-				if *memprofile != "" {
-					if m, err := os.Create(*memprofile); err == nil {
-						_ = pprof.Lookup("allocs").WriteTo(m, 0)
-						_ = m.Close()
-					}
-				}
-			})
-		}
-		defer stopProfile()
-		usr1 := make(chan os.Signal, 1)
-		signal.Notify(usr1, syscall.SIGUSR1)
-		go func() {
-			<-usr1
-			stopProfile()
-		}()
-	}
-	usr2 := make(chan os.Signal, 1)
-	signal.Notify(usr2, syscall.SIGUSR2)
-	go func() {
-		var m runtime.MemStats
-		for range usr2 {
-			runtime.ReadMemStats(&m)
-			fmt.Printf("runtime %d %d %d\n", m.Mallocs, m.NumGC, m.HeapInuse)
-		}
-	}()
+	defer stopProfiles()
+	reportMemStats()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	level, _ := zerolog.ParseLevel(cfg.Bridge.LogLevel)
@@ -96,4 +56,61 @@ func runChild(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// profiles starts the CPU profile (to cpu) and the allocation profile (to
+// mem), either may be empty, and writes them on SIGUSR1 or when stop is
+// called, whichever comes first.
+func profiles(cpu, mem string) (stop func(), err error) {
+	if cpu == "" && mem == "" {
+		return func() {}, nil
+	}
+	if mem != "" {
+		runtime.MemProfileRate = 4 << 10
+	}
+	var f *os.File
+	if cpu != "" {
+		if f, err = os.Create(cpu); err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			if f != nil {
+				pprof.StopCPUProfile()
+				_ = f.Close()
+			}
+			if mem != "" {
+				if m, err := os.Create(mem); err == nil {
+					_ = pprof.Lookup("allocs").WriteTo(m, 0)
+					_ = m.Close()
+				}
+			}
+		})
+	}
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	go func() {
+		<-usr1
+		stop()
+	}()
+	return stop, nil
+}
+
+// reportMemStats prints, from now on, the allocation and GC counts and the
+// heap in use each time the bench sends SIGUSR2.
+func reportMemStats() {
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	go func() {
+		var m runtime.MemStats
+		for range usr2 {
+			runtime.ReadMemStats(&m)
+			fmt.Printf("runtime %d %d %d\n", m.Mallocs, m.NumGC, m.HeapInuse)
+		}
+	}()
 }
