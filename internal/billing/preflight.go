@@ -90,7 +90,7 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	}
 	props := propertyCheck{}
 	err := p.Stream.Read(ctx, w, newest, func(rd Read) error {
-		if rd.Event == nil {
+		if rd.Err != nil {
 			return nil
 		}
 		r.Events++

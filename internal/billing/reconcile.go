@@ -92,22 +92,28 @@ func (rc Reconciler) Run(ctx context.Context, w Window, subject string) (Reconci
 	}
 	chunk := map[eventKey]Example{}
 	err := rc.Stream.Read(ctx, w, 0, func(rd Read) error {
-		if rd.Event == nil {
-			if subject == "" {
+		var x Example
+		if e := rd.Event; e != nil {
+			x = Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence}
+		}
+		if rd.Err != nil {
+			// Dead-lettered, never delivered: counted with the customer it
+			// names, when it could be read.
+			if subject == "" || (rd.Event != nil && x.Subject == subject) {
 				r.Events++
-				r.Undeliverable.add(Example{Sequence: rd.Sequence, Detail: rd.Err.Error()})
+				x.Sequence, x.Detail = rd.Sequence, rd.Err.Error()
+				r.Undeliverable.add(x)
 			}
 			return nil
 		}
-		e := rd.Event
-		if subject != "" && e.Subject() != subject {
+		if subject != "" && x.Subject != subject {
 			return nil
 		}
 		r.Events++
 		if rc.Progress != nil && r.Events%1000 == 0 {
 			rc.Progress(r.Events)
 		}
-		k, x := eventKey{e.Source(), e.ID()}, Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence}
+		k := eventKey{x.Source, x.ID}
 		if _, dup := chunk[k]; dup {
 			r.Duplicates.add(x)
 			return nil

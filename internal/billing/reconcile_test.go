@@ -3,11 +3,13 @@ package billing_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
 // TestReconcileFindsWhatWillNotBeInvoiced: 250 runs in the stream; Konnect
@@ -84,5 +86,44 @@ func TestReconcileOfAnEmptyWindow(t *testing.T) {
 	r, err := billing.Reconciler{Client: s.client, Stream: s.stream}.Run(context.Background(), billing.Window{From: time.Now().Add(time.Minute)}, "")
 	if err != nil || r.Events != 0 || !r.OK() {
 		t.Errorf("a window after every message: %+v, %v; want no events and OK", r, err)
+	}
+}
+
+// Events delivery dead-letters are counted apart, with the id, customer and
+// reason of those that could be read: an invalid event names its own, and
+// counts for its customer; a message that is not JSON has none to name.
+func TestReconcileNamesTheEventsDeliveryDeadLetters(t *testing.T) {
+	s := newStage(t, sandbox.WithGuide())
+	at := time.Now().Add(-10 * time.Minute)
+	good := event("run-1", "acme-inc", map[string]any{"agent_name": "summarizer"}, at)
+	bad := event("bad-1", "acme-inc", nil, at)
+	bad["datacontenttype"], bad["data"] = "text/plain", "x"
+	s.publish(t, good, bad)
+	testkit.Publish(t, s.js, "agent.runs.acme", []byte("not json"))
+	s.deliver(t, good)
+
+	r, err := billing.Reconciler{Client: s.client, Stream: s.stream}.Run(context.Background(), lastHour(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Events != 3 || r.Stored.Count != 1 || r.Undeliverable.Count != 2 || r.Missing.Count != 0 {
+		t.Fatalf("events %d: stored %d, dead-lettered %d, missing %d; want 3: 1, 2, 0", r.Events, r.Stored.Count, r.Undeliverable.Count, r.Missing.Count)
+	}
+	named := r.Undeliverable.Examples[0]
+	if named.ID != "bad-1" || named.Subject != "acme-inc" || !strings.Contains(named.Detail, "datacontenttype") {
+		t.Errorf("the invalid event's example is %+v, want id bad-1, customer acme-inc and the reason", named)
+	}
+	if raw := r.Undeliverable.Examples[1]; raw.ID != "" || !strings.Contains(raw.Detail, "undecodable") {
+		t.Errorf("the message that is not JSON is %+v, want no id and the reason", raw)
+	}
+
+	for customer, want := range map[string]int{"acme-inc": 1, "globex": 0} {
+		r, err := billing.Reconciler{Client: s.client, Stream: s.stream}.Run(context.Background(), lastHour(), customer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Undeliverable.Count != want {
+			t.Errorf("--customer %s: %d dead-lettered, want %d", customer, r.Undeliverable.Count, want)
+		}
 	}
 }

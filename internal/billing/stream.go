@@ -28,8 +28,9 @@ func (w Window) String() string {
 	return w.From.UTC().Format(time.RFC3339) + " .. " + until
 }
 
-// Read is one event of a stored message, as delivery sends it. Event is nil
-// and Err says why when delivery dead-letters it instead.
+// Read is one event of a stored message, as delivery sends it. When
+// delivery dead-letters it instead, Err says why, and Event is the event as
+// far as it was read (nil when it could not be decoded).
 type Read struct {
 	Sequence uint64
 	Stored   time.Time

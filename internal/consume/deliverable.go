@@ -56,6 +56,7 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 // time, else the time the message was stored; a JSON content type without
 // parameters; and, with the fence on, a customer the subject it arrived on
 // allows. The decoded event is the caller's own: it is completed in place.
+// An event the fence or validation refuses is returned with the error.
 func deliverable(d decode.Decoded, i, n int, subject string, p provenance, rule *fence.Rule) (*ce.Event, error) {
 	if d.Err != nil {
 		return nil, d.Err
@@ -67,12 +68,9 @@ func deliverable(d decode.Decoded, i, n int, subject string, p provenance, rule 
 	}
 	event.FillTime(e, p.stored)
 	if err := rule.Admit(e, subject); err != nil {
-		return nil, err
+		return e, err
 	}
-	if err := event.Validate(e); err != nil {
-		return nil, err
-	}
-	return e, nil
+	return e, event.Validate(e)
 }
 
 // StoredIDBase is the id base of a message stored in a JetStream stream:
