@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +58,55 @@ func TestUsageAndReconcileFromTheCommandLine(t *testing.T) {
 	code, out = bridgeCmd(t, env, "usage")
 	if code != 1 || !strings.Contains(out, "cannot check: the token lacks the right to read meters") {
 		t.Errorf("usage with an ingest-only token: exit %d:\n%s", code, out)
+	}
+}
+
+// TestReconcileTellsRefusedFromMissing: Konnect refuses one delivered run
+// and the bridge dead-letters it. Reconcile counts it as refused by Konnect,
+// with the reason, not as missing; once its dead letter is gone (replayed
+// elsewhere, or purged), the same event is missing.
+func TestReconcileTellsRefusedFromMissing(t *testing.T) {
+	ns := testkit.NATS(t)
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithReject(func(e sandbox.Event) string {
+		if e.ID == "refused-1" {
+			return "customer acme-inc has no subscription for refused-1"
+		}
+		return ""
+	}))
+	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
+	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
+	cfg.Konnect.Token = "spat_reader"
+	testkit.StartBridge(t, cfg)
+
+	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
+		if code, out := bridgeCmd(t, env, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		_, out := bridgeCmd(t, env, "dlq", "list")
+		return len(konnect.Events()) == 3 && strings.Contains(out, "1 dead letter")
+	}, "the guide's runs were not delivered, or refused-1 not dead-lettered")
+
+	code, out := bridgeCmd(t, env, "reconcile", "--since", "1h")
+	for _, want := range []string{"4 events", "missing from Konnect                          0", "refused by Konnect                            1",
+		`id="refused-1"`, "rejected: ", "no subscription for refused-1"} {
+		if code != 1 || !strings.Contains(out, want) {
+			t.Errorf("reconcile: exit %d, want 1 and %q in:\n%s", code, want, out)
+		}
+	}
+
+	// An operator purges the dead letters.
+	_, js := testkit.Connect(t, ns.ClientURL())
+	dlq, err := js.Stream(context.Background(), cfg.Bridge.DLQStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dlq.Purge(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	code, out = bridgeCmd(t, env, "reconcile", "--since", "1h")
+	if code != 1 || !strings.Contains(out, "missing from Konnect                          1") || !strings.Contains(out, `id="refused-1"`) {
+		t.Errorf("reconcile once the dead letter is gone: exit %d, want 1 with refused-1 missing:\n%s", code, out)
 	}
 }

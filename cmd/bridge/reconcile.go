@@ -14,6 +14,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 )
 
 // reconcileFlags: `bridge reconcile` compares the stream's events in a
@@ -48,10 +49,11 @@ func reconcileFlags(fs *flag.FlagSet) action {
 			return err
 		}
 		rc := billing.Reconciler{
-			Client:   billingClient(cfg),
-			Stream:   st,
-			AckFloor: ackFloor(ctx, js, cfg),
-			Progress: progressLine(os.Stderr),
+			Client:     billingClient(cfg),
+			Stream:     st,
+			AckFloor:   ackFloor(ctx, js, cfg),
+			Progress:   progressLine(os.Stderr),
+			DeadLetter: deadLetterLookup(ctx, js, cfg),
 		}
 		r, err := rc.Run(ctx, w, *subject)
 		if rc.Progress != nil {
@@ -70,8 +72,8 @@ func reconcileFlags(fs *flag.FlagSet) action {
 			printReconciliation(stdout, r)
 		}
 		if !r.OK() {
-			return fmt.Errorf("%s missing from Konnect, %s with validation errors, %s without a customer",
-				plural(r.Missing.Count, "event"), plural(r.Invalid.Count, "event"), plural(r.Unattributed.Count, "event"))
+			return fmt.Errorf("%s missing from Konnect, %s refused by Konnect, %s with validation errors, %s without a customer",
+				plural(r.Missing.Count, "event"), plural(r.Refused.Count, "event"), plural(r.Invalid.Count, "event"), plural(r.Unattributed.Count, "event"))
 		}
 		return nil
 	}
@@ -85,6 +87,25 @@ func ackFloor(ctx context.Context, js jetstream.JetStream, cfg config.Config) ui
 		return 0
 	}
 	return c.CachedInfo().AckFloor.Stream
+}
+
+// deadLetterLookup finds the dead letter of a stream message's event in
+// BRIDGE_DLQ_STREAM; nil when either stream cannot be read, so that
+// reconcile still runs, counting such events as missing.
+func deadLetterLookup(ctx context.Context, js jetstream.JetStream, cfg config.Config) func(context.Context, uint64, int) (string, bool, error) {
+	s, err := js.Stream(ctx, cfg.Bridge.Stream)
+	if err != nil {
+		return nil
+	}
+	dlq, err := js.Stream(ctx, cfg.Bridge.DLQStream)
+	if err != nil {
+		return nil
+	}
+	streamID := consume.StreamIdentity(s.CachedInfo())
+	return func(ctx context.Context, seq uint64, index int) (string, bool, error) {
+		st, found, err := consume.LetterOf(ctx, dlq, cfg.Bridge.DLQSubject, streamID, seq, index)
+		return st.Kind + ": " + st.Reason, found, err
+	}
 }
 
 // progressLine rewrites one line on a terminal as events are read; it is
@@ -111,7 +132,8 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		o           billing.Outcome
 	}{
 		{"stored, valid and attributed to a customer", "", r.Stored},
-		{"missing from Konnect", "delivered but not stored: see `bridge dlq list` for events Konnect refused, then resend", r.Missing},
+		{"missing from Konnect", "delivered, yet neither stored by Konnect nor dead-lettered: check the bridge's log and Konnect's status at their time", r.Missing},
+		{"refused by Konnect", "delivered, refused and dead-lettered: see `bridge dlq list`, fix the cause, then `bridge dlq replay`", r.Refused},
 		{"stored with validation errors", "no meter will count them: fix the meter or the events", r.Invalid},
 		{"stored without a customer", "no invoice will show them: create a customer with their subject as a subject key", r.Unattributed},
 		{"not delivered yet", "the bridge has not acknowledged them yet: run again later", r.Pending},

@@ -24,6 +24,8 @@ type Example struct {
 	Time     time.Time `json:"time"`
 	Sequence uint64    `json:"stream_sequence"`
 	Detail   string    `json:"detail,omitempty"`
+	// index is the event's place in its message.
+	index int
 }
 
 // Outcome counts the events of one outcome, with a few examples.
@@ -49,8 +51,12 @@ type Reconciliation struct {
 	Events  int        `json:"events"`
 	// Stored: stored, attributed to a customer, without validation errors.
 	Stored Outcome `json:"stored"`
-	// Missing: delivered (below the consumer's ack floor) but not stored.
+	// Missing: delivered (below the consumer's ack floor) but not stored,
+	// and not dead-lettered either.
 	Missing Outcome `json:"missing"`
+	// Refused: delivered, refused by Konnect and dead-lettered (see `bridge
+	// dlq list`); replay them once fixed.
+	Refused Outcome `json:"refused_by_konnect"`
 	// Invalid: stored with validation_errors; no meter will count them.
 	Invalid Outcome `json:"validation_errors"`
 	// Unattributed: stored without a customer; no invoice will show them.
@@ -66,7 +72,7 @@ type Reconciliation struct {
 
 // OK is true when every delivered event is stored, valid and attributed.
 func (r Reconciliation) OK() bool {
-	return r.Missing.Count == 0 && r.Invalid.Count == 0 && r.Unattributed.Count == 0
+	return r.Missing.Count == 0 && r.Refused.Count == 0 && r.Invalid.Count == 0 && r.Unattributed.Count == 0
 }
 
 // Reconciler compares the stream with Konnect.
@@ -80,6 +86,11 @@ type Reconciler struct {
 	Progress func(events int)
 	// Chunk is the most events held at once; 0 is ChunkEvents.
 	Chunk int
+	// DeadLetter, when set, finds the dead letter holding event index of
+	// the message of stream sequence seq: its reason, and found false when
+	// there is none. Delivered events Konnect did not store are looked up
+	// there: refused and dead-lettered, or missing.
+	DeadLetter func(ctx context.Context, seq uint64, index int) (reason string, found bool, err error)
 }
 
 type eventKey struct{ source, id string }
@@ -94,7 +105,7 @@ func (rc Reconciler) Run(ctx context.Context, w Window, subject string) (Reconci
 	err := rc.Stream.Read(ctx, w, 0, func(rd Read) error {
 		var x Example
 		if e := rd.Event; e != nil {
-			x = Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence}
+			x = Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence, index: rd.Index}
 		}
 		if rd.Err != nil {
 			// Dead-lettered, never delivered: counted with the customer it
@@ -172,14 +183,38 @@ func (rc Reconciler) settle(ctx context.Context, chunk map[eventKey]Example, sub
 	if err != nil {
 		return err
 	}
-	left := slices.SortedFunc(maps.Values(chunk), func(a, b Example) int { return cmp.Compare(a.Sequence, b.Sequence) })
+	left := slices.SortedFunc(maps.Values(chunk), func(a, b Example) int {
+		return cmp.Or(cmp.Compare(a.Sequence, b.Sequence), cmp.Compare(a.index, b.index))
+	})
+	clear(chunk)
 	for _, x := range left {
 		if x.Sequence > rc.AckFloor {
 			r.Pending.add(x)
-		} else {
-			r.Missing.add(x)
+			continue
+		}
+		if err := rc.notStored(ctx, x, r); err != nil {
+			return err
 		}
 	}
-	clear(chunk)
+	return nil
+}
+
+// notStored records a delivered event Konnect has not stored: refused and
+// dead-lettered, or missing.
+func (rc Reconciler) notStored(ctx context.Context, x Example, r *Reconciliation) error {
+	if rc.DeadLetter == nil {
+		r.Missing.add(x)
+		return nil
+	}
+	reason, found, err := rc.DeadLetter(ctx, x.Sequence, x.index)
+	if err != nil {
+		return err
+	}
+	if found {
+		x.Detail = reason
+		r.Refused.add(x)
+	} else {
+		r.Missing.add(x)
+	}
 	return nil
 }

@@ -33,9 +33,11 @@ func (w Window) String() string {
 // far as it was read (nil when it could not be decoded).
 type Read struct {
 	Sequence uint64
-	Stored   time.Time
-	Event    *ce.Event
-	Err      error
+	// Index is the event's place in its message (0 for a message of one).
+	Index  int
+	Stored time.Time
+	Event  *ce.Event
+	Err    error
 }
 
 // Stream reads a JetStream stream's messages without consuming them.
@@ -121,7 +123,7 @@ func (s Stream) Read(ctx context.Context, w Window, newest uint64, each func(Rea
 func eachEvent(info *jetstream.StreamInfo, r consume.Rules, msg jetstream.Msg, md *jetstream.MsgMetadata, each func(Read) error) error {
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	idBase := func() string { return consume.StoredIDBase(info, md.Sequence.Stream) }
-	return consume.Deliverables(r, raw, idBase, md.Timestamp, func(_ int, e *ce.Event, err error) error {
-		return each(Read{Sequence: md.Sequence.Stream, Stored: md.Timestamp, Event: e, Err: err})
+	return consume.Deliverables(r, raw, idBase, md.Timestamp, func(i int, e *ce.Event, err error) error {
+		return each(Read{Sequence: md.Sequence.Stream, Index: i, Stored: md.Timestamp, Event: e, Err: err})
 	})
 }

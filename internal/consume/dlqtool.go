@@ -114,11 +114,16 @@ func (f Filter) start() jetstream.OrderedConsumerConfig {
 
 // stored reads a dead letter from its message and headers.
 func stored(msg jetstream.Msg, md *jetstream.MsgMetadata) Stored {
-	h := msg.Headers()
+	return storedAt(md.Sequence.Stream, md.Timestamp, msg.Headers(), msg.Data())
+}
+
+// storedAt is the dead letter of sequence seq, stored at t, from its headers
+// and data.
+func storedAt(seq uint64, t time.Time, h nats.Header, data []byte) Stored {
 	status, _ := strconv.Atoi(h.Get(HeaderStatus))
 	return Stored{
-		Seq: md.Sequence.Stream, Time: md.Timestamp, Subject: h.Get(HeaderSubject),
-		Kind: h.Get(HeaderKind), Reason: h.Get(HeaderReason), Status: status, Header: h, Data: msg.Data(),
+		Seq: seq, Time: t, Subject: h.Get(HeaderSubject),
+		Kind: h.Get(HeaderKind), Reason: h.Get(HeaderReason), Status: status, Header: h, Data: data,
 	}
 }
 

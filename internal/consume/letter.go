@@ -1,6 +1,9 @@
 package consume
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -17,9 +20,36 @@ func (d *DeadLetters) letterSubject(o Origin, base string, dl DeadLetter) string
 		place = strconv.Itoa(dl.Index)
 	}
 	if o.Stream != "" {
-		return d.subject + "." + subjectToken(o.StreamID) + "." + strconv.FormatUint(o.Sequence, 10) + "." + place
+		return streamLetterSubject(d.subject, o.StreamID, o.Sequence, place)
 	}
 	return d.subject + ".core." + subjectToken(base) + "." + place
+}
+
+// streamLetterSubject is the subject, under prefix (BRIDGE_DLQ_SUBJECT), of
+// the dead letter of a message of stream sequence seq of the stream of
+// identity streamID: place is the event's index, or "all" for the whole
+// message.
+func streamLetterSubject(prefix, streamID string, seq uint64, place string) string {
+	return prefix + "." + subjectToken(streamID) + "." + strconv.FormatUint(seq, 10) + "." + place
+}
+
+// LetterOf finds, in the dead-letter stream dlq (under prefix,
+// BRIDGE_DLQ_SUBJECT), the dead letter that holds event index of message
+// seq of the stream of identity streamID: the event's own, else the whole
+// message's. found is false when there is none: the event was never
+// dead-lettered, or its dead letter was replayed.
+func LetterOf(ctx context.Context, dlq jetstream.Stream, prefix, streamID string, seq uint64, index int) (st Stored, found bool, err error) {
+	for _, place := range []string{strconv.Itoa(index), "all"} {
+		m, err := dlq.GetLastMsgForSubject(ctx, streamLetterSubject(prefix, streamID, seq, place))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return Stored{}, false, fmt.Errorf("look up dead letters in %s: %w", dlq.CachedInfo().Config.Name, err)
+		}
+		return storedAt(m.Sequence, m.Time, m.Header, m.Data), true, nil
+	}
+	return Stored{}, false, nil
 }
 
 // subjectToken is s when it is safe as one subject token, else a hash of it.
