@@ -31,7 +31,8 @@ func RulesOf(cfg config.Config) (Rules, error) {
 // Deliverables calls each with every event of msg exactly as delivery
 // sends it to Konnect, or with the error delivery dead-letters it for
 // (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents, fence.ErrRefused or
-// event.ErrInvalid). idBase and stored are what the source knows of the
+// event.ErrInvalid): a non-nil err means undeliverable, and e is then the
+// event as far as it was completed, nil when it could not be decoded. idBase and stored are what the source knows of the
 // message (see provenance). Delivery and `bridge reconcile` share this path,
 // so they always agree on an event's id and time.
 func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time, each func(i int, e *ce.Event, err error) error) error {

@@ -32,11 +32,15 @@ func (k *keepAlive) add(m *message) {
 	k.mu.Unlock()
 }
 
+// remove takes m off the list; a message not on it is left alone.
 func (k *keepAlive) remove(m *message) {
 	k.mu.Lock()
+	defer k.mu.Unlock()
+	if m.prev == nil {
+		return
+	}
 	m.prev.next, m.next.prev = m.next, m.prev
 	m.prev, m.next = nil, nil
-	k.mu.Unlock()
 }
 
 // run signals progress on every held message each interval (a third of

@@ -26,9 +26,10 @@ func TestKeepAliveSignalsExactlyTheMessagesHeld(t *testing.T) {
 		msgs[i] = &message{s: counters[i]}
 		k.add(msgs[i])
 	}
-	for _, i := range []int{0, 2, 4} {
+	for _, i := range []int{0, 2, 4, 2} { // removing twice does nothing
 		k.remove(msgs[i])
 	}
+	k.remove(&message{}) // nor does removing one never added
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { k.run(ctx, time.Millisecond); close(done) }()

@@ -8,9 +8,10 @@ import (
 )
 
 // The steps below complete an event that belongs to the caller, such as
-// one just decoded from a message: each sets one attribute only where the
-// event lacks it, in place, so that making an event deliverable copies
-// nothing. An event another part of the program may still read must not be
+// one just decoded from a message, in place, so that making an event
+// deliverable copies nothing: the Fill steps set one attribute only where
+// the event lacks it, and NormalizeContentType rewrites a JSON content type
+// that carries parameters. An event another part of the program may still read must not be
 // given to them.
 
 // FillID gives e the id when it has none. The producer's id always wins:

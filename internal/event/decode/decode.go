@@ -92,7 +92,9 @@ func (x Events) Raw(i int) []byte {
 	return x.raws[i]
 }
 
-// At decodes event i.
+// At decodes event i, afresh on every call: the event returned is the
+// caller's own, to complete in place (see event.FillID), and shares nothing
+// another call returns but the message's bytes, which nothing writes.
 func (x Events) At(i int) Decoded {
 	switch {
 	case x.err != nil:
