@@ -109,4 +109,13 @@ func TestReconcileTellsRefusedFromMissing(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "missing from Konnect                          1") || !strings.Contains(out, `id="refused-1"`) {
 		t.Errorf("reconcile once the dead letter is gone: exit %d, want 1 with refused-1 missing:\n%s", code, out)
 	}
+
+	// The dead-letter stream deleted under the running bridge: the same.
+	if err := js.DeleteStream(context.Background(), cfg.Bridge.DLQStream); err != nil {
+		t.Fatal(err)
+	}
+	code, out = bridgeCmd(t, env, "reconcile", "--since", "1h")
+	if code != 1 || !strings.Contains(out, "missing from Konnect                          1") {
+		t.Errorf("reconcile without a dead-letter stream: exit %d, want 1 with refused-1 missing:\n%s", code, out)
+	}
 }

@@ -37,12 +37,15 @@ func streamLetterSubject(prefix, streamID string, seq uint64, place string) stri
 // BRIDGE_DLQ_SUBJECT), the dead letter that holds event index of message
 // seq of the stream of identity streamID: the event's own, else the whole
 // message's. found is false when there is none: the event was never
-// dead-lettered, or its dead letter was replayed.
+// dead-lettered, its dead letter was replayed, or the stream is gone.
 func LetterOf(ctx context.Context, dlq jetstream.Stream, prefix, streamID string, seq uint64, index int) (st Stored, found bool, err error) {
 	for _, place := range []string{strconv.Itoa(index), "all"} {
 		m, err := dlq.GetLastMsgForSubject(ctx, streamLetterSubject(prefix, streamID, seq, place))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
+		}
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			return Stored{}, false, nil // deleted, and its dead letters with it
 		}
 		if err != nil {
 			return Stored{}, false, fmt.Errorf("look up dead letters in %s: %w", dlq.CachedInfo().Config.Name, err)
