@@ -92,6 +92,11 @@ type Bridge struct {
 	// it counts all of them.
 	SandboxKeep     int
 	ShutdownTimeout time.Duration
+	// MaxFuture is how far ahead of the bridge's clock an event may be
+	// timed before it is out of bounds; TimePolicy (flag|deadletter) is
+	// what is done with an event out of bounds.
+	MaxFuture  time.Duration
+	TimePolicy string
 
 	// BindOnly: never create or change the streams or the consumer.
 	BindOnly bool
@@ -166,6 +171,8 @@ func Defaults() Config {
 			LogLevel:        "info",
 			LogFormat:       "auto",
 			ShutdownTimeout: 7 * time.Second,
+			MaxFuture:       5 * time.Minute,
+			TimePolicy:      "flag",
 		},
 		Batch: Batch{
 			Size:     500,

@@ -162,6 +162,10 @@ func (c Config) checkProcess(p *problems) {
 		p.add("BRIDGE_LOG_FORMAT %q: use auto, json or console", c.Bridge.LogFormat)
 	}
 	p.positive("BRIDGE_SHUTDOWN_TIMEOUT", c.Bridge.ShutdownTimeout)
+	p.positive("BRIDGE_MAX_FUTURE", c.Bridge.MaxFuture)
+	if c.Bridge.TimePolicy != "flag" && c.Bridge.TimePolicy != "deadletter" {
+		p.add("BRIDGE_TIME_POLICY %q is not flag or deadletter: flag (the default) delivers and counts events timed out of bounds, deadletter dead-letters them", c.Bridge.TimePolicy)
+	}
 }
 
 // checkBatching checks batching, retries, the bounds on what is held and the billing check.

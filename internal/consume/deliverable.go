@@ -44,7 +44,7 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 	p := provenance{base: idBase(), stored: stored}.withHeaders(msg.Header)
 	n := events.Len()
 	for i := range n {
-		e, err := deliverable(events.At(i), i, n, msg.Subject, p, r.Fence)
+		e, _, err := deliverable(events.At(i), i, n, msg.Subject, p, r.Fence, event.Clock{})
 		if err := each(i, e, err); err != nil {
 			return err
 		}
@@ -57,21 +57,32 @@ func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time
 // time, else the time the message was stored; a JSON content type without
 // parameters; and, with the fence on, a customer the subject it arrived on
 // allows. The decoded event is the caller's own: it is completed in place.
-// An event the fence or validation refuses is returned with the error.
-func deliverable(d decode.Decoded, i, n int, subject string, p provenance, rule *fence.Rule) (*ce.Event, error) {
+// An event the fence or validation refuses is returned with the error. The
+// bound the producer's time breaks, as of clock, is returned too: with
+// BRIDGE_TIME_POLICY=deadletter, with an error wrapping event.ErrOutOfTime.
+// A time the bridge fills in breaks none.
+func deliverable(d decode.Decoded, i, n int, subject string, p provenance, rule *fence.Rule, clock event.Clock) (*ce.Event, event.Bound, error) {
 	if d.Err != nil {
-		return nil, d.Err
+		return nil, event.InTime, d.Err
 	}
 	e := d.Event
 	event.NormalizeContentType(e)
 	if e.ID() == "" {
 		event.FillID(e, p.eventID(i, n))
 	}
-	event.FillTime(e, p.stored)
-	if err := rule.Admit(e, subject); err != nil {
-		return e, err
+	bound, late := event.InTime, error(nil)
+	if e.Time().IsZero() {
+		event.FillTime(e, p.stored)
+	} else {
+		bound, late = clock.Check(e)
 	}
-	return e, event.Validate(e)
+	if err := rule.Admit(e, subject); err != nil {
+		return e, bound, err
+	}
+	if err := event.Validate(e); err != nil {
+		return e, bound, err
+	}
+	return e, bound, late
 }
 
 // StoredIDBase is the id base of a message stored in a JetStream stream:

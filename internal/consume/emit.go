@@ -31,12 +31,16 @@ type emitter struct {
 	heldMax   int64
 	// fence holds each event to the subject it arrived on; nil: off.
 	fence *fence.Rule
+	// time holds each producer's time to BRIDGE_MAX_FUTURE and the
+	// customer's billing period.
+	time *event.TimeBounds
 }
 
 func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
 	return emitter{
 		dlq: dlq, log: log, metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
 		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), fence: rule,
+		time: &event.TimeBounds{MaxFuture: cfg.Bridge.MaxFuture, DeadLetter: cfg.Bridge.TimePolicy == "deadletter"},
 	}
 }
 
@@ -114,9 +118,10 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 	}
 	m.held, m.size = x.held, size
 	x.metrics.EventsReceived.Add(float64(n))
+	clock := x.time.At(time.Now())
 	for i := range n {
 		d := events.At(i)
-		body, err := x.prepare(d, i, n, raw.Subject, m.p)
+		body, err := x.prepare(d, i, n, raw.Subject, m.p, clock)
 		if err != nil {
 			x.countRefusal(err)
 			m.Settle(i, delivery.Dead(kindOf(err), err.Error(), 0))
@@ -156,14 +161,19 @@ func kindOf(err error) delivery.Kind {
 		return delivery.KindUndecodable
 	case errors.Is(err, fence.ErrRefused):
 		return delivery.KindFenced
+	case errors.Is(err, event.ErrOutOfTime):
+		return delivery.KindOutOfTime
 	}
 	return delivery.KindInvalid
 }
 
 // prepare makes one decoded event deliverable (see deliverable) and
 // encodes it as Konnect takes it.
-func (x *emitter) prepare(d decode.Decoded, i, n int, subject string, p provenance) ([]byte, error) {
-	e, err := deliverable(d, i, n, subject, p, x.fence)
+func (x *emitter) prepare(d decode.Decoded, i, n int, subject string, p provenance, clock event.Clock) ([]byte, error) {
+	e, bound, err := deliverable(d, i, n, subject, p, x.fence, clock)
+	if bound != event.InTime {
+		x.metrics.EventsOutOfTime.WithLabelValues(bound.String()).Inc()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -20,10 +20,14 @@ const (
 	// KindTooManyEvents: the message packs more events than
 	// BRIDGE_MAX_EVENTS_PER_MESSAGE; dead-lettered whole, undecoded.
 	KindTooManyEvents Kind = "too_many_events"
+	// KindOutOfTime: the event's time is further ahead than
+	// BRIDGE_MAX_FUTURE, or before its customer's current billing period,
+	// and BRIDGE_TIME_POLICY is deadletter.
+	KindOutOfTime Kind = "out_of_time"
 	// KindTooManyBad: more than MaxDeadLettersPerMessage events of the
 	// message could not be delivered; dead-lettered whole, once.
 	KindTooManyBad Kind = "too_many_bad_events"
 )
 
 // Kinds lists every kind, for metrics that start at zero.
-var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad}
+var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad, KindOutOfTime}

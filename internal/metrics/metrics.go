@@ -22,6 +22,7 @@ type Metrics struct {
 	EventsDeadLettered  *prometheus.CounterVec // reason
 	DeadLetterFailures  prometheus.Counter
 	FenceRefusals       *prometheus.CounterVec // reason
+	EventsOutOfTime     *prometheus.CounterVec // bound
 	Retries             *prometheus.CounterVec // cause
 	BatchesSent         prometheus.Counter
 	BatchSize           prometheus.Histogram
@@ -78,8 +79,9 @@ func New() *Metrics {
 		Registry:            r,
 		EventsReceived:      prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_received_total", Help: "Events decoded from NATS messages, valid or not."}),
 		EventsDelivered:     prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "events_delivered_total", Help: "Events Konnect accepted."}),
-		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events)."}, []string{"reason"}),
+		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events, out_of_time)."}, []string{"reason"}),
 		FenceRefusals:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "fence_refusals_total", Help: "Events the fence refused, by reason (customer, source, unmapped, no_template); each is dead-lettered as fenced."}, []string{"reason"}),
+		EventsOutOfTime:     prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_time_out_of_bounds_total", Help: "Events timed out of bounds, by bound: future (ahead of the bridge's clock by more than BRIDGE_MAX_FUTURE), past (before the customer's current billing period). Delivered, or dead-lettered as out_of_time with BRIDGE_TIME_POLICY=deadletter."}, []string{"bound"}),
 		DeadLetterFailures:  prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letter_store_failures_total", Help: "Messages handed back because their dead letters could not be stored (the dead-letter stream is missing, full, refuses the bridge or has no quorum)."}),
 		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
 		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
@@ -96,14 +98,17 @@ func New() *Metrics {
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
 		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable, dead_letters)."}, []string{"component"}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
 		f(c)
 	}
-	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events"} {
+	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events", "out_of_time"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
 	for _, reason := range []string{"customer", "source", "unmapped", "no_template"} {
 		m.FenceRefusals.WithLabelValues(reason)
+	}
+	for _, bound := range []string{"future", "past"} {
+		m.EventsOutOfTime.WithLabelValues(bound)
 	}
 	m.Billing = newBilling(f)
 	f(collectors.NewGoCollector())
