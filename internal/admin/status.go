@@ -41,6 +41,9 @@ type statusView struct {
 	Lag          float64
 	AckPending   float64
 	CoreDropped  float64
+	// AheadOfTime and BeforePeriod count events timed out of bounds.
+	AheadOfTime  float64
+	BeforePeriod float64
 	LastDelivery string
 	Usage        *usage
 	Billing      *billing.Report
@@ -70,6 +73,8 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) htt
 				v.AckPending = sum(f)
 			case "konnect_bridge_core_dropped_total":
 				v.CoreDropped = sum(f)
+			case "konnect_bridge_events_time_out_of_bounds_total":
+				v.AheadOfTime, v.BeforePeriod = byLabel(f, "future"), byLabel(f, "past")
 			case "konnect_bridge_last_delivery_timestamp_seconds":
 				if s := sum(f); s > 0 {
 					v.LastDelivery = time.Unix(int64(s), 0).UTC().Format(time.RFC3339)
@@ -87,6 +92,16 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) htt
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = page.Execute(w, v)
 	}
+}
+
+// byLabel is the counter of f whose one label has value.
+func byLabel(f *dto.MetricFamily, value string) float64 {
+	for _, m := range f.GetMetric() {
+		if l := m.GetLabel(); len(l) == 1 && l[0].GetValue() == value {
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 func sum(f *dto.MetricFamily) float64 {
@@ -163,6 +178,8 @@ td,code{overflow-wrap:anywhere} .ok{color:#176f2c;font-weight:bold} .bad{color:#
 <tr><td>events dead-lettered</td><td id="dead-lettered">{{printf "%.0f" .DeadLettered}}</td></tr>
 <tr><td>consumer lag (pending)</td><td id="lag">{{printf "%.0f" .Lag}}</td></tr>
 <tr><td>awaiting ack</td><td id="ack-pending">{{printf "%.0f" .AckPending}}</td></tr>
+<tr><td>events timed ahead of the bridge's clock by more than BRIDGE_MAX_FUTURE</td><td id="time-future">{{printf "%.0f" .AheadOfTime}}</td></tr>
+<tr><td>events timed before their customer's current billing period</td><td id="time-past">{{printf "%.0f" .BeforePeriod}}</td></tr>
 <tr><td>core NATS messages dropped (slow consumer, lost)</td><td id="core-dropped">{{printf "%.0f" .CoreDropped}}</td></tr>
 <tr><td>last delivery</td><td>{{if .LastDelivery}}{{.LastDelivery}}{{else}}none yet{{end}}</td></tr>
 <tr><td>last error</td><td id="last-error">{{if .Report.LastError}}{{.Report.LastError}}{{else}}none{{end}}</td></tr>
