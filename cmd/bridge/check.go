@@ -37,6 +37,7 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 		}
 	} else {
 		ok("configuration is valid")
+		ok("%s", timeBounds(cfg))
 	}
 
 	if cfg.Embedded() {
@@ -117,4 +118,15 @@ func checkKonnect(ctx context.Context, cfg config.Config, ok, bad func(string, .
 	default:
 		bad("Konnect at %s answered %d: try again later (%s)", url, o.Status, o.Reason)
 	}
+}
+
+// timeBounds says what the bridge does with events timed out of bounds. The
+// running bridge counts them (status page, events_time_out_of_bounds_total).
+func timeBounds(cfg config.Config) string {
+	what := "delivered and counted"
+	if cfg.Bridge.TimePolicy == "deadletter" {
+		what = "dead-lettered as out_of_time"
+	}
+	return fmt.Sprintf("events timed more than BRIDGE_MAX_FUTURE=%s ahead of the bridge's clock, or before their customer's current billing period (the calendar month, UTC), are %s (BRIDGE_TIME_POLICY=%s)",
+		cfg.Bridge.MaxFuture, what, cfg.Bridge.TimePolicy)
 }

@@ -291,7 +291,8 @@ func TestCommandsNeverShowCredentialsInURLs(t *testing.T) {
 		"check, everything reachable": {
 			env:  map[string]string{"NATS_URL": withPassword, "KONNECT_URL": konnect.URL + "?apikey=S3cretKey", "KONNECT_TOKEN": "spat_good"},
 			args: []string{"check"},
-			says: []string{"ok    NATS reachable at nats://redacted@127.0.0.1:", "Konnect at " + konnect.URL + " is reachable", "an empty batch, which ingests nothing", "all checks passed"},
+			says: []string{"ok    NATS reachable at nats://redacted@127.0.0.1:", "Konnect at " + konnect.URL + " is reachable", "an empty batch, which ingests nothing", "all checks passed",
+				"ok    events timed more than BRIDGE_MAX_FUTURE=5m0s ahead of the bridge's clock, or before their customer's current billing period (the calendar month, UTC), are delivered and counted (BRIDGE_TIME_POLICY=flag)"},
 		},
 		"check, Konnect refuses the token": {
 			env:  map[string]string{"NATS_URL": withPassword, "KONNECT_URL": konnect.URL + "?apikey=S3cretKey", "KONNECT_TOKEN": "spat_expired"},
