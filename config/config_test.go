@@ -291,6 +291,8 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		"prefetch bytes too large":      {env: with(production(), "BRIDGE_PREFETCH_BYTES", "67108864"), want: []string{"BRIDGE_PREFETCH_BYTES 67108864 is too large"}},
 		"held bytes too small":          {env: with(production(), "BRIDGE_HELD_BYTES", "1000"), want: []string{"BRIDGE_HELD_BYTES 1000 is too small"}},
 		"no events per message":         {env: with(production(), "BRIDGE_MAX_EVENTS_PER_MESSAGE", "0"), want: []string{"BRIDGE_MAX_EVENTS_PER_MESSAGE 0 must be at least 1"}},
+		"unknown time policy":           {env: with(production(), "BRIDGE_TIME_POLICY", "drop"), want: []string{`BRIDGE_TIME_POLICY "drop" is not flag or deadletter`}},
+		"no future bound":               {env: with(production(), "BRIDGE_MAX_FUTURE", "0s"), want: []string{"BRIDGE_MAX_FUTURE 0s must be positive"}},
 		"dead-letter stream too small":  {env: with(production(), "BRIDGE_DLQ_MAX_BYTES", "1000"), want: []string{"BRIDGE_DLQ_MAX_BYTES 1000 is too small"}},
 		"batch size as a flag":          {env: production(), args: []string{"--batch-size", "-5"}, want: []string{"BRIDGE_BATCH_SIZE -5"}},
 		"batch bytes too small":         {env: with(production(), "BRIDGE_BATCH_BYTES", "100"), want: []string{"BRIDGE_BATCH_BYTES"}},
