@@ -135,7 +135,7 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		{"missing from Konnect", "delivered, yet neither stored by Konnect nor dead-lettered: check the bridge's log and Konnect's status at their time", r.Missing},
 		{"refused by Konnect", "delivered, refused and dead-lettered: see `bridge dlq list`, fix the cause, then `bridge dlq replay`", r.Refused},
 		{"stored with validation errors", "no meter will count them: fix the meter or the events", r.Invalid},
-		{"stored without a customer", "no invoice will show them: create a customer with their subject as a subject key", r.Unattributed},
+		{"stored without a customer", "no invoice will show them: create a customer with their subject as its key or a subject key", r.Unattributed},
 		{"not delivered yet", "the bridge has not acknowledged them yet: run again later", r.Pending},
 		{"dead-lettered before delivery", "see `bridge dlq list`", r.Undeliverable},
 		{"sent again with the same source and id", "", r.Duplicates},

@@ -14,10 +14,11 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 )
 
-// usageFlags: `bridge usage` shows what a meter counted, as the invoice line.
+// usageFlags: `bridge usage` shows what a meter counted, by default over
+// the customer's current service period (its subscription's).
 func usageFlags(fs *flag.FlagSet) action {
 	customer := fs.String("customer", "", "a customer's key or subject key (default: every customer)")
-	from := fs.String("from", "", "start: a duration before now (24h), an RFC 3339 time or a date (default: the start of this month, UTC)")
+	from := fs.String("from", "", "start: a duration before now (24h), an RFC 3339 time or a date (default: the start of the customer's service period; without one, of this month, UTC)")
 	to := fs.String("to", "", "end, in the same forms (default: now)")
 	meter := fs.String("meter", "", "the meter's key (default: the meter of --type)")
 	typ := fs.String("type", billing.DefaultType, "the event type whose meter to query")
@@ -25,8 +26,7 @@ func usageFlags(fs *flag.FlagSet) action {
 	asJSON := fs.Bool("json", false, "print JSON")
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		now := time.Now().UTC()
-		q := billing.UsageQuery{EventType: *typ, MeterKey: *meter, Customer: *customer, GroupBy: *by,
-			From: time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), To: now}
+		q := billing.UsageQuery{EventType: *typ, MeterKey: *meter, Customer: *customer, GroupBy: *by, To: now}
 		var err error
 		if *from != "" {
 			if q.From, err = parseWhen("from", *from, now); err != nil {
@@ -59,6 +59,9 @@ func printUsage(w io.Writer, u billing.Usage) {
 	}
 	fmt.Fprintf(w, "meter %s (%s of %s), %s, %s\n", u.Meter.Key, u.Meter.Aggregation, u.Meter.EventType, who,
 		billing.Window{From: u.From, Until: u.To})
+	if u.Period != "asked" {
+		fmt.Fprintf(w, "from: %s\n", u.Period)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 	if u.GroupBy != "" {
 		fmt.Fprintf(tw, "%s\tquantity\n", u.GroupBy)

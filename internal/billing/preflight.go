@@ -136,19 +136,12 @@ func unmetered(meters []Meter, seen *Seen) []Finding {
 	return sortFindings(out)
 }
 
-// unattributed: subjects seen that no customer's usage attribution names.
+// unattributed: subjects seen that no customer is billed for, by the one
+// attribution rule (its key or a subject key).
 func unattributed(customers []Customer, seen *Seen) []Finding {
-	keys := map[string]bool{}
-	for _, c := range customers {
-		for _, k := range c.SubjectKeys() {
-			if _, ok := seen.Subjects[k]; ok {
-				keys[k] = true
-			}
-		}
-	}
 	var out []Finding
 	for subject, x := range seen.Subjects {
-		if keys[subject] {
+		if CustomerOf(customers, subject) != nil {
 			continue
 		}
 		out = append(out, Finding{Kind: UnattributedSubject, Subject: subject, Events: x.Events, Since: x.First,

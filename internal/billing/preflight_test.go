@@ -23,12 +23,13 @@ func TestPreflightFindings(t *testing.T) {
 		fix      string
 		cantRead bool
 	}{
-		"everything billable":       {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "acme-inc"},
-		"no meter":                  {opts: []sandbox.Option{sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unmetered_type/agent_run"}, fix: "create a meter with event type `agent_run`"},
-		"value_property missing":    {opts: []sandbox.Option{sandbox.WithMeter(tokensMeter), sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unresolved_property/tokens_total value_property"}, fix: "value_property $.tokens of meter `tokens_total` does not resolve"},
-		"dimension missing":         {opts: []sandbox.Option{sandbox.WithMeter(modelMeter), sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unresolved_property/runs_by_model dimensions.model"}},
-		"subject without customer":  {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", want: []string{"unattributed_subject/nobody"}, fix: "create a customer with subject key `nobody`"},
-		"token without read rights": {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", noRead: true, cantRead: true},
+		"everything billable":         {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "acme-inc"},
+		"no meter":                    {opts: []sandbox.Option{sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unmetered_type/agent_run"}, fix: "create a meter with event type `agent_run`"},
+		"value_property missing":      {opts: []sandbox.Option{sandbox.WithMeter(tokensMeter), sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unresolved_property/tokens_total value_property"}, fix: "value_property $.tokens of meter `tokens_total` does not resolve"},
+		"dimension missing":           {opts: []sandbox.Option{sandbox.WithMeter(modelMeter), sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unresolved_property/runs_by_model dimensions.model"}},
+		"subject without customer":    {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", want: []string{"unattributed_subject/nobody"}, fix: "create a customer with subject key `nobody`"},
+		"subject is a customer's key": {opts: []sandbox.Option{sandbox.WithGuide(), sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"})}, subject: "globex-corp"},
+		"token without read rights":   {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", noRead: true, cantRead: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -14,12 +14,13 @@ import (
 type UsageQuery struct {
 	EventType string // used when MeterKey is ""
 	MeterKey  string
-	Customer  string // a customer key or subject key; "" for all
-	GroupBy   string // a dimension of the meter; "" or missing: no grouping
-	From, To  time.Time
+	Customer  string    // a customer key or subject key; "" for all
+	GroupBy   string    // a dimension of the meter; "" or missing: no grouping
+	From, To  time.Time // From zero: the customer's service period, else this month
 }
 
-// Usage is what a meter counted: the invoice line.
+// Usage is what a meter counted for a window: the quantity an invoice line
+// of the window would show, not the invoice itself.
 type Usage struct {
 	Meter    Meter      `json:"meter"`
 	Customer *Customer  `json:"customer,omitempty"`
@@ -28,6 +29,9 @@ type Usage struct {
 	To       time.Time  `json:"to"`
 	Rows     []QueryRow `json:"rows"`
 	Total    float64    `json:"total"`
+	// Period says where From came from: "asked", "service period of
+	// subscription NAME" or why the month was counted instead.
+	Period string `json:"period"`
 }
 
 // ErrNoMeter means no meter counts the event type asked for; create one.
@@ -48,7 +52,10 @@ func (c *Client) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
 		}
 		return Usage{}, fmt.Errorf("%w counts event type %q: create one (for example a count, with the dimension agent_name)", ErrNoMeter, q.EventType)
 	}
-	u := Usage{Meter: meters[i], From: q.From, To: q.To}
+	u := Usage{Meter: meters[i], From: q.From, To: q.To, Period: "asked"}
+	if q.From.IsZero() {
+		u.From, u.Period = monthStart(q.To), "this month (no customer asked)"
+	}
 	req := QueryRequest{From: &u.From, To: &u.To}
 	if _, ok := u.Meter.Dimensions[q.GroupBy]; ok {
 		u.GroupBy = q.GroupBy
@@ -60,6 +67,10 @@ func (c *Client) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
 		}
 		if u.Customer == nil {
 			return Usage{}, fmt.Errorf("no customer has the key or subject key %q: create one with subject key %q", q.Customer, q.Customer)
+		}
+		if q.From.IsZero() {
+			u.From, u.Period = c.servicePeriodStart(ctx, *u.Customer, q.To)
+			req.From = &u.From
 		}
 		req.Filters = &QueryFilters{Dimensions: map[string]struct {
 			Eq string `json:"eq"`
@@ -73,4 +84,27 @@ func (c *Client) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
 		u.Total += v
 	}
 	return u, nil
+}
+
+// servicePeriodStart is the start of the customer's service period at t,
+// and what it is; without a readable subscription, the month's start and why.
+func (c *Client) servicePeriodStart(ctx context.Context, cust Customer, t time.Time) (time.Time, string) {
+	subs, err := c.Subscriptions(ctx, cust.ID)
+	if err != nil {
+		return monthStart(t), fmt.Sprintf("this month (subscriptions not readable: %v)", err)
+	}
+	s, err := ActiveAt(subs, t)
+	if err != nil {
+		return monthStart(t), "this month (" + cust.Key + " has no subscription: metered, not invoiced)"
+	}
+	w, err := s.PeriodAt(t)
+	if err != nil {
+		return monthStart(t), fmt.Sprintf("this month (%v)", err)
+	}
+	return w.From, "service period of subscription " + s.Name
+}
+
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
 }

@@ -109,8 +109,14 @@ func (s *Sandbox) snapshot() (billing, []Event) {
 	return b, slices.Clone(last(s.events, s.keep))
 }
 
-// customerOf is the customer a subject's usage is attributed to, or nil.
+// customerOf is the customer a subject's usage is attributed to, or nil:
+// the one whose key is the subject, else one listing it as a subject key.
 func (b billing) customerOf(subject string) *customer {
+	for i, c := range b.customers {
+		if c.Key == subject {
+			return &b.customers[i]
+		}
+	}
 	for i, c := range b.customers {
 		if slices.Contains(c.SubjectKeys, subject) {
 			return &b.customers[i]

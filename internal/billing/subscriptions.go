@@ -1,0 +1,109 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"time"
+)
+
+// Subscription binds a customer to a plan from ActiveFrom (the spec's
+// BillingSubscription); its service periods start at BillingAnchor and
+// last BillingCadence.
+type Subscription struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	CustomerID     string     `json:"customer_id"`
+	Status         string     `json:"status"`
+	ActiveFrom     time.Time  `json:"active_from"`
+	ActiveTo       *time.Time `json:"active_to,omitempty"`
+	BillingCadence string     `json:"billing_cadence"`
+	BillingAnchor  time.Time  `json:"billing_anchor"`
+}
+
+// ErrNoSubscription means the customer has no subscription active at the
+// time asked: its usage is metered, not invoiced.
+var ErrNoSubscription = errors.New("no subscription: metered, not invoiced")
+
+// Subscriptions lists the customer's subscriptions.
+func (c *Client) Subscriptions(ctx context.Context, customerID string) ([]Subscription, error) {
+	var all []Subscription
+	for number := 1; ; number++ {
+		var page struct {
+			Data []Subscription `json:"data"`
+			Meta struct {
+				Page struct {
+					Total float64 `json:"total"`
+				} `json:"page"`
+			} `json:"meta"`
+		}
+		q := url.Values{"page[size]": {strconv.Itoa(pageSize)}, "page[number]": {strconv.Itoa(number)},
+			"filter[customer_id][eq]": {customerID}}
+		if err := c.do(ctx, http.MethodGet, "/openmeter/subscriptions", q, nil, &page, "subscriptions"); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		if len(page.Data) == 0 || len(all) >= int(page.Meta.Page.Total) {
+			return all, nil
+		}
+	}
+}
+
+// ActiveAt is the subscription of subs active at t, or ErrNoSubscription.
+func ActiveAt(subs []Subscription, t time.Time) (Subscription, error) {
+	for _, s := range subs {
+		if s.Status == "canceled" || t.Before(s.ActiveFrom) || (s.ActiveTo != nil && !t.Before(*s.ActiveTo)) {
+			continue
+		}
+		return s, nil
+	}
+	return Subscription{}, ErrNoSubscription
+}
+
+// PeriodAt is the service period holding t: [From, Until), counted from
+// the billing anchor by the cadence, starting no earlier than ActiveFrom.
+func (s Subscription) PeriodAt(t time.Time) (Window, error) {
+	step, err := cadence(s.BillingCadence)
+	if err != nil {
+		return Window{}, err
+	}
+	anchor, n := s.BillingAnchor.UTC(), 0
+	for step(anchor, n).After(t) {
+		n--
+	}
+	for !step(anchor, n+1).After(t) {
+		n++
+	}
+	from := step(anchor, n)
+	until := step(from, 1)
+	if from.Before(s.ActiveFrom) {
+		from = s.ActiveFrom.UTC()
+	}
+	return Window{From: from, Until: until}, nil
+}
+
+var durationRE = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?)?$`)
+
+// cadence reads an ISO-8601 duration (P1M, P1W, P1D, PT1H) as a step:
+// the time n durations after t.
+func cadence(d string) (func(t time.Time, n int) time.Time, error) {
+	m := durationRE.FindStringSubmatch(d)
+	if m == nil || d == "P" || d == "PT" {
+		return nil, fmt.Errorf("billing cadence %q is not an ISO-8601 duration", d)
+	}
+	v := make([]int, 6)
+	for i := range v {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	if v[0]+v[1]+v[2]+v[3]+v[4]+v[5] == 0 {
+		return nil, fmt.Errorf("billing cadence %q is zero", d)
+	}
+	return func(t time.Time, n int) time.Time {
+		t = t.AddDate(n*v[0], n*v[1], n*(7*v[2]+v[3]))
+		return t.Add(time.Duration(n) * (time.Duration(v[4])*time.Hour + time.Duration(v[5])*time.Minute))
+	}, nil
+}
