@@ -85,9 +85,12 @@ type Bridge struct {
 	// before NATS drops them as a slow consumer.
 	CorePending int
 	HTTPAddr    string
-	LogLevel    string
-	LogFormat   string
-	Sandbox     bool
+	// AdminToken guards the admin server's pages and APIs but the probes
+	// and metrics.
+	AdminToken Secret
+	LogLevel   string
+	LogFormat  string
+	Sandbox    bool
 	// SandboxKeep is how many accepted events the sandbox keeps to show;
 	// it counts all of them.
 	SandboxKeep     int

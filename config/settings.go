@@ -55,6 +55,7 @@ var Settings = []Setting{
 	{"BRIDGE_QUEUE_GROUP", "queue-group", "bridge.queue_group", "queue group of the core NATS subscription", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.QueueGroup) }},
 	{"BRIDGE_CORE_PENDING", "core-pending", "bridge.core_pending", "core NATS messages that may wait for the bridge before NATS drops them (counted as slow-consumer drops)", func(c *Config) flag.Value { return (*intValue)(&c.Bridge.CorePending) }},
 	{"BRIDGE_HTTP_ADDR", "http-addr", "bridge.http_addr", "admin server address (/healthz, /readyz, /metrics, /)", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.HTTPAddr) }},
+	{"BRIDGE_ADMIN_TOKEN", "admin-token", "bridge.admin_token", "bearer token (or Basic password) every admin page and API asks for, except /healthz, /readyz and /metrics (secret); empty on a non-loopback BRIDGE_HTTP_ADDR: pages that name customers and the sandbox are not served", func(c *Config) flag.Value { return (*secretValue)(&c.Bridge.AdminToken) }},
 	{"BRIDGE_LOG_LEVEL", "log-level", "bridge.log_level", "trace|debug|info|warn|error", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogLevel) }},
 	{"BRIDGE_LOG_FORMAT", "log-format", "bridge.log_format", "auto (human on a terminal, else JSON)|json|console", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.LogFormat) }},
 	{"BRIDGE_SANDBOX", "sandbox", "bridge.sandbox", "allow the built-in Konnect sandbox when no KONNECT_TOKEN or KONNECT_URL is set", func(c *Config) flag.Value { return (*boolValue)(&c.Bridge.Sandbox) }},

@@ -155,6 +155,10 @@ func (c Config) checkProcess(p *problems) {
 	if _, _, err := net.SplitHostPort(c.Bridge.HTTPAddr); err != nil {
 		p.add("BRIDGE_HTTP_ADDR %q is not host:port: use 127.0.0.1:8080, or 0.0.0.0:8080 in a container", c.Bridge.HTTPAddr)
 	}
+	p.err(checkSecret("BRIDGE_ADMIN_TOKEN", c.Bridge.AdminToken, true))
+	if n := len(c.Bridge.AdminToken); n > 0 && n < MinAdminToken {
+		p.add("BRIDGE_ADMIN_TOKEN is %d characters: use at least %d (openssl rand -hex 16 makes one)", n, MinAdminToken)
+	}
 	if _, err := zerolog.ParseLevel(c.Bridge.LogLevel); err != nil || c.Bridge.LogLevel == "" {
 		p.add("BRIDGE_LOG_LEVEL %q is not a level: use trace, debug, info, warn or error", c.Bridge.LogLevel)
 	}
@@ -232,6 +236,17 @@ func checkPlainHTTP(k Konnect) error {
 		return nil
 	}
 	return fmt.Errorf("KONNECT_URL %q is http:// to %s: KONNECT_TOKEN would travel in clear text on every request. Use https://, or, for a self-hosted OpenMeter on a network you trust, set KONNECT_ALLOW_PLAIN_HTTP=true", RedactURL(k.URL), u.Hostname())
+}
+
+// MinAdminToken is the shortest BRIDGE_ADMIN_TOKEN: a guess must not
+// pay, and the scrubber replaces the token wherever it appears in text.
+const MinAdminToken = 16
+
+// AdminOpen reports a BRIDGE_HTTP_ADDR only this machine reaches: without
+// BRIDGE_ADMIN_TOKEN, its pages are served to anyone who asks.
+func (c Config) AdminOpen() bool {
+	host, _, err := net.SplitHostPort(c.Bridge.HTTPAddr)
+	return err == nil && isLoopback(host)
 }
 
 // isLoopback reports a host name or address of this machine only.

@@ -14,7 +14,7 @@ import (
 func billingClient(cfg config.Config) *billing.Client {
 	url, token := cfg.Konnect.URL, cfg.Konnect.Token.Reveal()
 	if cfg.Target() == config.TargetSandbox {
-		url, token = "http://"+cfg.Bridge.HTTPAddr+"/v3/openmeter/events", ""
+		url, token = "http://"+cfg.Bridge.HTTPAddr+"/v3/openmeter/events", cfg.Bridge.AdminToken.Reveal()
 	}
 	return billing.NewClient(url, token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout)
 }

@@ -30,7 +30,8 @@ type Sandbox interface {
 // Handler serves /healthz, /readyz, /metrics and the status page at /.
 // With a sandbox (nil: none) it also serves the sandbox's ingest and
 // /sandbox/ views.
-// The page shows info's URLs without their credentials.
+// The page shows info's URLs without their credentials. Every page but
+// /healthz, /readyz and /metrics is guarded by info.Access.
 func Handler(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) http.Handler {
 	info.NATS, info.Target = config.RedactURL(info.NATS), config.RedactURL(info.Target)
 	mux := http.NewServeMux()
@@ -59,7 +60,7 @@ func Handler(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) http.H
 		mux.Handle("/sandbox/", sb)
 		mux.Handle("/v3/openmeter/", sb) // ingest and the read API
 	}
-	return mux
+	return guard(info.Access, mux)
 }
 
 // readiness is /readyz's answer: the components, and where events go

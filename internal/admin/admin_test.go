@@ -16,7 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
-var info = admin.Info{Version: "v1.2.3", NATS: "nats://nats:4222", Stream: "AGENT_RUNS", Consumer: "konnect-bridge", Target: "https://us.api.konghq.com/v3/openmeter/events"}
+var info = admin.Info{Version: "v1.2.3", NATS: "nats://nats:4222", Stream: "AGENT_RUNS", Consumer: "konnect-bridge", Target: "https://us.api.konghq.com/v3/openmeter/events", Access: admin.Access{Open: true}}
 
 // serve runs the admin server as an operator or a probe reaches it.
 func serve(t *testing.T, h *health.Health, m *metrics.Metrics, sb admin.Sandbox) string {
@@ -228,6 +228,7 @@ func TestStatusPageHidesCredentialsInURLs(t *testing.T) {
 		Version: "v1.2.3", Stream: "AGENT_RUNS", Consumer: "konnect-bridge",
 		NATS:   "nats://admin:S3cretPW@nats-1:4222,nats://admin:S3cretPW@nats-2:4222",
 		Target: "https://openmeter.internal/api/v1/events?apikey=S3cretKey",
+		Access: admin.Access{Open: true},
 	}
 	srv := httptest.NewServer(admin.Handler(allReady(), metrics.New(), nil, withSecrets))
 	t.Cleanup(srv.Close)

@@ -30,6 +30,8 @@ type Info struct {
 	Secrets *config.Scrubber
 	// Billing, when set, is the running bridge's billing check.
 	Billing *billing.Watcher
+	// Access guards every page but the probes and metrics.
+	Access Access
 }
 
 type statusView struct {

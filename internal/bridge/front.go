@@ -2,6 +2,8 @@ package bridge
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -55,7 +57,7 @@ func newFront(cfg config.Config, log zerolog.Logger) (*front, error) {
 	if cfg.Target() == config.TargetSandbox {
 		f.st.Sandbox = sandbox.New(sandbox.WithGuide(), sandbox.WithKeep(cfg.Bridge.SandboxKeep))
 		f.st.IngestURL = "http://" + f.st.AdminAddr + "/v3/openmeter/events"
-		f.token = ""
+		f.token = ownToken() // the sandbox's API opens to it, never anything else
 	}
 	if cfg.Embedded() {
 		ns, err := consume.Embedded(cfg.NATS.EmbeddedAddr, cfg.NATS.DataDir)
@@ -68,7 +70,14 @@ func newFront(cfg config.Config, log zerolog.Logger) (*front, error) {
 	}
 	f.bill = billing.NewWatcher(cfg, f.st.IngestURL, f.token, log, m)
 	info := admin.Info{Version: metrics.Build().Version, NATS: f.st.NATSURL, Stream: cfg.Bridge.Stream,
-		Consumer: cfg.ReadingConsumer(), Target: f.st.IngestURL, Reading: cfg.Reading(), Secrets: cfg.Scrubber(), Billing: f.bill}
+		Consumer: cfg.ReadingConsumer(), Target: f.st.IngestURL, Reading: cfg.Reading(), Secrets: cfg.Scrubber(), Billing: f.bill,
+		Access: admin.Access{Token: cfg.Bridge.AdminToken.Reveal(), Own: f.token, Open: cfg.AdminOpen()}}
+	if cfg.Target() != config.TargetSandbox {
+		info.Access.Own = ""
+	}
+	if info.Access.Token == "" && !info.Access.Open {
+		log.Warn().Str("addr", f.st.AdminAddr).Msg("BRIDGE_HTTP_ADDR is not loopback and BRIDGE_ADMIN_TOKEN is not set: the status page, /billing and the sandbox answer 403 (only /healthz, /readyz and /metrics are served); set BRIDGE_ADMIN_TOKEN, or bind to 127.0.0.1")
+	}
 	var sb admin.Sandbox // a nil *sandbox.Sandbox would not be a nil Sandbox
 	if f.st.Sandbox != nil {
 		sb = f.st.Sandbox
@@ -98,4 +107,12 @@ func (f *front) close() {
 	if f.nats != nil {
 		f.nats.Shutdown()
 	}
+}
+
+// ownToken is a token made for this process only, which the bridge
+// presents to its own sandbox.
+func ownToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
