@@ -37,6 +37,12 @@ type Metrics struct {
 	CoreDropped         prometheus.Counter
 	LastDelivery        prometheus.Gauge
 	Ready               *prometheus.GaugeVec // component
+	// UnexpectedAnswers counts answers not shaped like the ingest API's
+	// (labels: status, content_type class); PausedUntil and Pauses show
+	// Konnect's Retry-After pauses.
+	UnexpectedAnswers *prometheus.CounterVec
+	PausedUntil       prometheus.Gauge
+	Pauses            prometheus.Counter
 
 	Billing Billing
 }
@@ -97,8 +103,11 @@ func New() *Metrics {
 		CoreDropped:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "core_dropped_total", Help: "Core NATS messages NATS dropped because more than BRIDGE_CORE_PENDING waited for the bridge (slow consumer); their events are lost."}),
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
 		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable, dead_letters)."}, []string{"component"}),
+		UnexpectedAnswers:   prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "konnect_unexpected_answers_total", Help: "Answers at KONNECT_URL that are not the ingest API's (an HTML page, an undocumented 2xx, a 400 not in problem+json), by status and content_type (html, json, problem, text, none, other); each holds delivery as an outage."}, []string{"status", "content_type"}),
+		PausedUntil:         prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "konnect_paused_until_seconds", Help: "Unix time until which Konnect asked the bridge to wait (Retry-After); in the past when no pause holds."}),
+		Pauses:              prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "konnect_pauses_total", Help: "Retry-After pauses Konnect asked for (each at most 10 minutes)."}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready, m.UnexpectedAnswers, m.PausedUntil, m.Pauses} {
 		f(c)
 	}
 	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events", "out_of_time"} {

@@ -1,12 +1,14 @@
 package publish
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
@@ -62,15 +64,62 @@ type Answer struct {
 	// Reason is the text a person reads: Konnect's problem detail, the
 	// validation error, the network error.
 	Reason string
+	// Unexpected: the answer is not shaped like Konnect's (Outage); Class
+	// then names its content type for metrics: html, json, problem, text,
+	// none or other.
+	Unexpected bool
+	Class      string
+	// ContentType is the answer's Content-Type, for the log line.
+	ContentType string
 }
 
 // TakesAuth reports whether the answer shows that Konnect takes the token
-// and the URL: only an answer about the events does (delivered or rejected).
-func (a Answer) TakesAuth() bool { return a.Verdict == Delivered || a.Verdict == Rejected }
+// and the URL: only Konnect's own answer about the events does (delivered
+// or rejected), never a proxy's.
+func (a Answer) TakesAuth() bool {
+	return !a.Unexpected && (a.Verdict == Delivered || a.Verdict == Rejected)
+}
+
+// Reply is what Classify reads of one HTTP answer.
+type Reply struct {
+	// Status is the HTTP status, 0 when no answer came.
+	Status int
+	Header http.Header
+	// Body is the first bytes of the answer's body (at most 64 KiB).
+	Body []byte
+	// Success is the status the ingest path documents for accepted events:
+	// 202 for Konnect's /v3/openmeter/events, 204 for OpenMeter's
+	// /api/v1/events (SuccessStatus).
+	Success int
+	// Host is KONNECT_URL's host, named when the answer is not Konnect's.
+	Host string
+}
+
+// SuccessStatus is the status the ingest API at url answers when it takes
+// the events: 204 for self-hosted OpenMeter's /api/v1/events, 202 for
+// Konnect's /v3/openmeter/events and /api/v3/openmeter/events (and any other
+// path: Konnect's answer is the one documented).
+func SuccessStatus(url string) int {
+	if strings.HasSuffix(strings.TrimRight(url, "/"), "/api/v1/events") {
+		return http.StatusNoContent
+	}
+	return http.StatusAccepted
+}
 
 // Classify maps an HTTP answer (or the error that stood in its place) to an
 // Answer. It is the one place that knows what Konnect's answers mean.
-func Classify(status int, header http.Header, detail string, err error, now time.Time) Answer {
+//
+// Delivered means the ingest API said so: only its documented success status
+// (r.Success) with a body that is not HTML. Any other 2xx, any 3xx and any
+// HTML page is not Konnect speaking (a wrong URL, a captive portal, a
+// misrouted proxy): an outage, which holds delivery until Konnect answers.
+// A 400 rejects events only in Konnect's shape, application/problem+json; a
+// proxy's 400 is an outage and never dead-letters. A 413 splits the batch
+// whoever sends it (the body was too large for that hop, and halves are
+// smaller), but a proxy's HTML 413 to a single event is an outage: one
+// event too large for a proxy is the proxy's limit to raise, not the event's
+// fault, and is held rather than dead-lettered on a proxy's word.
+func Classify(r Reply, err error, now time.Time) Answer {
 	if err != nil {
 		o := Answer{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
 		var ne net.Error
@@ -79,8 +128,16 @@ func Classify(status int, header http.Header, detail string, err error, now time
 		}
 		return o
 	}
+	status, header := r.Status, r.Header
+	detail := ""
+	if status >= 300 {
+		detail = ProblemDetail(bytes.NewReader(r.Body))
+	}
+	if a, ok := unexpected(r, detail); ok {
+		return a
+	}
 	switch {
-	case status >= 200 && status < 300:
+	case status == r.Success:
 		return Answer{Verdict: Delivered, Status: status}
 	case status == http.StatusBadRequest:
 		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: orStatus(detail, status)}

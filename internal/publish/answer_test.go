@@ -34,6 +34,11 @@ func TestClassify(t *testing.T) {
 		header http.Header
 		detail string
 		err    error
+		// ctype is the answer's Content-Type: Konnect's problem+json when
+		// empty, none when "-"; success is the path's, 202 when 0.
+		ctype   string
+		body    string
+		success int
 
 		verdict publish.Verdict
 		cause   string
@@ -41,40 +46,53 @@ func TestClassify(t *testing.T) {
 		pause   bool
 		says    []string
 	}{
-		"200 delivered":                    {status: 200, verdict: publish.Delivered},
-		"202 delivered (Konnect)":          {status: 202, verdict: publish.Delivered},
-		"204 delivered (OpenMeter v1)":     {status: 204, verdict: publish.Delivered},
-		"400 rejected with the detail":     {status: 400, detail: detail, verdict: publish.Rejected, cause: "rejected", says: []string{"400", detail}},
-		"400 rejected without a detail":    {status: 400, verdict: publish.Rejected, cause: "rejected", says: []string{"400 Bad Request"}},
-		"413 too large":                    {status: 413, detail: "the body is larger than 1048576 bytes", verdict: publish.Rejected, cause: "too_large", says: []string{"413", "larger than"}},
-		"401 outage: fix the token":        {status: 401, detail: "invalid credentials", verdict: publish.Outage, cause: "outage", says: []string{"401", "invalid credentials", "KONNECT_TOKEN", "new system-account token"}},
-		"403 outage: grant the role":       {status: 403, verdict: publish.Outage, cause: "outage", says: []string{"403", "KONNECT_TOKEN", "Ingest role"}},
-		"404 outage: fix the URL":          {status: 404, verdict: publish.Outage, cause: "outage", says: []string{"404", "KONNECT_URL", "KONNECT_REGION"}},
-		"408 retried":                      {status: 408, verdict: publish.RetryLater, cause: "server_error", says: []string{"408"}},
-		"500 retried":                      {status: 500, detail: "internal error", verdict: publish.RetryLater, cause: "server_error", says: []string{"500", "internal error"}},
-		"502 retried":                      {status: 502, verdict: publish.RetryLater, cause: "server_error", says: []string{"502 Bad Gateway"}},
-		"503 retried":                      {status: 503, verdict: publish.RetryLater, cause: "server_error", says: []string{"503"}},
-		"504 retried":                      {status: 504, verdict: publish.RetryLater, cause: "server_error", says: []string{"504"}},
-		"429 rate limited":                 {status: 429, verdict: publish.RetryLater, cause: "rate_limited", says: []string{"429"}},
-		"429 with Retry-After seconds":     {status: 429, header: retryAfter("7"), verdict: publish.RetryLater, cause: "rate_limited", delay: 7 * time.Second, pause: true},
-		"503 with Retry-After seconds":     {status: 503, header: retryAfter("1"), verdict: publish.RetryLater, cause: "server_error", delay: time.Second, pause: true},
-		"503 with Retry-After zero":        {status: 503, header: retryAfter("0"), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
-		"429 with Retry-After as a date":   {status: 429, header: retryAfter(now.Add(90 * time.Second).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 90 * time.Second, pause: true},
-		"503 with Retry-After as a date":   {status: 503, header: retryAfter(now.Add(2 * time.Minute).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 2 * time.Minute, pause: true},
-		"503 with Retry-After in the past": {status: 503, header: retryAfter(now.Add(-time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
-		"503 with Retry-After unreadable":  {status: 503, header: retryAfter("soon"), verdict: publish.RetryLater, cause: "server_error"},
-		"503 with Retry-After negative":    {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
-		"429 with retry-after-ms":          {status: 429, header: http.Header{"Retry-After-Ms": {"250"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 250 * time.Millisecond, pause: true},
-		"503 with retry-after-ms":          {status: 503, header: http.Header{"Retry-After-Ms": {"1500"}}, verdict: publish.RetryLater, cause: "server_error", delay: 1500 * time.Millisecond, pause: true},
-		"retry-after-ms wins over seconds": {status: 503, header: http.Header{"Retry-After-Ms": {"40"}, "Retry-After": {"1"}}, verdict: publish.RetryLater, cause: "server_error", delay: 40 * time.Millisecond, pause: true},
-		"retry-after-ms unreadable":        {status: 429, header: http.Header{"Retry-After-Ms": {"soon"}, "Retry-After": {"2"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 2 * time.Second, pause: true},
-		"retry-after-ms of a day":          {status: 429, header: http.Header{"Retry-After-Ms": {"86400000"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
-		"500 ignores retry-after-ms":       {status: 500, header: http.Header{"Retry-After-Ms": {"300"}}, verdict: publish.RetryLater, cause: "server_error"},
-		"500 ignores Retry-After":          {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
-		"502 ignores Retry-After":          {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
-		"503 with Retry-After of a day":    {status: 503, header: retryAfter("86400"), verdict: publish.RetryLater, cause: "server_error", delay: 10 * time.Minute, pause: true},
-		"429 with Retry-After a day ahead": {status: 429, header: retryAfter(now.Add(24 * time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
-		"429 with Retry-After of 10m":      {status: 429, header: retryAfter("600"), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"202 delivered (Konnect)":      {status: 202, verdict: publish.Delivered},
+		"204 delivered (OpenMeter v1)": {status: 204, success: 204, verdict: publish.Delivered},
+		"200 is no Konnect answer": {status: 200, ctype: "text/html", body: "<html>Welcome to nginx</html>", verdict: publish.Outage, cause: "unexpected",
+			says: []string{"konnect.example:8443", "200", `"text/html"`, "not an answer of the Konnect ingest API", "KONNECT_URL"}},
+		"200 without a body is no Konnect answer":    {status: 200, ctype: "-", verdict: publish.Outage, cause: "unexpected", says: []string{"200"}},
+		"204 on Konnect's path is no answer":         {status: 204, ctype: "-", verdict: publish.Outage, cause: "unexpected", says: []string{"204", "it answers 202"}},
+		"202 on OpenMeter's v1 path is no answer":    {status: 202, ctype: "-", success: 204, verdict: publish.Outage, cause: "unexpected", says: []string{"202", "it answers 204"}},
+		"202 with an HTML page":                      {status: 202, ctype: "text/html; charset=utf-8", body: "<p>ok</p>", verdict: publish.Outage, cause: "unexpected"},
+		"202 whose body starts like HTML":            {status: 202, ctype: "application/json", body: "\n <!DOCTYPE html><html>portal</html>", verdict: publish.Outage, cause: "unexpected"},
+		"400 from a proxy (HTML) holds":              {status: 400, ctype: "text/html", body: "<html>400 Bad Request</html>", verdict: publish.Outage, cause: "unexpected", says: []string{"400", "text/html"}},
+		"400 without a content type holds":           {status: 400, ctype: "-", verdict: publish.Outage, cause: "unexpected", says: []string{"400"}},
+		"400 in plain JSON holds":                    {status: 400, ctype: "application/json", body: `{"message":"bad"}`, verdict: publish.Outage, cause: "unexpected"},
+		"413 from a proxy (HTML) is still too large": {status: 413, ctype: "text/html", body: "<html>413 Request Entity Too Large</html>", verdict: publish.Rejected, cause: "too_large", says: []string{"413", "proxy"}},
+		"404 HTML page holds":                        {status: 404, ctype: "text/html", body: "<html>Not Found</html>", verdict: publish.Outage, cause: "unexpected", says: []string{"404"}},
+		"502 HTML page of a gateway is retried":      {status: 502, ctype: "text/html", body: "<html>Bad Gateway</html>", verdict: publish.RetryLater, cause: "server_error"},
+		"429 HTML page with Retry-After is retried":  {status: 429, ctype: "text/html", body: "<html>slow down</html>", header: retryAfter("3"), verdict: publish.RetryLater, cause: "rate_limited", delay: 3 * time.Second, pause: true},
+		"400 rejected with the detail":               {status: 400, detail: detail, verdict: publish.Rejected, cause: "rejected", says: []string{"400", detail}},
+		"400 rejected without a detail":              {status: 400, verdict: publish.Rejected, cause: "rejected", says: []string{"400 Bad Request"}},
+		"413 too large":                              {status: 413, detail: "the body is larger than 1048576 bytes", verdict: publish.Rejected, cause: "too_large", says: []string{"413", "larger than"}},
+		"401 outage: fix the token":                  {status: 401, detail: "invalid credentials", verdict: publish.Outage, cause: "outage", says: []string{"401", "invalid credentials", "KONNECT_TOKEN", "new system-account token"}},
+		"403 outage: grant the role":                 {status: 403, verdict: publish.Outage, cause: "outage", says: []string{"403", "KONNECT_TOKEN", "Ingest role"}},
+		"404 outage: fix the URL":                    {status: 404, verdict: publish.Outage, cause: "outage", says: []string{"404", "KONNECT_URL", "KONNECT_REGION"}},
+		"408 retried":                                {status: 408, verdict: publish.RetryLater, cause: "server_error", says: []string{"408"}},
+		"500 retried":                                {status: 500, detail: "internal error", verdict: publish.RetryLater, cause: "server_error", says: []string{"500", "internal error"}},
+		"502 retried":                                {status: 502, verdict: publish.RetryLater, cause: "server_error", says: []string{"502 Bad Gateway"}},
+		"503 retried":                                {status: 503, verdict: publish.RetryLater, cause: "server_error", says: []string{"503"}},
+		"504 retried":                                {status: 504, verdict: publish.RetryLater, cause: "server_error", says: []string{"504"}},
+		"429 rate limited":                           {status: 429, verdict: publish.RetryLater, cause: "rate_limited", says: []string{"429"}},
+		"429 with Retry-After seconds":               {status: 429, header: retryAfter("7"), verdict: publish.RetryLater, cause: "rate_limited", delay: 7 * time.Second, pause: true},
+		"503 with Retry-After seconds":               {status: 503, header: retryAfter("1"), verdict: publish.RetryLater, cause: "server_error", delay: time.Second, pause: true},
+		"503 with Retry-After zero":                  {status: 503, header: retryAfter("0"), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
+		"429 with Retry-After as a date":             {status: 429, header: retryAfter(now.Add(90 * time.Second).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 90 * time.Second, pause: true},
+		"503 with Retry-After as a date":             {status: 503, header: retryAfter(now.Add(2 * time.Minute).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 2 * time.Minute, pause: true},
+		"503 with Retry-After in the past":           {status: 503, header: retryAfter(now.Add(-time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
+		"503 with Retry-After unreadable":            {status: 503, header: retryAfter("soon"), verdict: publish.RetryLater, cause: "server_error"},
+		"503 with Retry-After negative":              {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
+		"429 with retry-after-ms":                    {status: 429, header: http.Header{"Retry-After-Ms": {"250"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 250 * time.Millisecond, pause: true},
+		"503 with retry-after-ms":                    {status: 503, header: http.Header{"Retry-After-Ms": {"1500"}}, verdict: publish.RetryLater, cause: "server_error", delay: 1500 * time.Millisecond, pause: true},
+		"retry-after-ms wins over seconds":           {status: 503, header: http.Header{"Retry-After-Ms": {"40"}, "Retry-After": {"1"}}, verdict: publish.RetryLater, cause: "server_error", delay: 40 * time.Millisecond, pause: true},
+		"retry-after-ms unreadable":                  {status: 429, header: http.Header{"Retry-After-Ms": {"soon"}, "Retry-After": {"2"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 2 * time.Second, pause: true},
+		"retry-after-ms of a day":                    {status: 429, header: http.Header{"Retry-After-Ms": {"86400000"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"500 ignores retry-after-ms":                 {status: 500, header: http.Header{"Retry-After-Ms": {"300"}}, verdict: publish.RetryLater, cause: "server_error"},
+		"500 ignores Retry-After":                    {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
+		"502 ignores Retry-After":                    {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
+		"503 with Retry-After of a day":              {status: 503, header: retryAfter("86400"), verdict: publish.RetryLater, cause: "server_error", delay: 10 * time.Minute, pause: true},
+		"429 with Retry-After a day ahead":           {status: 429, header: retryAfter(now.Add(24 * time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"429 with Retry-After of 10m":                {status: 429, header: retryAfter("600"), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
 		"301 outage: the URL moved": {status: 301, header: http.Header{"Location": {"https://eu.api.konghq.com/v3/openmeter/events"}}, verdict: publish.Outage, cause: "outage",
 			says: []string{"301", "KONNECT_URL redirects to https://eu.api.konghq.com/v3/openmeter/events", "set KONNECT_URL to the final ingest URL"}},
 		"302 outage: a login page": {status: 302, header: http.Header{"Location": {"https://login.example.com/sso?session=s3cret"}}, verdict: publish.Outage, cause: "outage",
@@ -91,7 +109,7 @@ func TestClassify(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			o := publish.Classify(tc.status, tc.header, tc.detail, tc.err, now)
+			o := publish.Classify(reply(tc.status, tc.header, tc.ctype, tc.detail, tc.body, tc.success), tc.err, now)
 			if o.Verdict != tc.verdict || o.Cause != tc.cause || o.Delay != tc.delay || o.Pause != tc.pause || o.Status != tc.status {
 				t.Errorf("Classify = {%v status %d cause %q delay %s pause %v}, want {%v status %d cause %q delay %s pause %v}",
 					o.Verdict, o.Status, o.Cause, o.Delay, o.Pause, tc.verdict, tc.status, tc.cause, tc.delay, tc.pause)
@@ -104,7 +122,10 @@ func TestClassify(t *testing.T) {
 			if want := map[string]delivery.Kind{"rejected": delivery.KindRejected, "too_large": delivery.KindTooLarge}[tc.cause]; o.Kind != want {
 				t.Errorf("Kind = %q, want %q", o.Kind, want)
 			}
-			if want := tc.verdict == publish.Delivered || tc.verdict == publish.Rejected; o.TakesAuth() != want {
+			if o.Unexpected != (tc.ctype != "" && tc.cause == "unexpected" || strings.Contains(name, "proxy (HTML)")) {
+				t.Errorf("Unexpected = %v (class %q)", o.Unexpected, o.Class)
+			}
+			if want := (tc.verdict == publish.Delivered || tc.verdict == publish.Rejected) && !o.Unexpected; o.TakesAuth() != want {
 				t.Errorf("TakesAuth() = %v, want %v: only an answer about the events shows the token is taken", o.TakesAuth(), want)
 			}
 			if strings.Contains(o.Reason, "s3cret") {
@@ -115,6 +136,28 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
+}
+
+// reply is an answer as the table tells it: Konnect's problem+json unless
+// ctype says otherwise ("-": no Content-Type), the detail as a problem.
+func reply(status int, h http.Header, ctype, detail, body string, success int) publish.Reply {
+	h = h.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if ctype == "" && status >= 300 {
+		ctype = "application/problem+json"
+		if detail != "" {
+			body = fmt.Sprintf(`{"status":%d,"detail":%q}`, status, detail)
+		}
+	}
+	if ctype != "" && ctype != "-" {
+		h.Set("Content-Type", ctype)
+	}
+	if success == 0 {
+		success = http.StatusAccepted
+	}
+	return publish.Reply{Status: status, Header: h, Body: []byte(body), Success: success, Host: "konnect.example:8443"}
 }
 
 // TestClientClassifiesKonnectsAnswers sends real requests through the

@@ -21,6 +21,8 @@ const BatchContentType = "application/cloudevents-batch+json"
 // Client posts batch bodies to one ingest URL. Safe for concurrent use.
 type Client struct {
 	url     string
+	success int
+	host    string
 	token   string
 	timeout time.Duration
 	http    *http.Client
@@ -30,7 +32,7 @@ type Client struct {
 // NewClient sends to url with a bearer token (none when empty). timeout
 // bounds a whole request; connectTimeout bounds TCP and TLS set-up.
 func NewClient(url, token string, timeout, connectTimeout time.Duration, conns int) *Client {
-	return &Client{url: url, token: token, timeout: timeout, http: NewHTTPClient(connectTimeout, conns), now: time.Now}
+	return &Client{url: url, success: SuccessStatus(url), host: hostOf(url), token: token, timeout: timeout, http: NewHTTPClient(connectTimeout, conns), now: time.Now}
 }
 
 // NewHTTPClient is the HTTP client every request to Konnect goes through:
@@ -64,7 +66,7 @@ func (c *Client) Send(ctx context.Context, body []byte) Answer {
 	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, rb)
 	if err != nil {
-		return Classify(0, nil, "", fmt.Errorf("build request: %w", Scrub(err, c.url)), c.now())
+		return Classify(Reply{}, fmt.Errorf("build request: %w", Scrub(err, c.url)), c.now())
 	}
 	req.ContentLength = int64(len(body))
 	// net/http may still be writing the body after the answer came (an
@@ -77,15 +79,12 @@ func (c *Client) Send(ctx context.Context, body []byte) Answer {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Classify(0, nil, "", Scrub(err, c.url), c.now())
+		return Classify(Reply{}, Scrub(err, c.url), c.now())
 	}
 	defer resp.Body.Close()
-	detail := ""
-	if resp.StatusCode >= 300 {
-		detail = ProblemDetail(io.LimitReader(resp.Body, 64<<10))
-	}
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
-	return Classify(resp.StatusCode, resp.Header, detail, nil, c.now())
+	return Classify(Reply{Status: resp.StatusCode, Header: resp.Header, Body: head, Success: c.success, Host: c.host}, nil, c.now())
 }
 
 // requestBody tells when the transport has closed a request's body.
@@ -153,4 +152,13 @@ func ProblemDetail(r io.Reader) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// hostOf is the host of url, for an answer's Reason; never its user
+// information or query.
+func hostOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "KONNECT_URL"
 }

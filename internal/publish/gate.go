@@ -11,6 +11,7 @@ import (
 type gate struct {
 	mu      sync.Mutex
 	until   time.Time
+	since   time.Time // when the current run of pauses began
 	outage  bool
 	changed chan struct{}
 }
@@ -42,14 +43,21 @@ func (g *gate) Wait(ctx context.Context) error {
 	}
 }
 
-// PauseUntil holds every request until t (a later pause wins).
-func (g *gate) PauseUntil(t time.Time) {
+// PauseUntil holds every request until t (a later pause wins). It returns
+// when the run of pauses that t extends began: a pause asked for within
+// longPause of the last one's end renews it, so that a Konnect that asks to
+// wait again and again shows as one long pause.
+func (g *gate) PauseUntil(t time.Time) time.Time {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if now := time.Now(); g.since.IsZero() || now.Sub(g.until) > longPause {
+		g.since = now
+	}
 	if t.After(g.until) {
 		g.until = t
 		g.signal()
 	}
+	return g.since
 }
 
 // SetOutage holds (true) or releases (false) every request but the probes.

@@ -57,6 +57,11 @@ type step struct {
 // sender's whole retry policy, a pure function of its inputs.
 func decide(p progress, a Answer, l Limits) step {
 	s := step{next: p}
+	if a.Unexpected && a.Verdict == Rejected && p.events == 1 {
+		// A proxy's 413 to one event: hold it, never dead-letter it on a
+		// proxy's word (Classify).
+		a.Verdict = Outage
+	}
 	if p.probing > 0 && a.TakesAuth() {
 		s.next.probing, s.recovered = 0, true
 	}

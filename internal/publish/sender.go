@@ -120,7 +120,7 @@ func (s *sender) reportProbe(a Answer) {
 		return
 	}
 	if p.gate.SetOutage(true) {
-		p.log.Error().Int("status", a.Status).Str("fix", a.Reason).Msg("Konnect refuses every request: holding delivery, nothing is acked or dead-lettered until it accepts again")
+		p.log.Error().Int("status", a.Status).Str("content_type", a.ContentType).Str("fix", a.Reason).Msg("Konnect refuses every request: holding delivery, nothing is acked or dead-lettered until it accepts again")
 	}
 	p.health.Set(health.KonnectAuth, false, a.Reason)
 	p.metrics.Retries.WithLabelValues("outage").Inc()
@@ -130,12 +130,17 @@ func (s *sender) reportRetry(a Answer, st step, events int) {
 	p := s.p
 	p.metrics.Retries.WithLabelValues(a.Cause).Inc()
 	until := time.Now().Add(a.Delay)
+	var since time.Time
 	if a.Pause {
-		p.gate.PauseUntil(until)
+		since = p.gate.PauseUntil(until)
+		p.metrics.PausedUntil.Set(float64(until.Unix()))
+		p.metrics.Pauses.Inc()
 	}
 	switch {
-	case a.Pause && a.Delay > longPause:
-		p.health.Set(health.KonnectReachable, false, "Konnect asked to wait until "+until.UTC().Format(time.RFC3339)+" (Retry-After)")
+	case a.Pause && until.Sub(since) > longPause:
+		// One long pause, or short ones asked for again and again.
+		p.health.Set(health.KonnectReachable, false, "paused by Konnect: Konnect asked to wait until "+until.UTC().Format(time.RFC3339)+
+			" (Retry-After), asking since "+since.UTC().Format(time.RFC3339))
 	case st.next.retries >= 3:
 		p.health.Set(health.KonnectReachable, false, a.Reason)
 	}
@@ -181,6 +186,9 @@ func (s *sender) post(ctx context.Context, items []delivery.Item) Answer {
 		code = strconv.Itoa(o.Status)
 	}
 	p.metrics.KonnectResponses.WithLabelValues(code).Inc()
+	if o.Unexpected {
+		p.metrics.UnexpectedAnswers.WithLabelValues(code, o.Class).Inc()
+	}
 	if s.batch != nil {
 		s.batch.Request(o.Status, o.Verdict.String(), o.Verdict == RetryLater || o.Verdict == Outage)
 	}
