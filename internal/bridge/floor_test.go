@@ -87,3 +87,47 @@ func TestNewConsumerStartsWhereTheSettingSays(t *testing.T) {
 		})
 	}
 }
+
+// BRIDGE_STATE_BUCKET deleted under a running bridge: the next save
+// creates it again with the floor kept in memory, so that a consumer lost
+// later, while no bridge runs, is recreated after what was billed rather
+// than from the start of the stream.
+func TestStateBucketDeletedWhileRunningIsCreatedAgain(t *testing.T) {
+	var posted postedIDs
+	e := start(t, nil, sandbox.WithFault(posted.fault))
+	e.publishRuns(runs("history", 20))
+	e.waitHeld(20)
+	e.waitSettled()
+	ctx, cancel := brief()
+	defer cancel()
+	if err := e.js.DeleteKeyValue(ctx, e.cfg.Bridge.StateBucket); err != nil {
+		t.Fatal(err)
+	}
+	e.publishRuns(runs("later", 5))
+	e.waitHeld(25)
+	e.waitSettled()
+	e.bridge.Stop(t)
+
+	kv, err := e.js.KeyValue(ctx, e.cfg.Bridge.StateBucket)
+	if err != nil {
+		t.Fatalf("BRIDGE_STATE_BUCKET was not created again: %v", err)
+	}
+	if _, err := kv.Get(ctx, e.cfg.Bridge.Stream+"."+e.cfg.Bridge.Consumer); err != nil {
+		t.Fatalf("no ack floor in the bucket created again: %v", err)
+	}
+	if err := e.js.DeleteConsumer(ctx, e.cfg.Bridge.Stream, e.cfg.Bridge.Consumer); err != nil {
+		t.Fatal(err)
+	}
+	testkit.StartBridge(t, e.cfg)
+	e.publishRuns(runs("after", 5))
+	e.waitHeld(30)
+	e.waitSettled()
+	for id, n := range posted.snapshot() {
+		if n != 1 {
+			t.Errorf("run %s was posted %d times, want once", id, n)
+		}
+	}
+	if got := e.consumer().Config.OptStartSeq; got != 26 {
+		t.Errorf("the recreated consumer starts at %d, want 26, after the 25 acknowledged", got)
+	}
+}

@@ -55,10 +55,10 @@ func (j *JetStream) bind(ctx context.Context) error {
 	if j.cfg.ReadingConsumer() == j.cfg.Bridge.Consumer {
 		j.openFloors(ctx, info.Config.Replicas)
 	}
-	return j.bindConsumer(ctx, StreamIdentity(info), info.Created)
+	return j.bindConsumer(ctx, StreamIdentity(info), info.Created, info.State)
 }
 
-func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created time.Time) error {
+func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created time.Time, state jetstream.StreamState) error {
 	if j.cfg.Bridge.BindOnly {
 		return j.bindExisting(ctx, streamID, created)
 	}
@@ -85,7 +85,9 @@ func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created t
 		ec := existing.CachedInfo().Config
 		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = ec.DeliverPolicy, ec.OptStartSeq, ec.OptStartTime
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
-		j.startAt(ctx, &cc, streamID)
+		if err := j.startAt(ctx, &cc, streamID, state); err != nil {
+			return err
+		}
 	default:
 		return fmt.Errorf("look up durable consumer %s on stream %s: %w", durable, stream, err)
 	}

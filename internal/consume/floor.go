@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
@@ -35,7 +36,7 @@ func (j *JetStream) floorKey() string {
 func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 	j.mu.Lock()
 	tried := j.floorsTried
-	j.floorsTried = true
+	j.floorsTried, j.floorReplicas = true, replicas
 	j.mu.Unlock()
 	if tried {
 		return
@@ -67,15 +68,25 @@ func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 	j.mu.Unlock()
 }
 
-// savedFloor reads the ack floor kept for streamID; zero when there is none.
-func (j *JetStream) savedFloor(ctx context.Context, streamID string) ackFloor {
+// savedFloor reads the ack floor kept for streamID; zero when there is
+// none. A record that cannot be read or does not parse is an error, never
+// "no floor": starting as BRIDGE_CONSUMER_START says would send again what
+// was billed.
+func (j *JetStream) savedFloor(ctx context.Context, streamID string) (ackFloor, error) {
 	j.mu.Lock()
 	kv, mem := j.floors, j.floor
 	j.mu.Unlock()
 	var saved ackFloor
 	if kv != nil {
-		if e, err := kv.Get(ctx, j.floorKey()); err == nil {
-			_ = json.Unmarshal(e.Value(), &saved)
+		e, err := kv.Get(ctx, j.floorKey())
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return ackFloor{}, fmt.Errorf("cannot read the ack floor %s in BRIDGE_STATE_BUCKET %s: %w", j.floorKey(), j.cfg.Bridge.StateBucket, err)
+		default:
+			if err := json.Unmarshal(e.Value(), &saved); err != nil {
+				return ackFloor{}, fmt.Errorf("the ack floor record %s in BRIDGE_STATE_BUCKET %s does not parse (%v): %s", j.floorKey(), j.cfg.Bridge.StateBucket, err, j.floorWaysOut())
+			}
 		}
 	}
 	if saved.StreamID != streamID {
@@ -84,7 +95,32 @@ func (j *JetStream) savedFloor(ctx context.Context, streamID string) ackFloor {
 	if mem.StreamID == streamID && mem.Sequence > saved.Sequence {
 		saved = mem
 	}
-	return saved
+	return saved, nil
+}
+
+// checkFloor refuses a floor above the stream's last sequence: the
+// consumer would skip every message up to it, now and to come (a stream
+// restored from a backup or rolled back, or another incarnation's record).
+// A floor below the stream's first message skips nothing: the consumer
+// starts at the first message the stream holds. It is said, for messages
+// may have left the stream unbilled (limits, or a work queue whose floor
+// was saved a moment before the last acks).
+func (j *JetStream) checkFloor(f ackFloor, state jetstream.StreamState) error {
+	if f.Sequence > state.LastSeq {
+		return fmt.Errorf("the ack floor %d kept in BRIDGE_STATE_BUCKET %s (%s, saved %s) is ahead of stream %s, which holds sequences %d to %d: the stream was restored or rolled back, or the record is another's. Refusing to create the consumer, which would skip every event up to %d: %s",
+			f.Sequence, j.cfg.Bridge.StateBucket, j.floorKey(), f.At.Format(time.RFC3339), j.cfg.Bridge.Stream, state.FirstSeq, state.LastSeq, f.Sequence, j.floorWaysOut())
+	}
+	if state.FirstSeq > 0 && f.Sequence+1 < state.FirstSeq {
+		j.log.Warn().Uint64("ack_floor", f.Sequence).Uint64("first_seq", state.FirstSeq).Str("stream", j.cfg.Bridge.Stream).
+			Msg("the ack floor is behind the stream's first message: the consumer starts at the first message the stream holds; messages between them left the stream (its limits) and were not delivered by this consumer")
+	}
+	return nil
+}
+
+// floorWaysOut is what an operator does about a floor the bridge refuses.
+func (j *JetStream) floorWaysOut() string {
+	return fmt.Sprintf("fix the record to the last sequence Konnect holds (nats kv put %s %s '{\"stream_id\":\"…\",\"ack_floor\":N}'), or delete it (nats kv del %s %s) so that the consumer starts as BRIDGE_CONSUMER_START says (now %q: set it to new or a time to leave what was billed alone)",
+		j.cfg.Bridge.StateBucket, j.floorKey(), j.cfg.Bridge.StateBucket, j.floorKey(), j.cfg.Bridge.ConsumerStart)
 }
 
 // noteFloor records the consumer's ack floor when it moved, in memory and
@@ -104,13 +140,44 @@ func (j *JetStream) noteFloor(ctx context.Context, streamID string, info *jetstr
 		return
 	}
 	b, _ := json.Marshal(f)
-	if _, err := kv.Put(ctx, j.floorKey(), b); err != nil {
+	_, err := kv.Put(ctx, j.floorKey(), b)
+	if bucketGone(err) {
+		kv, err = j.reopenFloors(ctx, b)
+	}
+	if err != nil {
 		j.log.Warn().Err(err).Msg("could not save the ack floor in BRIDGE_STATE_BUCKET; retrying at the next check")
 		return
 	}
 	j.mu.Lock()
 	j.saved = f.StreamID + "-" + strconv.FormatUint(f.Sequence, 10)
 	j.mu.Unlock()
+}
+
+// bucketGone reports a put that found no bucket to store in: it was
+// deleted under the running bridge.
+func bucketGone(err error) bool {
+	return errors.Is(err, jetstream.ErrBucketNotFound) || errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders)
+}
+
+// reopenFloors creates BRIDGE_STATE_BUCKET again after it was deleted
+// under the running bridge and writes the floor in it, so that a later
+// start finds the floor rather than nothing (and sends the stream again).
+func (j *JetStream) reopenFloors(ctx context.Context, record []byte) (jetstream.KeyValue, error) {
+	j.log.Warn().Str("bucket", j.cfg.Bridge.StateBucket).
+		Msg("BRIDGE_STATE_BUCKET was deleted while the bridge runs; creating it again and writing the ack floor kept in memory")
+	j.mu.Lock()
+	j.floors, j.floorsTried, j.saved = nil, false, ""
+	replicas := j.floorReplicas
+	j.mu.Unlock()
+	j.openFloors(ctx, replicas)
+	j.mu.Lock()
+	kv := j.floors
+	j.mu.Unlock()
+	if kv == nil {
+		return nil, fmt.Errorf("BRIDGE_STATE_BUCKET %s is gone and could not be created again", j.cfg.Bridge.StateBucket)
+	}
+	_, err := kv.Put(ctx, j.floorKey(), record)
+	return kv, err
 }
 
 // SaveFloor records the consumer's ack floor now; call it once the last
@@ -130,14 +197,22 @@ func (j *JetStream) SaveFloor(ctx context.Context) {
 
 // startAt sets where a consumer that does not exist starts: after the ack
 // floor kept for its stream when there is one, else as
-// BRIDGE_CONSUMER_START says. It says which it chose, and why.
-func (j *JetStream) startAt(ctx context.Context, cc *jetstream.ConsumerConfig, streamID string) {
+// BRIDGE_CONSUMER_START says. It says which it chose, and why, and refuses
+// a floor it cannot trust (see savedFloor and checkFloor).
+func (j *JetStream) startAt(ctx context.Context, cc *jetstream.ConsumerConfig, streamID string, state jetstream.StreamState) error {
 	ev := j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("consumer", cc.Durable)
-	if f := j.savedFloor(ctx, streamID); f.Sequence > 0 {
+	f, err := j.savedFloor(ctx, streamID)
+	if err != nil {
+		return err
+	}
+	if f.Sequence > 0 {
+		if err := j.checkFloor(f, state); err != nil {
+			return err
+		}
 		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.Sequence+1
 		ev.Uint64("start_seq", f.Sequence+1).Time("acked_until", f.At).
 			Msg("creating the consumer after its last acknowledged message, as kept in BRIDGE_STATE_BUCKET, so that what was billed is not sent again")
-		return
+		return nil
 	}
 	at, _ := j.cfg.StartTime()
 	switch {
@@ -152,6 +227,7 @@ func (j *JetStream) startAt(ctx context.Context, cc *jetstream.ConsumerConfig, s
 	ev.Str("start", j.cfg.Bridge.ConsumerStart).Msg(fmt.Sprintf(
 		"creating a new consumer with no ack floor on record for this stream: starting as BRIDGE_CONSUMER_START=%s says (%s)",
 		j.cfg.Bridge.ConsumerStart, startMeaning(j.cfg.Bridge.ConsumerStart)))
+	return nil
 }
 
 func startMeaning(start string) string {

@@ -48,7 +48,9 @@ type JetStream struct {
 	floor       ackFloor
 	floors      jetstream.KeyValue
 	floorsTried bool
-	saved       string
+	// floorReplicas is how many replicas a bucket created again gets.
+	floorReplicas int
+	saved         string
 }
 
 // binding is the consumer the bridge reads and the identity of the stream
