@@ -77,7 +77,10 @@ func TestAnswersNotFromKonnectHoldDelivery(t *testing.T) {
 					}
 				}
 				return false
-			}, "/readyz does not name %s, %d and text/html as the reason delivery holds: %s", host, status, lazy(func() string { _, body := b.get("/readyz"); return string(body) + " posts " + strconv.Itoa(int(way.posts.Load())) + " konnect " + strconv.Itoa(len(s.konnect.IDs())) + " produced " + strconv.Itoa(p.count()) + fmt.Sprint(" batches ", b.metric("konnect_bridge_batches_sent_total"), " received ", b.metric("konnect_bridge_events_received_total")) }))
+			}, "/readyz does not name %s, %d and text/html as the reason delivery holds: %s", host, status, lazy(func() string {
+				_, body := b.get("/readyz")
+				return string(body) + " posts " + strconv.Itoa(int(way.posts.Load())) + " konnect " + strconv.Itoa(len(s.konnect.IDs())) + " produced " + strconv.Itoa(p.count()) + fmt.Sprint(" batches ", b.metric("konnect_bridge_batches_sent_total"), " received ", b.metric("konnect_bridge_events_received_total"))
+			}))
 			testkit.Eventually(t, 10*time.Second, func() bool { return way.posts.Load() >= 3 }, "the bridge did not keep asking")
 			if got := b.metric("konnect_bridge_konnect_unexpected_answers_total"); got < 1 {
 				t.Errorf("konnect_bridge_konnect_unexpected_answers_total = %v, want the answers counted", got)
