@@ -1,0 +1,101 @@
+package fault_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
+)
+
+// inTheWay is a server in front of Konnect (a misrouted proxy, a WAF, a
+// captive portal): it passes requests through to Konnect, or answers every
+// POST itself with an HTML page and a status of its own.
+type inTheWay struct {
+	*httptest.Server
+	status atomic.Int32 // 0: pass through
+	posts  atomic.Int32 // POSTs it answered itself
+}
+
+func newInTheWay(t *testing.T, konnect string) *inTheWay {
+	t.Helper()
+	target, err := url.Parse(konnect)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target.Path = ""
+	pass := httputil.NewSingleHostReverseProxy(target)
+	w := &inTheWay{}
+	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		status := int(w.status.Load())
+		if status == 0 || r.Method != http.MethodPost {
+			pass.ServeHTTP(rw, r)
+			return
+		}
+		w.posts.Add(1)
+		rw.Header().Set("Content-Type", "text/html")
+		rw.WriteHeader(status)
+		_, _ = rw.Write([]byte("<html><body><h1>Welcome to nginx!</h1></body></html>"))
+	}))
+	t.Cleanup(w.Close)
+	return w
+}
+
+// A server that is not Konnect answers every POST with an HTML page, 200 or
+// 400: nothing is delivered or dead-lettered on its word, /readyz names its
+// host, status and content type, a metric counts its answers, and once it
+// passes requests through to Konnect again every run arrives once.
+func TestAnswersNotFromKonnectHoldDelivery(t *testing.T) {
+	for name, status := range map[string]int{"200 text/html (nginx)": http.StatusOK, "400 text/html (a WAF)": http.StatusBadRequest} {
+		t.Run(name, func(t *testing.T) {
+			s := newSuite(t)
+			way := newInTheWay(t, s.konnect.URL)
+			u, _ := url.Parse(s.konnect.URL)
+			b := s.startBridge("bridge", "KONNECT_URL="+way.URL+u.Path)
+
+			way.status.Store(int32(status))
+			p := s.produce(newProducer(s.js), 200, 5*time.Millisecond)
+			p.wait(t)
+			host := strings.TrimPrefix(way.URL, "http://")
+			testkit.Eventually(t, 30*time.Second, func() bool {
+				code, r := b.readiness()
+				if code != http.StatusServiceUnavailable {
+					return false
+				}
+				for _, c := range r.Components {
+					if c.Component == health.KonnectAuth && !c.Ready && strings.Contains(c.Reason, host) &&
+						strings.Contains(c.Reason, http.StatusText(status)) && strings.Contains(c.Reason, "text/html") {
+						return true
+					}
+				}
+				return false
+			}, "/readyz does not name %s, %d and text/html as the reason delivery holds: %s", host, status, lazy(func() string {
+				_, body := b.get("/readyz")
+				return string(body) + " posts " + strconv.Itoa(int(way.posts.Load())) + " konnect " + strconv.Itoa(len(s.konnect.IDs())) + " produced " + strconv.Itoa(p.count()) + fmt.Sprint(" batches ", b.metric("konnect_bridge_batches_sent_total"), " received ", b.metric("konnect_bridge_events_received_total"))
+			}))
+			testkit.Eventually(t, 10*time.Second, func() bool { return way.posts.Load() >= 3 }, "the bridge did not keep asking")
+			if got := b.metric("konnect_bridge_konnect_unexpected_answers_total"); got < 1 {
+				t.Errorf("konnect_bridge_konnect_unexpected_answers_total = %v, want the answers counted", got)
+			}
+			if got := b.metric("konnect_bridge_events_delivered_total"); got != 0 {
+				t.Errorf("events_delivered_total = %v while no answer came from Konnect", got)
+			}
+			if got := len(s.konnect.IDs()); got != 0 {
+				t.Errorf("Konnect holds %d runs; the server in the way took them all", got)
+			}
+			s.assertNoDeadLetters()
+
+			way.status.Store(0)
+			s.assertDelivered(p)
+			testkit.Eventually(t, 30*time.Second, b.ready, "the bridge did not become ready once Konnect answered")
+		})
+	}
+}
