@@ -217,6 +217,15 @@ func TestChartOptions(t *testing.T) {
 			t.Errorf("volumes %+v, want the Secret bridge-nats", pod.Volumes)
 		}
 	})
+	t.Run("admin token from a Secret", func(t *testing.T) {
+		if _, ok := mustRender(t, with()...).env(t)["BRIDGE_ADMIN_TOKEN"]; ok {
+			t.Error("BRIDGE_ADMIN_TOKEN set without admin.existingSecret")
+		}
+		ref := mustRender(t, with("admin.existingSecret=bridge-admin")...).env(t)["BRIDGE_ADMIN_TOKEN"].ValueFrom
+		if ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "bridge-admin" || ref.SecretKeyRef.Key != "token" {
+			t.Errorf("BRIDGE_ADMIN_TOKEN from %+v, want the Secret bridge-admin, key token", ref)
+		}
+	})
 	t.Run("extra environment", func(t *testing.T) {
 		env := mustRender(t, with("extraEnv[0].name=BRIDGE_BATCH_SIZE", "extraEnv[0].value=250")...).env(t)
 		if env["BRIDGE_BATCH_SIZE"].Value != "250" {
