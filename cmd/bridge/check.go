@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
@@ -30,6 +31,7 @@ func checkFlags(*flag.FlagSet) action {
 func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int) {
 	ok := func(format string, a ...any) { fmt.Fprintf(w, "ok    "+format+"\n", a...) }
 	bad := func(format string, a ...any) { failed++; fmt.Fprintf(w, "FAIL  "+format+"\n", a...) }
+	warn := func(format string, a ...any) { fmt.Fprintf(w, "WARN  "+format+"\n", a...) }
 
 	if err := cfg.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
@@ -43,7 +45,7 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 	if cfg.Embedded() {
 		ok("NATS_URL is empty: dev mode runs an embedded NATS server on %s", cfg.NATS.EmbeddedAddr)
 	} else {
-		checkNATS(ctx, cfg, ok, bad)
+		checkNATS(ctx, cfg, ok, warn, bad)
 	}
 
 	if cfg.Target() == config.TargetSandbox {
@@ -55,7 +57,7 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 	return failed
 }
 
-func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...any)) {
+func checkNATS(ctx context.Context, cfg config.Config, ok, warn, bad func(string, ...any)) {
 	nc, js, err := openNATS(ctx, cfg)
 	if err != nil {
 		bad("%v", err)
@@ -88,6 +90,11 @@ func checkNATS(ctx context.Context, cfg config.Config, ok, bad func(string, ...a
 			ok("stream %s exists over %v with %d message(s)", cfg.Bridge.Stream, subjects, s.CachedInfo().State.Msgs)
 		} else {
 			bad("stream %s captures %v, not BRIDGE_SUBJECT %s: change BRIDGE_SUBJECT or the stream's subjects", cfg.Bridge.Stream, subjects, cfg.Bridge.Subject)
+		}
+		if durable, says := consume.Durability(s.CachedInfo().Config); durable {
+			ok("%s", says)
+		} else {
+			warn("%s", says)
 		}
 		if c, err := s.Consumer(cctx, cfg.Bridge.Consumer); err == nil {
 			ok("consumer %s exists: %d pending, %d awaiting ack", cfg.Bridge.Consumer, c.CachedInfo().NumPending, c.CachedInfo().NumAckPending)

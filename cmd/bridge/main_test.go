@@ -105,6 +105,17 @@ func TestCheckSaysWhatIsRightAndWhatToFix(t *testing.T) {
 	if n := len(konnect.Events()); n != 0 {
 		t.Errorf("check ingested %d events, want none", n)
 	}
+
+	// An R1 file stream may lose acknowledged events in a crash: check
+	// warns, naming the fix, and still passes (a laptop runs R1).
+	_, js := testkit.Connect(t, ns.ClientURL())
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "AGENT_RUNS", Subjects: []string{"agent.runs.>"}, Storage: jetstream.FileStorage}); err != nil {
+		t.Fatal(err)
+	}
+	code, out = bridgeCmd(t, env, "check")
+	if code != 0 || !strings.Contains(out, "WARN  stream AGENT_RUNS has 1 replica(s) on file storage") || !strings.Contains(out, "sync_interval: always") {
+		t.Errorf("check on an R1 file stream: exit %d, want 0 with a warning naming replicas and sync_interval:\n%s", code, out)
+	}
 }
 
 func TestEmitPublishesTheGuidesRunsToTheStream(t *testing.T) {
