@@ -192,8 +192,9 @@ func TestFullDeadLetterStreamHoldsUntilThereIsRoom(t *testing.T) {
 	testkit.Eventually(t, wait, func() bool {
 		code, r := e.readiness()
 		dl := component(r, health.DeadLetters)
-		return code == 503 && !dl.Ready && strings.Contains(dl.Reason, "maximum bytes")
-	}, "/readyz does not say that dead letters cannot be stored")
+		return code == 503 && !dl.Ready && strings.Contains(dl.Reason, "maximum bytes") &&
+			strings.Contains(dl.Reason, "is full") && strings.Contains(dl.Reason, "bridge dlq replay") && strings.Contains(dl.Reason, "BRIDGE_DLQ_MAX_BYTES")
+	}, "/readyz does not say that the dead-letter stream is full and what to do")
 	testkit.Eventually(t, wait, func() bool { return e.scrape().value(t, "konnect_bridge_dead_letter_store_failures_total") >= 2 },
 		"the message was not handed back and tried again")
 	if info := e.consumer(); info.AckFloor.Stream >= seq {

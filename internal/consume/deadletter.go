@@ -200,6 +200,9 @@ func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Ki
 	if alreadyStored(err) || (err == nil && ack.Duplicate) {
 		return nil
 	}
+	if streamFull(err) {
+		return fmt.Errorf("%w: the dead-letter stream %s is full (%w): its message is held, not acked, until there is room. Replay or purge what it holds (bridge dlq list, bridge dlq replay), or raise its limit (BRIDGE_DLQ_MAX_BYTES, nats stream edit %s --max-bytes)", errStoreStalled, d.stream, err, d.stream)
+	}
 	if err != nil {
 		return fmt.Errorf("%w: stream %s: %w", errStoreStalled, d.stream, err)
 	}
@@ -215,6 +218,13 @@ func alreadyStored(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeStoreFailed &&
 		strings.Contains(apiErr.Description, "maximum messages per subject exceeded")
+}
+
+// streamFull reports the dead-letter stream refusing a dead letter for its
+// size limit (MaxBytes with DiscardNew).
+func streamFull(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && strings.Contains(apiErr.Description, "maximum bytes")
 }
 
 // errCodeStoreFailed is JetStream's code for a message the stream would
