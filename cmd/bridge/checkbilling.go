@@ -11,6 +11,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
+	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
 
 // checkBilling is the billing preflight of `bridge check`: the events of
@@ -35,7 +36,7 @@ func checkBilling(ctx context.Context, cfg config.Config, w io.Writer, ok, bad f
 	p := billing.Preflight{Client: billingClient(cfg), Stream: st}
 	r := p.Check(ctx, billing.NewSeen(cfg.Billing.MaxSubjects), billing.Window{From: time.Now().Add(-billing.Recent)}, billing.ScanLimit)
 	for _, c := range r.CannotCheck {
-		fmt.Fprintf(w, "warn  billing: %s\n", c)
+		fmt.Fprintf(w, "warn  billing: %s\n", termsafe.String(fmt.Sprint(c)))
 	}
 	for _, f := range r.Findings {
 		bad("billing: %s", describe(f))

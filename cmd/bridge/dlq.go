@@ -15,6 +15,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
 
 // dlqFlags: `bridge dlq list` prints the dead letters with their reasons;
@@ -70,9 +71,12 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 		if s.Status != 0 {
 			status = strconv.Itoa(s.Status)
 		}
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339), s.Subject, s.Kind, status, s.Reason)
+		// Subject, kind, reason and payload come from producers (or from
+		// whoever wrote on the dead-letter subjects): shown, never obeyed.
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339),
+			termsafe.String(s.Subject), termsafe.String(string(s.Kind)), status, termsafe.String(s.Reason))
 		if showData {
-			fmt.Fprintf(w, "\t\t\t\t\t%s\n", s.Data)
+			fmt.Fprintf(w, "\t\t\t\t\t%s\n", termsafe.Bytes(s.Data))
 		}
 		if n%100 == 0 {
 			return w.Flush()

@@ -379,3 +379,30 @@ func TestBannerHidesCredentialsInURLs(t *testing.T) {
 		t.Errorf("the banner shows a secret:\n%s", logged.String())
 	}
 }
+
+// A dead letter is producer bytes: `bridge dlq list` shows escape
+// sequences in its payload, reason and subject, and never writes them raw
+// to the operator's terminal.
+func TestDLQListEscapesWhatATerminalWouldObey(t *testing.T) {
+	env, js := deadLetters(t)
+	msg := nats.NewMsg("dlq.agent.runs")
+	msg.Header.Set(consume.HeaderSubject, "agent.runs.acme")
+	msg.Header.Set(consume.HeaderKind, "invalid")
+	msg.Header.Set(consume.HeaderReason, "bad\x1b]0;owned\x07 reason")
+	msg.Data = []byte("{\"x\":\"\x1b[2J\x1b[31mred\"}")
+	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	code, out := bridgeCmd(t, env, "dlq", "list", "--data")
+	if code != 0 {
+		t.Fatalf("dlq list: exit %d:\n%s", code, out)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("dlq list wrote control bytes to the terminal: %q", out)
+	}
+	for _, want := range []string{`bad\x1b]0;owned\x07 reason`, `\x1b[2J\x1b[31mred`, "4 dead letter(s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dlq list does not show %q escaped:\n%s", want, out)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
 
 // reconcileFlags: `bridge reconcile` compares the stream's events in a
@@ -145,9 +146,9 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		if l.o.Count == 0 || l.hint == "" {
 			continue
 		}
-		fmt.Fprintf(w, "      %s\n", l.hint)
+		fmt.Fprintf(w, "      %s\n", termsafe.String(l.hint))
 		for _, x := range l.o.Examples {
-			fmt.Fprintf(w, "      e.g. id=%q source=%q subject=%q time=%s seq=%d %s\n", x.ID, x.Source, x.Subject, x.Time.UTC().Format(time.RFC3339), x.Sequence, x.Detail)
+			fmt.Fprintf(w, "      e.g. id=%q source=%q subject=%q time=%s seq=%d %s\n", x.ID, x.Source, x.Subject, x.Time.UTC().Format(time.RFC3339), x.Sequence, termsafe.String(x.Detail))
 		}
 	}
 	if r.OK() {

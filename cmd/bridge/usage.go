@@ -12,6 +12,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
+	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
 
 // usageFlags: `bridge usage` shows what a meter counted, by default over
@@ -66,7 +67,7 @@ func printUsage(w io.Writer, u billing.Usage) {
 	if u.GroupBy != "" {
 		fmt.Fprintf(tw, "%s\tquantity\n", u.GroupBy)
 		for _, r := range u.Rows {
-			fmt.Fprintf(tw, "%s\t%s\n", r.Dimensions[u.GroupBy], r.Value)
+			fmt.Fprintf(tw, "%s\t%s\n", termsafe.String(r.Dimensions[u.GroupBy]), r.Value)
 		}
 	}
 	fmt.Fprintf(tw, "total\t%s\n", formatQuantity(u.Total))
