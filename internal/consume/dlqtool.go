@@ -2,6 +2,7 @@ package consume
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -171,7 +172,7 @@ func (d *DeadLetters) Replay(ctx context.Context, f Filter, stream string, timeo
 		if how == viaStream {
 			why = d.replayToStream(ctx, m, stream)
 		} else {
-			why = d.replayToBridge(m, timeout)
+			why = d.replayToBridge(m, timeout, stream)
 		}
 		if why == "" {
 			if err := dlqStream.DeleteMsg(ctx, s.Seq); err != nil {
@@ -263,13 +264,21 @@ func (d *DeadLetters) replayToStream(ctx context.Context, m *nats.Msg, stream st
 
 // replayToBridge sends m to a bridge reading core NATS and says why the
 // event is not safe, or "" once Konnect accepted it.
-func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration) string {
+//
+// A stream that captures the subject answers the request too, with a
+// PubAck: the event is then stored, as safe as any other, and the bridge
+// reading that stream delivers it. Taking that answer for a failure would
+// keep the dead letter, and a second replay would send the event again.
+func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration, stream string) string {
 	resp, err := d.js.Conn().RequestMsg(m, timeout)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
 		return "no bridge reads core NATS on " + m.Subject + " (run one with BRIDGE_CORE_SUBJECT covering it)"
 	case err != nil:
 		return "no answer from a bridge: " + err.Error()
+	}
+	if why, ok := pubAckAnswer(resp.Data, stream); ok {
+		return why
 	}
 	a, err := parseCoreAnswer(resp.Data)
 	switch {
@@ -283,4 +292,27 @@ func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration) string 
 		return "dead-lettered again: " + a.Reason
 	}
 	return "the bridge asks to send it again later: " + a.Reason
+}
+
+// pubAckAnswer reads an answer that is JetStream's rather than a bridge's:
+// ok is false when it is not a PubAck. why is "" once the stream the bridge
+// reads stored the event.
+func pubAckAnswer(data []byte, stream string) (why string, ok bool) {
+	var a struct {
+		Stream string `json:"stream"`
+		Seq    uint64 `json:"seq"`
+		Error  *struct {
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(data, &a) != nil || (a.Stream == "" && a.Error == nil) {
+		return "", false
+	}
+	switch {
+	case a.Error != nil:
+		return "JetStream refused it: " + a.Error.Description, true
+	case a.Stream != stream:
+		return "stream " + a.Stream + " stored it, not " + stream + " which the bridge reads", true
+	}
+	return "", true
 }

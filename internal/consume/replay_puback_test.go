@@ -1,0 +1,62 @@
+package consume_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+
+	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
+)
+
+// A core NATS dead letter replayed onto a subject that the bridge's stream
+// captures is answered by JetStream's PubAck, not by a bridge: the event is
+// stored, so the replay counts it, removes the dead letter, and a second
+// replay sends nothing more.
+func TestReplayTakesAStreamsPubAckAsStored(t *testing.T) {
+	ns := testkit.NATS(t)
+	_, js := testkit.Connect(t, ns.ClientURL())
+	cfg := config.Defaults()
+	cfg.NATS.URL = ns.ClientURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}); err != nil {
+		t.Fatal(err)
+	}
+	dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
+	if err := dlq.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	m := nats.NewMsg(cfg.Bridge.DLQSubject + ".core.base1.all")
+	m.Header.Set(consume.HeaderSubject, "agent.runs.acme")
+	m.Header.Set(consume.HeaderKind, "rejected")
+	m.Header.Set(consume.HeaderReason, "Konnect answered 400")
+	m.Data = testkit.Guide()[0].JSON()
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+
+	var said []string
+	report := func(_ consume.Stored, what string) { said = append(said, what) }
+	n, err := dlq.Replay(ctx, consume.Filter{}, cfg.Bridge.Stream, 2*time.Second, false, report)
+	if err != nil || n != 1 {
+		t.Fatalf("replay: %d replayed, %v (%q); want 1 and no error", n, err, said)
+	}
+	n, err = dlq.Replay(ctx, consume.Filter{}, cfg.Bridge.Stream, 2*time.Second, false, report)
+	if err != nil || n != 0 {
+		t.Fatalf("second replay: %d replayed, %v (%q); want nothing", n, err, said)
+	}
+	s, err := js.Stream(ctx, cfg.Bridge.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.CachedInfo().State.Msgs; got != 1 {
+		t.Errorf("the bridge's stream holds %d replayed message(s), want exactly 1", got)
+	}
+}
