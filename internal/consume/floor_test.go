@@ -29,16 +29,9 @@ func TestAckFloorIsCheckedBeforeItIsTrusted(t *testing.T) {
 		"does not parse":      {`not json at all`, []string{"does not parse", "BRIDGE_CONSUMER_START"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			ns := testkit.NATS(t)
-			_, js := testkit.Connect(t, ns.ClientURL())
-			cfg := config.Defaults()
-			cfg.NATS.URL = ns.ClientURL()
+			js, cfg, s := withStream(t)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}})
-			if err != nil {
-				t.Fatal(err)
-			}
 			for range 5 {
 				testkit.Publish(t, js, "agent.runs.acme", testkit.Guide()[0].JSON())
 			}
@@ -97,4 +90,21 @@ func consumerReason(r health.Report) string {
 		}
 	}
 	return ""
+}
+
+// withStream is an embedded NATS server holding the bridge's stream, empty,
+// and a configuration pointing at it with the default names.
+func withStream(t *testing.T) (jetstream.JetStream, config.Config, jetstream.Stream) {
+	t.Helper()
+	ns := testkit.NATS(t)
+	_, js := testkit.Connect(t, ns.ClientURL())
+	cfg := config.Defaults()
+	cfg.NATS.URL = ns.ClientURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, cfg, s
 }

@@ -6,10 +6,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
-	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -20,15 +18,9 @@ import (
 // stored, so the replay counts it, removes the dead letter, and a second
 // replay sends nothing more.
 func TestReplayTakesAStreamsPubAckAsStored(t *testing.T) {
-	ns := testkit.NATS(t)
-	_, js := testkit.Connect(t, ns.ClientURL())
-	cfg := config.Defaults()
-	cfg.NATS.URL = ns.ClientURL()
+	js, cfg, _ := withStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}}); err != nil {
-		t.Fatal(err)
-	}
 	dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 	if err := dlq.Ensure(ctx); err != nil {
 		t.Fatal(err)
