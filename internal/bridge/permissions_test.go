@@ -84,4 +84,22 @@ func TestNATSPermissionsAndTheFenceTogether(t *testing.T) {
 		!strings.Contains(dls[0].Header.Get("Konnect-Bridge-Reason"), `subject "globex-corp" is not allowed on agent.runs.acme`) {
 		t.Errorf("dead letters %v, want acme's run billing globex-corp, fenced", dls)
 	}
+	// The bridge's user may keep the ack floor, so a consumer lost later
+	// is recreated after what was billed.
+	testkit.Eventually(t, wait, func() bool {
+		ctx, cancel := brief()
+		defer cancel()
+		kv, err := ajs.KeyValue(ctx, cfg.Bridge.StateBucket)
+		if err != nil {
+			return false
+		}
+		_, err = kv.Get(ctx, cfg.Bridge.Stream+"."+cfg.Bridge.Consumer)
+		return err == nil
+	}, "the bridge's user could not save the ack floor in %s", cfg.Bridge.StateBucket)
+	// ...and acme may not write it, nor a dead letter.
+	for _, subject := range []string{"$KV." + cfg.Bridge.StateBucket + "." + cfg.Bridge.Stream + "." + cfg.Bridge.Consumer, cfg.Bridge.DLQSubject + ".forged.1.all"} {
+		if err := publish(subject, own); err == nil {
+			t.Errorf("acme published on %s", subject)
+		}
+	}
 }
