@@ -5,6 +5,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 	"testing"
 
 	cenats "github.com/cloudevents/sdk-go/protocol/nats/v2"
@@ -116,6 +117,10 @@ func TestDuplicateIDNotCountedTwice(t *testing.T) {
 			for _, r := range c.runs {
 				testkit.Publish(t, e.js, "agent.runs.acme", r.JSON())
 			}
+			// The consumer's pending count follows the stream a moment
+			// late on a loaded machine: wait for the requests first.
+			testkit.Eventually(t, wait, func() bool { return e.konnect.AcceptedEvents() >= len(c.runs) },
+				"Konnect accepted %v events in its requests, want both copies (%d) sent", lazy(func() string { return strconv.Itoa(e.konnect.AcceptedEvents()) }), len(c.runs))
 			e.waitSettled()
 			if got := e.konnect.AcceptedEvents(); got != len(c.runs) {
 				t.Errorf("Konnect accepted %d events in its requests, want both copies (%d) sent", got, len(c.runs))
