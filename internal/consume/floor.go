@@ -166,15 +166,22 @@ func (j *JetStream) reopenFloors(ctx context.Context, record []byte) (jetstream.
 	j.log.Warn().Str("bucket", j.cfg.Bridge.StateBucket).
 		Msg("BRIDGE_STATE_BUCKET was deleted while the bridge runs; creating it again and writing the ack floor kept in memory")
 	j.mu.Lock()
+	old := j.floors
 	j.floors, j.floorsTried, j.saved = nil, false, ""
 	replicas := j.floorReplicas
 	j.mu.Unlock()
 	j.openFloors(ctx, replicas)
 	j.mu.Lock()
 	kv := j.floors
+	if kv == nil {
+		// Not created (JetStream away a moment, bind-only, no right):
+		// keep the old handle, so that the next save tries again rather
+		// than the floor staying in memory for the rest of the process.
+		j.floors = old
+	}
 	j.mu.Unlock()
 	if kv == nil {
-		return nil, fmt.Errorf("BRIDGE_STATE_BUCKET %s is gone and could not be created again", j.cfg.Bridge.StateBucket)
+		return old, fmt.Errorf("BRIDGE_STATE_BUCKET %s is gone and could not be created again", j.cfg.Bridge.StateBucket)
 	}
 	_, err := kv.Put(ctx, j.floorKey(), record)
 	return kv, err
