@@ -22,23 +22,7 @@ func TestConsumerDeletedWhileNoBridgeRunsResumesAfterItsAckFloor(t *testing.T) {
 	e.waitSettled()
 	e.bridge.Stop(t)
 
-	ctx, cancel := brief()
-	defer cancel()
-	if err := e.js.DeleteConsumer(ctx, e.cfg.Bridge.Stream, e.cfg.Bridge.Consumer); err != nil {
-		t.Fatal(err)
-	}
-	testkit.StartBridge(t, e.cfg)
-	e.publishRuns(runs("after", 5))
-	e.waitHeld(25)
-	e.waitSettled()
-	for id, n := range posted.snapshot() {
-		if n != 1 {
-			t.Errorf("run %s was posted %d times, want once", id, n)
-		}
-	}
-	if got := e.consumer().Config.OptStartSeq; got != 21 {
-		t.Errorf("the recreated consumer starts at %d, want 21, after the 20 acknowledged", got)
-	}
+	e.loseConsumerAndRestart(&posted, 20)
 }
 
 // A brand-new consumer (no ack floor on record) starts where
@@ -115,19 +99,31 @@ func TestStateBucketDeletedWhileRunningIsCreatedAgain(t *testing.T) {
 	if _, err := kv.Get(ctx, e.cfg.Bridge.Stream+"."+e.cfg.Bridge.Consumer); err != nil {
 		t.Fatalf("no ack floor in the bucket created again: %v", err)
 	}
+	e.loseConsumerAndRestart(&posted, 25)
+}
+
+// loseConsumerAndRestart deletes the durable consumer while no bridge runs
+// (the bridge is stopped), starts a bridge again and publishes 5 more runs:
+// every run is posted once, and the consumer is recreated just after the
+// first acked messages, which were acknowledged.
+func (e *env) loseConsumerAndRestart(posted *postedIDs, acked int) {
+	t := e.t
+	t.Helper()
+	ctx, cancel := brief()
+	defer cancel()
 	if err := e.js.DeleteConsumer(ctx, e.cfg.Bridge.Stream, e.cfg.Bridge.Consumer); err != nil {
 		t.Fatal(err)
 	}
 	testkit.StartBridge(t, e.cfg)
 	e.publishRuns(runs("after", 5))
-	e.waitHeld(30)
+	e.waitHeld(acked + 5)
 	e.waitSettled()
 	for id, n := range posted.snapshot() {
 		if n != 1 {
 			t.Errorf("run %s was posted %d times, want once", id, n)
 		}
 	}
-	if got := e.consumer().Config.OptStartSeq; got != 26 {
-		t.Errorf("the recreated consumer starts at %d, want 26, after the 25 acknowledged", got)
+	if got := e.consumer().Config.OptStartSeq; got != uint64(acked+1) {
+		t.Errorf("the recreated consumer starts at %d, want %d, after the %d acknowledged", got, acked+1, acked)
 	}
 }
