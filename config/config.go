@@ -88,9 +88,12 @@ type Bridge struct {
 	// AdminToken guards the admin server's pages and APIs but the probes
 	// and metrics.
 	AdminToken Secret
-	LogLevel   string
-	LogFormat  string
-	Sandbox    bool
+	// DLQKey seals dead letters, so the bridge and its dlq tool tell
+	// them from anyone else's; empty: a generated key kept in StateBucket.
+	DLQKey    Secret
+	LogLevel  string
+	LogFormat string
+	Sandbox   bool
 	// SandboxKeep is how many accepted events the sandbox keeps to show;
 	// it counts all of them.
 	SandboxKeep     int

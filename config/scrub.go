@@ -32,7 +32,7 @@ func (c Config) Scrubber() *Scrubber {
 		}
 	}
 	// Shorter values are too common in text to replace, and no secret.
-	add(3, c.Konnect.Token.Reveal(), c.NATS.Token.Reveal(), c.NATS.Password.Reveal(), c.Bridge.AdminToken.Reveal())
+	add(3, c.Konnect.Token.Reveal(), c.NATS.Token.Reveal(), c.NATS.Password.Reveal(), c.Bridge.AdminToken.Reveal(), c.Bridge.DLQKey.Reveal())
 	for _, s := range c.contextSecrets {
 		add(3, s.Reveal())
 	}

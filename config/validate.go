@@ -198,6 +198,10 @@ func (c Config) checkBatching(p *problems) {
 	if c.Batch.MaxEventsPerMessage < 1 {
 		p.add("BRIDGE_MAX_EVENTS_PER_MESSAGE %d must be at least 1: 100000 is the default", c.Batch.MaxEventsPerMessage)
 	}
+	p.err(checkSecret("BRIDGE_DLQ_KEY", c.Bridge.DLQKey, true))
+	if n := len(c.Bridge.DLQKey); n > 0 && n < MinDLQKey {
+		p.add("BRIDGE_DLQ_KEY is %d characters: use at least %d (openssl rand -hex 32 makes one), or leave it empty for a key the bridge keeps in BRIDGE_STATE_BUCKET", n, MinDLQKey)
+	}
 	if c.Bridge.DLQMaxBytes < 1<<20 {
 		p.add("BRIDGE_DLQ_MAX_BYTES %d is too small: use at least 1048576 (1 MiB); 1073741824 (1 GiB) is the default", c.Bridge.DLQMaxBytes)
 	}
@@ -241,6 +245,10 @@ func checkPlainHTTP(k Konnect) error {
 // MinAdminToken is the shortest BRIDGE_ADMIN_TOKEN: a guess must not
 // pay, and the scrubber replaces the token wherever it appears in text.
 const MinAdminToken = 16
+
+// MinDLQKey is the shortest BRIDGE_DLQ_KEY: 32 characters, at least 128
+// bits of a hex key.
+const MinDLQKey = 32
 
 // AdminOpen reports a BRIDGE_HTTP_ADDR only this machine reaches: without
 // BRIDGE_ADMIN_TOKEN, its pages are served to anyone who asks.

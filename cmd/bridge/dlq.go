@@ -30,6 +30,7 @@ func dlqFlags(fs *flag.FlagSet) action {
 	dryRun := fs.Bool("dry-run", false, "replay: say what would be sent, send and remove nothing")
 	timeout := fs.Duration("timeout", 90*time.Second, "replay: how long to wait for a bridge to answer a dead letter from core NATS")
 	showData := fs.Bool("data", false, "list: print each payload too")
+	unverified := fs.Bool("unverified", false, "replay: also replay dead letters the bridge did not seal (forged, or stored before seals); the fence still applies")
 	return func(ctx context.Context, cfg config.Config, fs *flag.FlagSet, stdout io.Writer) error {
 		action := fs.Arg(0)
 		if fs.NArg() != 1 || (action != "list" && action != "replay") {
@@ -50,10 +51,16 @@ func dlqFlags(fs *flag.FlagSet) action {
 		defer nc.Close()
 		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 		if action == "replay" {
-			n, err := dlq.Replay(ctx, f, cfg.Bridge.Stream, *timeout, *dryRun, func(s consume.Stored, what string) {
-				fmt.Fprintf(stdout, "%d\t%s\n", s.Seq, what)
+			rule, err := cfg.Fence.Rule()
+			if err != nil {
+				return err
+			}
+			o := consume.ReplayOptions{Stream: cfg.Bridge.Stream, Timeout: *timeout, DryRun: *dryRun, Unverified: *unverified, Fence: rule}
+			n, err := dlq.Replay(ctx, f, o, func(s consume.Stored, what string) {
+				// What is said holds producers' subjects and reasons.
+				fmt.Fprintf(stdout, "%d\t%s\n", s.Seq, termsafe.String(what))
 			})
-			fmt.Fprintf(stdout, "replayed %d dead letter(s)\n", n)
+			fmt.Fprintf(stdout, "%s\n", n)
 			return err
 		}
 		return listDeadLetters(ctx, dlq, f, *showData, cfg.Bridge.DLQStream, stdout)
@@ -63,8 +70,8 @@ func dlqFlags(fs *flag.FlagSet) action {
 // listDeadLetters prints the dead letters f picks, a page at a time.
 func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Filter, showData bool, stream string, stdout io.Writer) error {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tREASON")
-	n := 0
+	fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tSEAL\tREASON")
+	n, foreign, unchecked := 0, 0, ""
 	err := dlq.Each(ctx, f, func(s consume.Stored) error {
 		n++
 		status := "-"
@@ -73,10 +80,17 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 		}
 		// Subject, kind, reason and payload come from producers (or from
 		// whoever wrote on the dead-letter subjects): shown, never obeyed.
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339),
-			termsafe.String(s.Subject), termsafe.String(string(s.Kind)), status, termsafe.String(s.Reason))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339),
+			termsafe.String(s.Subject), termsafe.String(string(s.Kind)), status, sealColumn(s), termsafe.String(s.Reason))
+		switch s.Auth {
+		case consume.Genuine:
+		case consume.Unchecked:
+			unchecked = s.AuthNote
+		default:
+			foreign++
+		}
 		if showData {
-			fmt.Fprintf(w, "\t\t\t\t\t%s\n", termsafe.Bytes(s.Data))
+			fmt.Fprintf(w, "\t\t\t\t\t\t%s\n", termsafe.Bytes(s.Data))
 		}
 		if n%100 == 0 {
 			return w.Flush()
@@ -85,5 +99,22 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 	})
 	w.Flush()
 	fmt.Fprintf(stdout, "%d dead letter(s) in %s\n", n, stream)
+	if unchecked != "" {
+		fmt.Fprintf(stdout, "seals not checked: %s\n", unchecked)
+	}
+	if foreign > 0 {
+		fmt.Fprintf(stdout, "not sealed by the bridge: %d of them (SEAL column), which replay refuses unless --unverified; keep producers off BRIDGE_DLQ_SUBJECT.> (bridge permissions)\n", foreign)
+	}
 	return err
+}
+
+// sealColumn is who wrote a dead letter, in a word.
+func sealColumn(s consume.Stored) string {
+	switch s.Auth {
+	case consume.Genuine:
+		return "ok"
+	case consume.Unchecked:
+		return "unchecked"
+	}
+	return strings.ToUpper(string(s.Auth))
 }

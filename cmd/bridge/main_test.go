@@ -237,10 +237,12 @@ func TestDLQFlagsWorkOnEitherSideOfTheAction(t *testing.T) {
 		says     []string
 		replayed []string
 	}{
-		"flags after replay":  {args: []string{"dlq", "replay", "--seq", "2"}, says: []string{"replayed 1 dead letter(s)"}, replayed: all[1:2]},
-		"flags before replay": {args: []string{"dlq", "--seq", "2", "replay"}, says: []string{"replayed 1 dead letter(s)"}, replayed: all[1:2]},
-		"--seq=N after":       {args: []string{"dlq", "replay", "--seq=3"}, says: []string{"replayed 1 dead letter(s)"}, replayed: all[2:3]},
-		"every dead letter":   {args: []string{"dlq", "replay"}, says: []string{"replayed 3 dead letter(s)"}, replayed: all},
+		// Dead letters of a bridge from before seals: replayed when asked.
+		"flags after replay":  {args: []string{"dlq", "replay", "--seq", "2", "--unverified"}, says: []string{"replayed 0, stored 1, kept 0, refused 0"}, replayed: all[1:2]},
+		"flags before replay": {args: []string{"dlq", "--seq", "2", "--unverified", "replay"}, says: []string{"replayed 0, stored 1, kept 0, refused 0"}, replayed: all[1:2]},
+		"--seq=N after":       {args: []string{"dlq", "--unverified", "replay", "--seq=3"}, says: []string{"replayed 0, stored 1, kept 0, refused 0"}, replayed: all[2:3]},
+		"every dead letter":   {args: []string{"dlq", "replay", "--unverified"}, says: []string{"replayed 0, stored 3, kept 0, refused 0"}, replayed: all},
+		"unsealed, not asked": {args: []string{"dlq", "replay"}, code: 1, says: []string{"refused: not checked", "--unverified", "replayed 0, stored 0, kept 0, refused 3"}},
 		"list with --data after": {
 			args: []string{"dlq", "list", "--data"},
 			says: []string{"subject must not be empty", `{"dead letter":2}`, "3 dead letter(s) in AGENT_RUNS_DLQ"},

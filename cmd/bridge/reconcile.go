@@ -11,10 +11,12 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
 
@@ -98,14 +100,18 @@ func deadLetterLookup(ctx context.Context, js jetstream.JetStream, cfg config.Co
 	if err != nil {
 		return nil
 	}
-	dlq, err := js.Stream(ctx, cfg.Bridge.DLQStream)
-	if err != nil {
+	if _, err := js.Stream(ctx, cfg.Bridge.DLQStream); err != nil {
 		return nil
 	}
+	dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 	streamID := consume.StreamIdentity(s.CachedInfo())
 	return func(ctx context.Context, seq uint64, index int) (string, bool, error) {
-		st, found, err := consume.LetterOf(ctx, dlq, cfg.Bridge.DLQSubject, streamID, seq, index)
-		return st.Kind + ": " + st.Reason, found, err
+		st, found, err := dlq.LetterOf(ctx, streamID, seq, index)
+		what := st.Kind + ": " + st.Reason
+		if st.Auth != consume.Genuine {
+			what += " (" + st.Authenticity() + ")"
+		}
+		return what, found, err
 	}
 }
 

@@ -86,16 +86,16 @@ func TestReplayNeverLosesAndNeverBillsTwice(t *testing.T) {
 	k.broken.Store(false) // the meter is fixed
 
 	dlq := consume.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
-	replay := func() (int, error, []string) {
+	replay := func() (consume.ReplayCounts, error, []string) {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		var said []string
-		n, err := dlq.Replay(ctx, consume.Filter{}, e.cfg.Bridge.Stream, 5*time.Second, false, func(_ consume.Stored, what string) { said = append(said, what) })
+		n, err := dlq.Replay(ctx, consume.Filter{}, consume.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ consume.Stored, what string) { said = append(said, what) })
 		return n, err, said
 	}
 	n, err, said := replay()
-	if n != 1 || !errors.Is(err, consume.ErrNotReplayed) {
-		t.Fatalf("replay with no bridge running: %d replayed, %v; want 1 and the core one kept (%q)", n, err, said)
+	if n != (consume.ReplayCounts{Stored: 1, Kept: 1}) || !errors.Is(err, consume.ErrNotReplayed) {
+		t.Fatalf("replay with no bridge running: %v, %v; want the stream's stored again and the core one kept (%q)", n, err, said)
 	}
 	if left := e.deadLetters(); len(left) != 1 || left[0].Header.Get("Konnect-Bridge-Stream") != "" {
 		t.Fatalf("want the core dead letter kept and the stream's removed, %d left", len(left))
@@ -113,8 +113,8 @@ func TestReplayNeverLosesAndNeverBillsTwice(t *testing.T) {
 	if !sameTime(times[len(times)-1], storedAt) {
 		t.Errorf("the replayed run was sent with time %s, want %s, when the stream first stored it", times[len(times)-1], storedAt)
 	}
-	if n, err, said := replay(); n != 1 || err != nil {
-		t.Fatalf("replay with a bridge reading core NATS: %d, %v (%q); want the core one accepted", n, err, said)
+	if n, err, said := replay(); n != (consume.ReplayCounts{Replayed: 1}) || err != nil {
+		t.Fatalf("replay with a bridge reading core NATS: %v, %v (%q); want the core one accepted", n, err, said)
 	}
 	if got := e.konnect.IDs(); !got["acme-platform/"+coreID] || len(got) != 2 {
 		t.Fatalf("Konnect holds %v, want both runs, the core one under %s", got, coreID)
@@ -125,8 +125,8 @@ func TestReplayNeverLosesAndNeverBillsTwice(t *testing.T) {
 
 	putBack(t, e, fromStream)
 	before := e.konnect.AcceptedEvents()
-	if n, err, _ := replay(); n != 1 || err != nil {
-		t.Fatalf("replaying again: %d, %v", n, err)
+	if n, err, _ := replay(); n != (consume.ReplayCounts{Stored: 1}) || err != nil {
+		t.Fatalf("replaying again: %v, %v", n, err)
 	}
 	testkit.Eventually(t, wait, func() bool { return e.konnect.AcceptedEvents() > before }, "the second replay was not sent")
 	e.waitSettled()
@@ -166,9 +166,9 @@ func TestReplayKeepsACoreDeadLetterWhoseEventsAreStillBad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	var said []string
-	n, err := dlq.Replay(ctx, consume.Filter{}, e.cfg.Bridge.Stream, 5*time.Second, false, func(_ consume.Stored, what string) { said = append(said, what) })
-	if n != 0 || !errors.Is(err, consume.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again") {
-		t.Fatalf("replay: %d, %v (%q); want the dead letter kept, its events still bad", n, err, said)
+	n, err := dlq.Replay(ctx, consume.Filter{}, consume.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ consume.Stored, what string) { said = append(said, what) })
+	if n != (consume.ReplayCounts{Kept: 1}) || !errors.Is(err, consume.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again") {
+		t.Fatalf("replay: %v, %v (%q); want the dead letter kept, its events still bad", n, err, said)
 	}
 	if len(e.deadLetters()) != 1 {
 		t.Fatal("the dead letter of events still bad was removed")

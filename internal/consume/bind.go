@@ -55,6 +55,9 @@ func (j *JetStream) bind(ctx context.Context) error {
 	if j.cfg.ReadingConsumer() == j.cfg.Bridge.Consumer {
 		j.openFloors(ctx, info.Config.Replicas)
 	}
+	if j.emitter.dlq != nil {
+		j.emitter.dlq.openSeal(ctx, info.Config.Replicas)
+	}
 	return j.bindConsumer(ctx, StreamIdentity(info), info.Created, info.State)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -84,6 +85,13 @@ type DeadLetters struct {
 	retryDelay time.Duration
 	stage      stage
 	tracer     tracer
+
+	// key is BRIDGE_DLQ_KEY, stateBucket where the generated key is kept
+	// without it (see openSeal).
+	key         string
+	stateBucket string
+	mu          sync.Mutex
+	sealer      *sealer
 }
 
 // NewDeadLetters stores on subjects under cfg's BRIDGE_DLQ_SUBJECT in
@@ -92,6 +100,7 @@ func NewDeadLetters(js jetstream.JetStream, cfg config.Config, log zerolog.Logge
 	d := &DeadLetters{
 		js: js, subject: cfg.Bridge.DLQSubject, subjects: DeadLetterSubjects(cfg), stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes, bindOnly: cfg.Bridge.BindOnly,
 		log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, health: h, retryDelay: cfg.Retry.NakDelay,
+		key: cfg.Bridge.DLQKey.Reveal(), stateBucket: cfg.Bridge.StateBucket,
 	}
 	d.stage = newStage()
 	return d
@@ -178,12 +187,57 @@ func (d *DeadLetters) upgrade(ctx context.Context, info *jetstream.StreamInfo) e
 // errStoreStalled marks a dead-letter stream that cannot store.
 var errStoreStalled = errors.New("dead letters cannot be stored")
 
-// publish stores one dead letter and returns once JetStream acknowledged
-// it, or found it already stored. A dead-letter stream deleted under the
-// bridge is created again. A dead letter too large for the server is
-// stored without its payload, the reason still whole, rather than handed
-// back forever.
+// publish stores one dead letter, sealed, and returns once JetStream
+// acknowledged it, or found it already stored. "Already stored" is
+// believed of a dead letter the bridge sealed only: someone else's message
+// on its subject (a forgery, or a dead letter of a bridge from before
+// seals) is left where it is, counted and said, and the dead letter goes
+// on a subject beside it that only the key's holder can name.
 func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Kind, subject string) error {
+	d.openSeal(ctx, 1)
+	taken := ""
+	stored, err := d.put(ctx, m)
+	var held *heldBy
+	if errors.As(err, &held) {
+		taken = m.Subject
+		m.Subject = d.sealer.aside(m.Subject)
+		stored, err = d.put(ctx, m)
+	}
+	d.traceDeadLetter(m, string(kind), subject, err)
+	if streamFull(err) {
+		return fmt.Errorf("%w: the dead-letter stream %s is full (%w): its message is held, not acked, until there is room. Replay or purge what it holds (bridge dlq list, bridge dlq replay), or raise its limit (BRIDGE_DLQ_MAX_BYTES, nats stream edit %s --max-bytes)", errStoreStalled, d.stream, err, d.stream)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: stream %s: %w", errStoreStalled, d.stream, err)
+	}
+	if !stored {
+		return nil
+	}
+	if taken != "" {
+		d.metrics.DeadLettersForeign.WithLabelValues(string(held.what)).Inc()
+		d.log.Warn().Str("dead_letter", taken).Str("found", string(held.what)).Str("stored_on", m.Subject).
+			Msg("a message the bridge did not seal holds this dead letter's subject (forged, or stored by a bridge from before seals): it is left as it is, and the dead letter is stored beside it. Keep producers off BRIDGE_DLQ_SUBJECT.> (see `bridge permissions`)")
+	}
+	d.metrics.EventsDeadLettered.WithLabelValues(string(kind)).Inc()
+	d.log.Warn().Str("kind", string(kind)).Str("reason", m.Header.Get(HeaderReason)).Str("subject", subject).Str("dead_letter", m.Subject).Msg("event dead-lettered")
+	return nil
+}
+
+// heldBy says a message the bridge did not seal holds a dead letter's
+// subject.
+type heldBy struct{ what Authenticity }
+
+func (h *heldBy) Error() string {
+	return "the subject holds a message the bridge did not seal: " + string(h.what)
+}
+
+// put seals m and stores it: stored is false when the dead letter was
+// there already, sealed by the bridge; a heldBy error when someone else's
+// message is. A dead-letter stream deleted under the bridge is created
+// again. A dead letter too large for the server is stored without its
+// payload, the reason still whole, rather than handed back forever.
+func (d *DeadLetters) put(ctx context.Context, m *nats.Msg) (stored bool, err error) {
+	d.sealer.seal(m)
 	ack, err := d.js.PublishMsg(ctx, m)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		d.log.Warn().Str("stream", d.stream).Msg("the dead-letter stream is gone; creating it again")
@@ -194,21 +248,27 @@ func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Ki
 	if errors.Is(err, nats.ErrMaxPayload) {
 		m.Header.Set(HeaderTruncated, fmt.Sprintf("payload of %d bytes left out: larger than the server's max_payload with the reason headers", len(m.Data)))
 		m.Data = nil
+		d.sealer.seal(m)
 		ack, err = d.js.PublishMsg(ctx, m)
 	}
-	d.traceDeadLetter(m, string(kind), subject, err)
-	if alreadyStored(err) || (err == nil && ack.Duplicate) {
-		return nil
+	if !alreadyStored(err) && (err != nil || !ack.Duplicate) {
+		return err == nil, err
 	}
-	if streamFull(err) {
-		return fmt.Errorf("%w: the dead-letter stream %s is full (%w): its message is held, not acked, until there is room. Replay or purge what it holds (bridge dlq list, bridge dlq replay), or raise its limit (BRIDGE_DLQ_MAX_BYTES, nats stream edit %s --max-bytes)", errStoreStalled, d.stream, err, d.stream)
+	s, err := d.js.Stream(ctx, d.stream)
+	if err != nil {
+		return false, fmt.Errorf("look up what holds %s: %w", m.Subject, err)
+	}
+	there, err := s.GetLastMsgForSubject(ctx, m.Subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, fmt.Errorf("%s was refused as held, and holds nothing now: trying again", m.Subject)
 	}
 	if err != nil {
-		return fmt.Errorf("%w: stream %s: %w", errStoreStalled, d.stream, err)
+		return false, fmt.Errorf("look up what holds %s: %w", m.Subject, err)
 	}
-	d.metrics.EventsDeadLettered.WithLabelValues(string(kind)).Inc()
-	d.log.Warn().Str("kind", string(kind)).Str("reason", m.Header.Get(HeaderReason)).Str("subject", subject).Str("dead_letter", m.Subject).Msg("event dead-lettered")
-	return nil
+	if a := d.sealer.check(there.Subject, there.Header, there.Data); a != Genuine {
+		return false, &heldBy{what: a}
+	}
+	return false, nil
 }
 
 // alreadyStored reports the dead-letter stream refusing a second dead

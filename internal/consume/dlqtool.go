@@ -13,6 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
 
 // Stored is a dead letter as the dead-letter stream keeps it.
@@ -25,6 +27,37 @@ type Stored struct {
 	Status  int
 	Header  nats.Header
 	Data    []byte
+	// Letter is the dead letter's own subject, under BRIDGE_DLQ_SUBJECT.
+	Letter string
+	// Auth is who wrote it, as its seal says; Unchecked with the reason
+	// in AuthNote when there is no key to check with.
+	Auth     Authenticity
+	AuthNote string
+}
+
+// Authenticity says in words whose dead letter this is.
+func (s Stored) Authenticity() string {
+	switch s.Auth {
+	case Genuine:
+		return "sealed by the bridge"
+	case Unsealed:
+		return "NOT SEALED: forged, or stored by a bridge from before seals"
+	case Forged:
+		return "FORGED: its seal does not match what it holds"
+	case OtherKey:
+		return "sealed with another key (BRIDGE_DLQ_KEY changed, or a bridge that could not keep its key)"
+	}
+	return "not checked: " + s.AuthNote
+}
+
+// verified is st with what check says of its seal.
+func verified(check *sealer, why string, st Stored) Stored {
+	if check == nil {
+		st.Auth, st.AuthNote = Unchecked, why
+	} else {
+		st.Auth = check.check(st.Letter, st.Header, st.Data)
+	}
+	return st
 }
 
 // Filter picks dead letters; its zero value picks every one.
@@ -62,6 +95,7 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 	// Dead letters stored from here on (a replayed event refused again)
 	// are left for another run: a replay never chases its own tail.
 	last := state.LastSeq
+	check, why := d.checker(ctx)
 	c, err := s.OrderedConsumer(ctx, f.start())
 	if err != nil {
 		return fmt.Errorf("read dead-letter stream %s: %w", d.stream, err)
@@ -83,7 +117,7 @@ func (d *DeadLetters) Each(ctx context.Context, f Filter, fn func(Stored) error)
 			if md.Sequence.Stream > last {
 				return nil
 			}
-			st := stored(msg, md)
+			st := verified(check, why, stored(msg, md))
 			if !f.picks(st) {
 				continue
 			}
@@ -115,34 +149,71 @@ func (f Filter) start() jetstream.OrderedConsumerConfig {
 
 // stored reads a dead letter from its message and headers.
 func stored(msg jetstream.Msg, md *jetstream.MsgMetadata) Stored {
-	return storedAt(md.Sequence.Stream, md.Timestamp, msg.Headers(), msg.Data())
+	return storedAt(md.Sequence.Stream, md.Timestamp, msg.Subject(), msg.Headers(), msg.Data())
 }
 
-// storedAt is the dead letter of sequence seq, stored at t, from its headers
-// and data.
-func storedAt(seq uint64, t time.Time, h nats.Header, data []byte) Stored {
+// storedAt is the dead letter of sequence seq on subject, stored at t,
+// from its headers and data.
+func storedAt(seq uint64, t time.Time, subject string, h nats.Header, data []byte) Stored {
 	status, _ := strconv.Atoi(h.Get(HeaderStatus))
 	return Stored{
-		Seq: seq, Time: t, Subject: h.Get(HeaderSubject),
+		Seq: seq, Time: t, Subject: h.Get(HeaderSubject), Letter: subject,
 		Kind: h.Get(HeaderKind), Reason: h.Get(HeaderReason), Status: status, Header: h, Data: data,
 	}
 }
 
 // ErrNotReplayed says some dead letters picked for replay were kept: no
-// stream or bridge took them. The report says which and why; run replay
-// again once that is fixed.
+// stream or bridge took them, or they were refused (not sealed by the
+// bridge, or outside the fence). The report says which and why.
 var ErrNotReplayed = errors.New("some dead letters were not replayed and are kept")
+
+// ReplayOptions says how a replay runs.
+type ReplayOptions struct {
+	// Stream is the stream the bridge reads (BRIDGE_STREAM): a dead letter
+	// stored again anywhere else is not safe.
+	Stream string
+	// Timeout bounds the wait for a bridge reading core NATS to answer.
+	Timeout time.Duration
+	// DryRun sends and removes nothing.
+	DryRun bool
+	// Unverified replays dead letters the bridge did not seal too.
+	Unverified bool
+	// Fence (BRIDGE_FENCE_SUBJECTS) is checked for every event against
+	// the subject it was first published on, before it is sent.
+	Fence *fence.Rule
+}
+
+// ReplayCounts is what became of the dead letters a replay picked.
+type ReplayCounts struct {
+	// Replayed: a bridge answered that Konnect accepted them.
+	Replayed int
+	// Stored: the stream the bridge reads stored them again, and the bridge
+	// delivers them from there.
+	Stored int
+	// Kept: sent, but not safe yet (no stream or bridge took them), or
+	// safe but not removed; kept in the dead-letter stream.
+	Kept int
+	// Refused: not sent, for they are not the bridge's or the fence
+	// refuses them; kept in the dead-letter stream.
+	Refused int
+}
+
+func (c ReplayCounts) String() string {
+	return fmt.Sprintf("replayed %d, stored %d, kept %d, refused %d", c.Replayed, c.Stored, c.Kept, c.Refused)
+}
 
 // Replay sends the dead letters f picks back the way they came, each as
 // the very event it was (the same id and time, recorded when it was
 // dead-lettered), and removes a dead letter only once its event is safe:
-// a dead letter from the stream stream is removed after that stream
+// a dead letter from a stream is removed after the stream the bridge reads
 // acknowledged the republished message; one from a core NATS producer is
 // sent as a request and removed after a bridge answers that Konnect
-// accepted it. Everything else is kept, told to report, and the run ends
-// with ErrNotReplayed. With dryRun nothing is sent or removed. report is
-// called once per dead letter with what became of it.
-func (d *DeadLetters) Replay(ctx context.Context, f Filter, stream string, timeout time.Duration, dryRun bool, report func(Stored, string)) (replayed int, err error) {
+// accepted it (or a stream stored it). A dead letter the bridge did not
+// seal is refused unless o.Unverified, and one with an event the fence
+// refuses on its original subject always is. Everything not removed is
+// kept, and then the run ends with ErrNotReplayed. report is called once
+// per dead letter with what became of it.
+func (d *DeadLetters) Replay(ctx context.Context, f Filter, o ReplayOptions, report func(Stored, string)) (n ReplayCounts, err error) {
 	if f.Seq != 0 && f.Kind == "" && f.Subject == "" {
 		found := false
 		defer func() {
@@ -156,23 +227,27 @@ func (d *DeadLetters) Replay(ctx context.Context, f Filter, stream string, timeo
 	}
 	dlqStream, err := d.js.Stream(ctx, d.stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return 0, nil // no dead letters
+		return n, nil // no dead letters
 	}
 	if err != nil {
-		return 0, fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
+		return n, fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
 	}
-	kept := 0
 	err = d.Each(ctx, f, func(s Stored) error {
+		if why := refusal(s, o); why != "" {
+			n.Refused++
+			report(s, "refused: "+why)
+			return nil
+		}
 		m, how := replayMsg(s)
-		if dryRun {
+		if o.DryRun {
 			report(s, "would replay to "+s.Subject+" "+how)
 			return nil
 		}
-		var why string
+		why, stored := "", true
 		if how == viaStream {
-			why = d.replayToStream(ctx, m, stream)
+			why = d.replayToStream(ctx, m, o.Stream)
 		} else {
-			why = d.replayToBridge(m, timeout, stream)
+			why, stored = d.replayToBridge(m, o.Timeout, o.Stream)
 		}
 		if why == "" {
 			if err := dlqStream.DeleteMsg(ctx, s.Seq); err != nil {
@@ -181,19 +256,45 @@ func (d *DeadLetters) Replay(ctx context.Context, f Filter, stream string, timeo
 				why = "replayed, but not removed: " + err.Error()
 			}
 		}
-		if why != "" {
-			kept++
+		switch {
+		case why != "":
+			n.Kept++
 			report(s, "kept: "+why)
-			return nil
+		case stored:
+			n.Stored++
+			report(s, "stored again in "+o.Stream+" (the bridge delivers it from there), sent to "+s.Subject+" "+how)
+		default:
+			n.Replayed++
+			report(s, "replayed to "+s.Subject+" "+how+": Konnect accepted it")
 		}
-		replayed++
-		report(s, "replayed to "+s.Subject+" "+how)
 		return nil
 	})
-	if err == nil && kept > 0 {
-		err = fmt.Errorf("%w: %d of them", ErrNotReplayed, kept)
+	if err == nil && n.Kept+n.Refused > 0 {
+		err = fmt.Errorf("%w: %d kept, %d refused", ErrNotReplayed, n.Kept, n.Refused)
 	}
-	return replayed, err
+	return n, err
+}
+
+// refusal says why s is not sent at all, or "".
+func refusal(s Stored, o ReplayOptions) string {
+	switch {
+	case s.Auth != Genuine && !o.Unverified:
+		return s.Authenticity() + "; replay it with --unverified only if you know who wrote it"
+	case s.Subject == "":
+		return "it names no subject it was first published on (" + HeaderSubject + ")"
+	}
+	if o.Fence == nil {
+		return ""
+	}
+	for _, e := range decode.Decode(originalHeaders(s.Header), s.Data) {
+		if e.Err != nil {
+			continue // never delivered: it is dead-lettered again
+		}
+		if err := o.Fence.Admit(e.Event, s.Subject); err != nil {
+			return "the fence refuses it on " + s.Subject + ": " + err.Error()
+		}
+	}
+	return ""
 }
 
 const (
@@ -263,35 +364,36 @@ func (d *DeadLetters) replayToStream(ctx context.Context, m *nats.Msg, stream st
 }
 
 // replayToBridge sends m to a bridge reading core NATS and says why the
-// event is not safe, or "" once Konnect accepted it.
+// event is not safe, or "" once Konnect accepted it (stored false) or a
+// stream stored it (stored true).
 //
 // A stream that captures the subject answers the request too, with a
 // PubAck: the event is then stored, as safe as any other, and the bridge
 // reading that stream delivers it. Taking that answer for a failure would
 // keep the dead letter, and a second replay would send the event again.
-func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration, stream string) string {
+func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration, stream string) (why string, stored bool) {
 	resp, err := d.js.Conn().RequestMsg(m, timeout)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return "no bridge reads core NATS on " + m.Subject + " (run one with BRIDGE_CORE_SUBJECT covering it)"
+		return "no bridge reads core NATS on " + m.Subject + " (run one with BRIDGE_CORE_SUBJECT covering it)", false
 	case err != nil:
-		return "no answer from a bridge: " + err.Error()
+		return "no answer from a bridge: " + err.Error(), false
 	}
 	if why, ok := pubAckAnswer(resp.Data, stream); ok {
-		return why
+		return why, true
 	}
 	a, err := parseCoreAnswer(resp.Data)
 	switch {
 	case err != nil:
-		return "the answer was not a bridge's: " + err.Error()
+		return "the answer was not a bridge's: " + err.Error(), false
 	case a.Status == answerAccepted && a.DeadLettered == 0:
-		return ""
+		return "", false
 	case a.Status == answerAccepted:
-		return fmt.Sprintf("%d of its events were dead-lettered again (the rest were delivered)", a.DeadLettered)
+		return fmt.Sprintf("%d of its events were dead-lettered again (the rest were delivered)", a.DeadLettered), false
 	case a.Status == answerDeadLettered:
-		return "dead-lettered again: " + a.Reason
+		return "dead-lettered again: " + a.Reason, false
 	}
-	return "the bridge asks to send it again later: " + a.Reason
+	return "the bridge asks to send it again later: " + a.Reason, false
 }
 
 // pubAckAnswer reads an answer that is JetStream's rather than a bridge's:

@@ -50,13 +50,7 @@ func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 		return
 	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = j.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      bucket,
-			Description: "konnect-bridge: the ack floor of each consumer, to recreate a deleted consumer where it was",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-			Replicas:    max(replicas, 1),
-		})
+		kv, err = j.js.CreateKeyValue(ctx, stateBucketConfig(bucket, replicas))
 	}
 	if err != nil {
 		j.log.Warn().Err(err).Str("bucket", bucket).
@@ -66,6 +60,18 @@ func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 	j.mu.Lock()
 	j.floors = kv
 	j.mu.Unlock()
+}
+
+// stateBucketConfig is BRIDGE_STATE_BUCKET as the bridge creates it, with
+// as many replicas as the stream it reads.
+func stateBucketConfig(bucket string, replicas int) jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: "konnect-bridge: the ack floor of each consumer, to recreate a deleted consumer where it was, and the key dead letters are sealed with",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(replicas, 1),
+	}
 }
 
 // savedFloor reads the ack floor kept for streamID; zero when there is

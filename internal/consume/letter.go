@@ -33,24 +33,45 @@ func streamLetterSubject(prefix, streamID string, seq uint64, place string) stri
 	return prefix + "." + subjectToken(streamID) + "." + strconv.FormatUint(seq, 10) + "." + place
 }
 
-// LetterOf finds, in the dead-letter stream dlq (under prefix,
-// BRIDGE_DLQ_SUBJECT), the dead letter that holds event index of message
-// seq of the stream of identity streamID: the event's own, else the whole
-// message's. found is false when there is none: the event was never
+// LetterOf finds the dead letter that holds event index of message seq
+// of the stream of identity streamID: the event's own, else the whole
+// message's; the one the bridge sealed when someone else's message holds
+// its subject. found is false when there is none: the event was never
 // dead-lettered, its dead letter was replayed, or the stream is gone.
-func LetterOf(ctx context.Context, dlq jetstream.Stream, prefix, streamID string, seq uint64, index int) (st Stored, found bool, err error) {
-	for _, place := range []string{strconv.Itoa(index), "all"} {
-		m, err := dlq.GetLastMsgForSubject(ctx, streamLetterSubject(prefix, streamID, seq, place))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			continue
-		}
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			return Stored{}, false, nil // deleted, and its dead letters with it
+func (d *DeadLetters) LetterOf(ctx context.Context, streamID string, seq uint64, index int) (st Stored, found bool, err error) {
+	dlq, err := d.js.Stream(ctx, d.stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return Stored{}, false, nil // deleted, and its dead letters with it
+	}
+	if err != nil {
+		return Stored{}, false, fmt.Errorf("dead-letter stream %s: %w", d.stream, err)
+	}
+	check, why := d.checker(ctx)
+	get := func(subject string) (Stored, bool, error) {
+		m, err := dlq.GetLastMsgForSubject(ctx, subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			return Stored{}, false, nil
 		}
 		if err != nil {
-			return Stored{}, false, fmt.Errorf("look up dead letters in %s: %w", dlq.CachedInfo().Config.Name, err)
+			return Stored{}, false, fmt.Errorf("look up dead letters in %s: %w", d.stream, err)
 		}
-		return storedAt(m.Sequence, m.Time, m.Header, m.Data), true, nil
+		return verified(check, why, storedAt(m.Sequence, m.Time, m.Subject, m.Header, m.Data)), true, nil
+	}
+	for _, place := range []string{strconv.Itoa(index), "all"} {
+		subject := streamLetterSubject(d.subject, streamID, seq, place)
+		st, found, err := get(subject)
+		if err != nil || !found {
+			if err != nil {
+				return Stored{}, false, err
+			}
+			continue
+		}
+		if st.Auth != Genuine && check != nil {
+			if own, ok, err := get(check.aside(subject)); err != nil || ok {
+				return own, ok, err
+			}
+		}
+		return st, true, nil
 	}
 	return Stored{}, false, nil
 }

@@ -21,6 +21,7 @@ type Metrics struct {
 	EventsDelivered     prometheus.Counter
 	EventsDeadLettered  *prometheus.CounterVec // reason
 	DeadLetterFailures  prometheus.Counter
+	DeadLettersForeign  *prometheus.CounterVec // found
 	FenceRefusals       *prometheus.CounterVec // reason
 	EventsOutOfTime     *prometheus.CounterVec // bound
 	Retries             *prometheus.CounterVec // cause
@@ -88,6 +89,7 @@ func New() *Metrics {
 		EventsDeadLettered:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_dead_lettered_total", Help: "Dead letters stored, by reason (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events, out_of_time)."}, []string{"reason"}),
 		FenceRefusals:       prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "fence_refusals_total", Help: "Events the fence refused, by reason (customer, source, unmapped, no_template); each is dead-lettered as fenced."}, []string{"reason"}),
 		EventsOutOfTime:     prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_time_out_of_bounds_total", Help: "Events timed out of bounds, by bound: future (ahead of the bridge's clock by more than BRIDGE_MAX_FUTURE), past (before the customer's current billing period). Delivered, or dead-lettered as out_of_time with BRIDGE_TIME_POLICY=deadletter."}, []string{"bound"}),
+		DeadLettersForeign:  prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "dead_letters_foreign_total", Help: "Dead letters whose subject held a message the bridge did not seal, by what was found there (forged: a seal that does not match; unsealed: no seal, a forgery or a bridge from before seals; other-key: sealed with another key). Each dead letter was stored beside it; keep producers off BRIDGE_DLQ_SUBJECT.>."}, []string{"found"}),
 		DeadLetterFailures:  prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dead_letter_store_failures_total", Help: "Messages handed back because their dead letters could not be stored (the dead-letter stream is missing, full, refuses the bridge or has no quorum)."}),
 		Retries:             prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retries_total", Help: "Batch retries, by cause (rate_limited, server_error, timeout, connection, outage)."}, []string{"cause"}),
 		BatchesSent:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_sent_total", Help: "Requests sent to Konnect."}),
@@ -107,11 +109,14 @@ func New() *Metrics {
 		PausedUntil:         prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "konnect_paused_until_seconds", Help: "Unix time until which Konnect asked the bridge to wait (Retry-After); in the past when no pause holds."}),
 		Pauses:              prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "konnect_pauses_total", Help: "Retry-After pauses Konnect asked for (each at most 10 minutes)."}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready, m.UnexpectedAnswers, m.PausedUntil, m.Pauses} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLettersForeign, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready, m.UnexpectedAnswers, m.PausedUntil, m.Pauses} {
 		f(c)
 	}
 	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events", "out_of_time"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
+	}
+	for _, found := range []string{"forged", "unsealed", "other-key"} {
+		m.DeadLettersForeign.WithLabelValues(found)
 	}
 	for _, reason := range []string{"customer", "source", "unmapped", "no_template"} {
 		m.FenceRefusals.WithLabelValues(reason)

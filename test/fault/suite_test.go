@@ -304,11 +304,11 @@ func (s *suite) assertNoDeadLetters() {
 
 // listed is one row of `bridge dlq list`.
 type listed struct {
-	Seq                           uint64
-	Subject, Kind, Status, Reason string
+	Seq                                 uint64
+	Subject, Kind, Status, Seal, Reason string
 }
 
-var listRow = regexp.MustCompile(`^(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$`)
+var listRow = regexp.MustCompile(`^(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$`)
 
 // listDeadLetters runs `bridge dlq list` and reads its rows.
 func (s *suite) listDeadLetters() ([]listed, string) {
@@ -320,7 +320,7 @@ func (s *suite) listDeadLetters() ([]listed, string) {
 			continue
 		}
 		seq, _ := strconv.ParseUint(m[1], 10, 64)
-		rows = append(rows, listed{Seq: seq, Subject: m[3], Kind: m[4], Status: m[5], Reason: m[6]})
+		rows = append(rows, listed{Seq: seq, Subject: m[3], Kind: m[4], Status: m[5], Seal: m[6], Reason: m[7]})
 	}
 	return rows, out
 }
