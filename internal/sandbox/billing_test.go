@@ -51,6 +51,7 @@ type chargeRead struct {
 	FeatureKey                       string    `json:"feature_key"`
 	FeatureID                        string    `json:"feature_id"`
 	ServicePeriod                    period    `json:"service_period"`
+	FullServicePeriod                period    `json:"full_service_period"`
 	BillingPeriod                    period    `json:"billing_period"`
 	InvoiceAt                        time.Time `json:"invoice_at"`
 	Subscription                     struct{ ID string }
@@ -250,5 +251,77 @@ func TestGuideRunsAreCharged(t *testing.T) {
 	_, plain := start(t, sandbox.WithGuide()) // the spec refuses the request before the sandbox would
 	if a := get(t, plain.URL+"/v3/openmeter/customers/"+idOf(t, plain.URL+"/v3", "acme-inc")+"/charges?expand=lines"); a.status != http.StatusBadRequest || !strings.Contains(string(a.body), "expand must be real_time_usage") {
 		t.Errorf("an unknown expand = %d %s, want 400 naming it", a.status, a.body)
+	}
+}
+
+// A subscription that started 40 days ago has a final charge for its
+// first month, booked, and an active one for the second; a plan that
+// prices no meter charges nothing, whatever the customer sends.
+func TestChargesByServicePeriod(t *testing.T) {
+	since := time.Now().UTC().AddDate(0, 0, -40).Truncate(time.Second)
+	_, base := readAPI(t,
+		sandbox.WithCustomer(sandbox.Customer{Key: "initech", Name: "Initech"}),
+		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "initech", PlanKey: "agents", ActiveFrom: since}),
+		sandbox.WithCustomer(sandbox.Customer{Key: "umbrella", Name: "Umbrella"}),
+		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "umbrella", PlanKey: "agents", ActiveFrom: since, ActiveTo: since.AddDate(0, 0, 10)}),
+		sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}),
+		sandbox.WithFeature(sandbox.Feature{Key: "seats", Name: "seats"}),
+		sandbox.WithPlan(sandbox.Plan{Key: "seats", Name: "Seats", RateCards: []sandbox.RateCard{{Key: "seats", Name: "seats", FeatureKey: "seats", UnitPrice: "5"}}}),
+		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "globex-corp", PlanKey: "seats"}))
+	for _, body := range []string{
+		runAt("first-month-1", "initech", "summarizer", since.Add(time.Hour)),
+		runAt("first-month-2", "initech", "summarizer", since.Add(2*time.Hour)),
+		runAt("second-month", "initech", "translator", time.Now()),
+		runAt("globex-1", "globex-corp", "summarizer", time.Now()),
+		runAt("umbrella-1", "umbrella", "summarizer", since.Add(time.Hour)),
+		runAt("umbrella-after-the-end", "umbrella", "summarizer", since.AddDate(0, 0, 11)),
+	} {
+		if a := post(t, base+"/openmeter/events", oneType, body); a.status != http.StatusAccepted {
+			t.Fatalf("ingest: %d %s", a.status, a.body)
+		}
+	}
+
+	initech := idOf(t, base, "initech")
+	var got []chargeRead
+	for _, number := range []string{"1", "2"} {
+		var p page[chargeRead]
+		getJSON(t, base+"/openmeter/customers/"+initech+"/charges?expand=real_time_usage&page[size]=1&page[number]="+number, &p)
+		if len(p.Data) != 1 || p.Meta.Page.Total != 2 {
+			t.Fatalf("charges page %s = %+v (total %d), want one of 2", number, p.Data, p.Meta.Page.Total)
+		}
+		got = append(got, p.Data[0])
+	}
+	first, second := got[0], got[1]
+	if first.Status != "final" || !first.ServicePeriod.From.Equal(since) || !first.ServicePeriod.To.Equal(since.AddDate(0, 1, 0)) ||
+		first.Totals.Booked.Amount != "0.2" || first.Totals.Realtime.Amount != "0.2" {
+		t.Errorf("first month's charge %+v, want final from %s, 2 runs booked (0.2)", first, since)
+	}
+	if second.Status != "active" || !second.ServicePeriod.From.Equal(first.ServicePeriod.To) || second.Totals.Booked.Amount != "0" ||
+		second.Totals.Realtime.Amount != "0.1" || first.ID == second.ID {
+		t.Errorf("second month's charge %+v, want active from %s, 1 run in real time (0.1)", second, first.ServicePeriod.To)
+	}
+	var final page[chargeRead]
+	getJSON(t, base+"/openmeter/customers/"+initech+"/charges?filter[status][eq]=final", &final)
+	if len(final.Data) != 1 || final.Data[0].ID != first.ID {
+		t.Errorf("final charges = %+v, want the first month's", final.Data)
+	}
+	subs := subscriptionsOf(t, base, initech)
+	if len(subs) != 1 || subs[0].CurrentPeriod == nil || *subs[0].CurrentPeriod != second.ServicePeriod {
+		t.Errorf("initech's subscription %+v, want the current period %+v", subs, second.ServicePeriod)
+	}
+
+	umbrella := idOf(t, base, "umbrella")
+	if subs := subscriptionsOf(t, base, umbrella); len(subs) != 1 || subs[0].Status != "inactive" || subs[0].CurrentPeriod != nil {
+		t.Errorf("umbrella's subscription, ended = %+v, want inactive without a current period", subs)
+	}
+	ended := chargesOf(t, base, umbrella, "?expand=real_time_usage")
+	if len(ended) != 1 || ended[0].Status != "final" || !ended[0].ServicePeriod.To.Equal(since.AddDate(0, 0, 10)) ||
+		!ended[0].FullServicePeriod.To.Equal(since.AddDate(0, 1, 0)) || ended[0].Totals.Booked.Amount != "0.1" {
+		t.Errorf("umbrella's charges = %+v, want one final to the subscription's end with the 1 run before it (0.1)", ended)
+	}
+
+	seats := chargesOf(t, base, idOf(t, base, "globex-corp"), "?expand=real_time_usage")
+	if len(seats) != 1 || seats[0].FeatureKey != "seats" || seats[0].Totals.Realtime.Amount != "0" {
+		t.Errorf("globex-corp's charges on a plan pricing no meter = %+v, want seats at 0", seats)
 	}
 }

@@ -19,8 +19,8 @@ var cadences = map[string]struct {
 // the sandbox lists charges for.
 const MaxPeriods = 100
 
-// periods are the service periods of sub up to now, oldest first: one
-// cadence of its plan after another from active_from, the last one cut at
+// periods are the full service periods of sub up to now, oldest first:
+// one cadence of its plan after another from active_from, until
 // active_to; at most the latest MaxPeriods of them.
 func (b billing) periods(sub subscription, p plan, now time.Time) []periodJSON {
 	c := cadences[p.Cadence]
@@ -36,6 +36,14 @@ func (b billing) periods(sub subscription, p plan, now time.Time) []periodJSON {
 		all = append(all, periodJSON{From: from, To: to})
 	}
 	return last(all, MaxPeriods)
+}
+
+// cut ends p at active_to, for the last period of a subscription that ends.
+func (sub subscription) cut(p periodJSON) periodJSON {
+	if !sub.ActiveTo.IsZero() && sub.ActiveTo.Before(p.To) {
+		p.To = sub.ActiveTo.UTC()
+	}
+	return p
 }
 
 // chargeJSON is the spec's BillingChargeUsageBased.
@@ -120,9 +128,8 @@ func (b billing) charges(c customer, events []Event, now time.Time, realtime boo
 					BillingPeriod: period, InvoiceAt: period.To, SettlementMode: "credit_then_invoice",
 					CreatedAt: period.From, UpdatedAt: period.From}
 				ch.Subscription.ID, ch.Subscription.Phase.ID, ch.Subscription.Phase.Item.ID = sub.id, sandboxID('P', sub.n), sandboxID('T', sub.n, i)
-				if !sub.ActiveTo.IsZero() && sub.ActiveTo.Before(period.To) {
-					ch.ServicePeriod.To, ch.BillingPeriod.To, ch.InvoiceAt = sub.ActiveTo.UTC(), sub.ActiveTo.UTC(), sub.ActiveTo.UTC()
-				}
+				ch.ServicePeriod = sub.cut(period)
+				ch.BillingPeriod, ch.InvoiceAt = ch.ServicePeriod, ch.ServicePeriod.To
 				amount := times(b.quantity(*f, c, events, ch.ServicePeriod), rc.UnitPrice)
 				ch.Totals.Booked = totalsOf("0")
 				if final := n < len(periods)-1 || !now.Before(ch.ServicePeriod.To); final {

@@ -77,7 +77,8 @@ func (b billing) subscriptionJSON(sub subscription, now time.Time) (subscription
 		sj.ActiveTo = &to
 	}
 	if periods := b.periods(sub, *p, now); len(periods) > 0 && sj.Status != "scheduled" && sj.Status != "inactive" {
-		sj.CurrentPeriod = &periods[len(periods)-1]
+		current := sub.cut(periods[len(periods)-1])
+		sj.CurrentPeriod = &current
 	}
 	phase := subPhase{ID: sandboxID('P', sub.n), Key: "default", Name: "Default", ActiveFrom: from, CreatedAt: b.created, UpdatedAt: b.created, Items: []subItem{}}
 	for i, rc := range b.rateCardsJSON(*p) {
