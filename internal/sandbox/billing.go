@@ -73,6 +73,24 @@ func WithGuide() Option {
 	}
 }
 
+// WithStarted says the sandbox's state began at t, as for one kept across
+// restarts: its resources were created then and a subscription without
+// ActiveFrom (the guide's) is active from t. A caller that keeps the
+// sandbox's state passes the first start's Started on every restart, so
+// that the service periods stay where they were. The sandbox itself keeps
+// nothing across restarts, its events included.
+func WithStarted(t time.Time) Option {
+	return func(s *Sandbox) { s.billing.created = t.UTC().Truncate(time.Second) }
+}
+
+// Started is when the sandbox's state began: when it was made, or as
+// WithStarted said.
+func (s *Sandbox) Started() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.billing.created
+}
+
 // AddMeter adds a meter, as if created in Konnect.
 func (s *Sandbox) AddMeter(m Meter) {
 	s.mu.Lock()
@@ -99,9 +117,6 @@ func (s *Sandbox) SetReadRights(ok bool) {
 
 // newID is the next resource's ULID-shaped id; s.mu must be held.
 func (s *Sandbox) newID() string {
-	if s.billing.created.IsZero() {
-		s.billing.created = time.Now().UTC().Truncate(time.Second)
-	}
 	s.billing.made++
 	return sandboxID('X', s.billing.made)
 }

@@ -325,3 +325,14 @@ func TestChargesByServicePeriod(t *testing.T) {
 		t.Errorf("globex-corp's charges on a plan pricing no meter = %+v, want seats at 0", seats)
 	}
 }
+
+// A sandbox kept across a restart, started again WithStarted its first
+// start, keeps the guide's subscription where it was.
+func TestRestartKeepsActiveFrom(t *testing.T) {
+	saved := sandbox.New(sandbox.WithGuide()).Started().Add(-36 * time.Hour) // as if it first started 36 hours ago
+	_, base := readAPI(t, sandbox.WithStarted(saved))
+	subs := subscriptionsOf(t, base, idOf(t, base, "acme-inc"))
+	if len(subs) != 1 || !subs[0].ActiveFrom.Equal(saved) || !subs[0].CurrentPeriod.From.Equal(saved) {
+		t.Errorf("after a restart: %+v, want active from the first start %s", subs, saved)
+	}
+}

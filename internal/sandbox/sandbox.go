@@ -107,6 +107,7 @@ func WithLogger(log zerolog.Logger) Option { return func(s *Sandbox) { s.log = l
 // and the read API of Konnect's Metering & Billing (reads.go).
 func New(opts ...Option) *Sandbox {
 	s := &Sandbox{seen: map[dedupeKey]struct{}{}, usage: newUsage(), log: zerolog.Nop()}
+	s.billing.created = time.Now().UTC().Truncate(time.Second)
 	for _, opt := range opts {
 		opt(s)
 	}
