@@ -108,7 +108,8 @@ func (s *Sandbox) AddCustomer(c Customer) {
 }
 
 // SetReadRights says whether the token may read (meters, customers,
-// events, usage); without, those answer 403 while ingest goes on.
+// events, usage, the product catalog, subscriptions and charges); without,
+// those answer 403 while ingest goes on.
 func (s *Sandbox) SetReadRights(ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -98,31 +98,27 @@ func WithSubscription(sub Subscription) Option {
 }
 
 func (b billing) customerByKey(key string) *customer {
-	i := slices.IndexFunc(b.customers, func(c customer) bool { return c.Key == key })
-	return at(b.customers, i)
+	return find(b.customers, func(c customer) bool { return c.Key == key })
 }
 
 func (b billing) planByKey(key string) *plan {
-	i := slices.IndexFunc(b.plans, func(p plan) bool { return p.Key == key })
-	return at(b.plans, i)
+	return find(b.plans, func(p plan) bool { return p.Key == key })
 }
 
 func (b billing) featureByKey(key string) *feature {
-	i := slices.IndexFunc(b.features, func(f feature) bool { return f.Key == key })
-	return at(b.features, i)
+	return find(b.features, func(f feature) bool { return f.Key == key })
 }
 
 func (b billing) meterByKey(key string) *meter {
-	i := slices.IndexFunc(b.meters, func(m meter) bool { return m.Key == key })
-	return at(b.meters, i)
+	return find(b.meters, func(m meter) bool { return m.Key == key })
 }
 
-// at is &xs[i], or nil when i < 0.
-func at[T any](xs []T, i int) *T {
-	if i < 0 {
-		return nil
+// find is the first of xs that matches, or nil.
+func find[T any](xs []T, match func(T) bool) *T {
+	if i := slices.IndexFunc(xs, match); i >= 0 {
+		return &xs[i]
 	}
-	return &xs[i]
+	return nil
 }
 
 // activeFrom is when the subscription starts: its ActiveFrom, else when

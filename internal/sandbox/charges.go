@@ -3,7 +3,6 @@ package sandbox
 import (
 	"math/big"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -177,8 +176,8 @@ func times(quantity, price string) string {
 // real-time totals.
 func (s *Sandbox) listCharges(w http.ResponseWriter, r *http.Request) *problem {
 	b, events := s.snapshot()
-	i := slices.IndexFunc(b.customers, func(c customer) bool { return c.id == r.PathValue("customerId") })
-	if i < 0 {
+	c := find(b.customers, func(c customer) bool { return c.id == r.PathValue("customerId") })
+	if c == nil {
 		return s.newProblem(http.StatusNotFound, "customer "+r.PathValue("customerId")+" not found", nil)
 	}
 	q := r.URL.Query()
@@ -192,7 +191,7 @@ func (s *Sandbox) listCharges(w http.ResponseWriter, r *http.Request) *problem {
 		}
 	}
 	q.Del("expand")
-	return pageOf(s, w, q, b.charges(b.customers[i], events, time.Now(), realtime), map[string]func(chargeJSON) string{
+	return pageOf(s, w, q, b.charges(*c, events, time.Now(), realtime), map[string]func(chargeJSON) string{
 		"status": func(c chargeJSON) string { return c.Status },
 	})
 }

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"cmp"
 	"net/http"
-	"slices"
 	"time"
 )
 
@@ -83,15 +82,27 @@ func (b billing) rateCardsJSON(p plan) []rateCardJSON {
 	return cards
 }
 
-// listFeatures answers list-features, filtered by meter_id, key or name,
-// in pages.
-func (s *Sandbox) listFeatures(w http.ResponseWriter, r *http.Request) *problem {
-	b, _ := s.snapshot()
+func (b billing) featuresJSON() []featureJSON {
 	all := []featureJSON{}
 	for _, f := range b.features {
 		all = append(all, b.featureJSON(f))
 	}
-	return pageOf(s, w, r.URL.Query(), all, map[string]func(featureJSON) string{
+	return all
+}
+
+func (b billing) plansJSON() []planJSON {
+	all := []planJSON{}
+	for _, p := range b.plans {
+		all = append(all, b.planJSON(p))
+	}
+	return all
+}
+
+// listFeatures answers list-features, filtered by meter_id, key or name,
+// in pages.
+func (s *Sandbox) listFeatures(w http.ResponseWriter, r *http.Request) *problem {
+	b, _ := s.snapshot()
+	return pageOf(s, w, r.URL.Query(), b.featuresJSON(), map[string]func(featureJSON) string{
 		"key": func(f featureJSON) string { return f.Key }, "name": func(f featureJSON) string { return f.Name },
 		"meter_id": func(f featureJSON) string { return cmp.Or(f.Meter, &idRef{}).ID },
 	})
@@ -100,22 +111,14 @@ func (s *Sandbox) listFeatures(w http.ResponseWriter, r *http.Request) *problem 
 // getFeature answers get-feature.
 func (s *Sandbox) getFeature(w http.ResponseWriter, r *http.Request) *problem {
 	b, _ := s.snapshot()
-	i := slices.IndexFunc(b.features, func(f feature) bool { return f.id == r.PathValue("featureId") })
-	if i < 0 {
-		return s.newProblem(http.StatusNotFound, "feature "+r.PathValue("featureId")+" not found", nil)
-	}
-	return writeOK(w, b.featureJSON(b.features[i]))
+	return writeByID(s, w, "feature", r.PathValue("featureId"), b.featuresJSON(), func(f featureJSON) string { return f.ID })
 }
 
 // listPlans answers list-plans, filtered by key, name, status or
 // currency, in pages.
 func (s *Sandbox) listPlans(w http.ResponseWriter, r *http.Request) *problem {
 	b, _ := s.snapshot()
-	all := []planJSON{}
-	for _, p := range b.plans {
-		all = append(all, b.planJSON(p))
-	}
-	return pageOf(s, w, r.URL.Query(), all, map[string]func(planJSON) string{
+	return pageOf(s, w, r.URL.Query(), b.plansJSON(), map[string]func(planJSON) string{
 		"key": func(p planJSON) string { return p.Key }, "name": func(p planJSON) string { return p.Name },
 		"status": func(p planJSON) string { return p.Status }, "currency": func(p planJSON) string { return p.Currency },
 	})
@@ -124,9 +127,14 @@ func (s *Sandbox) listPlans(w http.ResponseWriter, r *http.Request) *problem {
 // getPlan answers get-plan.
 func (s *Sandbox) getPlan(w http.ResponseWriter, r *http.Request) *problem {
 	b, _ := s.snapshot()
-	i := slices.IndexFunc(b.plans, func(p plan) bool { return p.id == r.PathValue("planId") })
-	if i < 0 {
-		return s.newProblem(http.StatusNotFound, "plan "+r.PathValue("planId")+" not found", nil)
+	return writeByID(s, w, "plan", r.PathValue("planId"), b.plansJSON(), func(p planJSON) string { return p.ID })
+}
+
+// writeByID answers the one of items whose id is id, or a 404 naming it.
+func writeByID[T any](s *Sandbox, w http.ResponseWriter, what, id string, items []T, idOf func(T) string) *problem {
+	it := find(items, func(it T) bool { return idOf(it) == id })
+	if it == nil {
+		return s.newProblem(http.StatusNotFound, what+" "+id+" not found", nil)
 	}
-	return writeOK(w, b.planJSON(b.plans[i]))
+	return writeOK(w, *it)
 }

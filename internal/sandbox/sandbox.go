@@ -2,7 +2,9 @@
 // endpoint. It owns a Konnect-shaped HTTP handler that enforces the ingest
 // contract (konnect/INGEST.md: the MeteringEvent schema, whole-batch rejection,
 // (source, id) deduplication, bearer auth), keeps the accepted events in memory
-// and adds them up like the guide's invoice preview. Tests can tell it to fail.
+// and adds them up like the guide's invoice preview. Its read API serves the
+// meters, customers, features, plans and subscriptions it is given, and
+// charges the events like Konnect's billing does. Tests can tell it to fail.
 //
 // It never forwards events anywhere and never persists them: it is for
 // development and tests, not for production. WithKeep bounds its memory.

@@ -115,10 +115,6 @@ func (s *Sandbox) listSubscriptions(w http.ResponseWriter, r *http.Request) *pro
 // getSubscription answers get-subscription.
 func (s *Sandbox) getSubscription(w http.ResponseWriter, r *http.Request) *problem {
 	b, _ := s.snapshot()
-	all := b.subscriptionsJSON(time.Now())
-	i := slices.IndexFunc(all, func(sj subscriptionJSON) bool { return sj.ID == r.PathValue("subscriptionId") })
-	if i < 0 {
-		return s.newProblem(http.StatusNotFound, "subscription "+r.PathValue("subscriptionId")+" not found", nil)
-	}
-	return writeOK(w, all[i])
+	return writeByID(s, w, "subscription", r.PathValue("subscriptionId"), b.subscriptionsJSON(time.Now()),
+		func(sj subscriptionJSON) string { return sj.ID })
 }
