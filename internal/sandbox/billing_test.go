@@ -336,3 +336,25 @@ func TestRestartKeepsActiveFrom(t *testing.T) {
 		t.Errorf("after a restart: %+v, want active from the first start %s", subs, saved)
 	}
 }
+
+// An hourly plan running for 150 hours lists the charges of its latest
+// MaxPeriods hours, each an hour long.
+func TestChargesOfTheLatestPeriods(t *testing.T) {
+	since := time.Now().UTC().Add(-150*time.Hour + 30*time.Minute).Truncate(time.Second)
+	_, base := readAPI(t, sandbox.WithPlan(sandbox.Plan{Key: "hourly", Name: "Hourly", Cadence: "PT1H",
+		RateCards: []sandbox.RateCard{{Key: "agent_runs", Name: "agent-runs", FeatureKey: "agent_runs", UnitPrice: "1"}}}),
+		sandbox.WithCustomer(sandbox.Customer{Key: "initech", Name: "Initech"}),
+		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "initech", PlanKey: "hourly", ActiveFrom: since}))
+	var charges page[chargeRead]
+	getJSON(t, base+"/openmeter/customers/"+idOf(t, base, "initech")+"/charges?page[size]=1000", &charges)
+	if n := len(charges.Data); n != sandbox.MaxPeriods || charges.Meta.Page.Total != sandbox.MaxPeriods {
+		t.Fatalf("%d charges (total %d), want the latest %d", n, charges.Meta.Page.Total, sandbox.MaxPeriods)
+	}
+	oldest, latest := charges.Data[0], charges.Data[len(charges.Data)-1]
+	if want := since.Add(50 * time.Hour); !oldest.ServicePeriod.From.Equal(want) || !oldest.ServicePeriod.To.Equal(want.Add(time.Hour)) || oldest.Status != "final" {
+		t.Errorf("oldest charge %+v, want the final hour from %s", oldest.ServicePeriod, want)
+	}
+	if latest.Status != "active" || !latest.ServicePeriod.From.Equal(since.Add(149*time.Hour)) {
+		t.Errorf("latest charge %+v (%s), want the active hour from %s", latest.ServicePeriod, latest.Status, since.Add(149*time.Hour))
+	}
+}

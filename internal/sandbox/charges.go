@@ -20,8 +20,9 @@ const MaxPeriods = 100
 
 // periods are the full service periods of sub up to now, oldest first:
 // one cadence of its plan after another from active_from, until
-// active_to; at most the latest MaxPeriods of them.
-func (b billing) periods(sub subscription, p plan, now time.Time) []periodJSON {
+// active_to; at most the latest MaxPeriods of them, the first of them
+// period number first (from 0).
+func (b billing) periods(sub subscription, p plan, now time.Time) (periods []periodJSON, first int) {
 	c := cadences[p.Cadence]
 	anchor := b.activeFrom(sub)
 	var all []periodJSON
@@ -34,7 +35,8 @@ func (b billing) periods(sub subscription, p plan, now time.Time) []periodJSON {
 		}
 		all = append(all, periodJSON{From: from, To: to})
 	}
-	return last(all, MaxPeriods)
+	periods = last(all, MaxPeriods)
+	return periods, len(all) - len(periods)
 }
 
 // cut ends p at active_to, for the last period of a subscription that ends.
@@ -114,24 +116,22 @@ func (b billing) charges(c customer, events []Event, now time.Time, realtime boo
 		if sub.CustomerKey != c.Key || p == nil {
 			continue
 		}
-		periods := b.periods(sub, *p, now)
+		periods, first := b.periods(sub, *p, now)
 		for n, period := range periods {
 			for i, rc := range p.RateCards {
 				f := b.featureByKey(rc.FeatureKey)
 				if f == nil {
 					continue
 				}
-				ch := chargeJSON{ID: sandboxID('C', sub.n, i, n), Type: "usage_based", Name: rc.Name, Customer: idRef{ID: c.id},
+				service := sub.cut(period)
+				ch := chargeJSON{ID: sandboxID('C', sub.n, i, first+n), Type: "usage_based", Name: rc.Name, Customer: idRef{ID: c.id},
 					LifecycleController: "system", Status: "active", Currency: p.Currency, FeatureKey: f.Key, FeatureID: f.id,
-					Price: priceJSON{Type: "unit", Amount: rc.UnitPrice}, ServicePeriod: period, FullServicePeriod: period,
-					BillingPeriod: period, InvoiceAt: period.To, SettlementMode: "credit_then_invoice",
-					CreatedAt: period.From, UpdatedAt: period.From}
+					Price: priceJSON{Type: "unit", Amount: rc.UnitPrice}, ServicePeriod: service, FullServicePeriod: period,
+					BillingPeriod: service, InvoiceAt: service.To, SettlementMode: "credit_then_invoice",
+					Totals: chargeTotals{Booked: totalsOf("0")}, CreatedAt: period.From, UpdatedAt: period.From}
 				ch.Subscription.ID, ch.Subscription.Phase.ID, ch.Subscription.Phase.Item.ID = sub.id, sandboxID('P', sub.n), sandboxID('T', sub.n, i)
-				ch.ServicePeriod = sub.cut(period)
-				ch.BillingPeriod, ch.InvoiceAt = ch.ServicePeriod, ch.ServicePeriod.To
-				amount := times(b.quantity(*f, c, events, ch.ServicePeriod), rc.UnitPrice)
-				ch.Totals.Booked = totalsOf("0")
-				if final := n < len(periods)-1 || !now.Before(ch.ServicePeriod.To); final {
+				amount := times(b.quantity(*f, c, events, service), rc.UnitPrice)
+				if final := n < len(periods)-1 || !now.Before(service.To); final {
 					ch.Status, ch.Totals.Booked = "final", totalsOf(amount)
 				}
 				if realtime {

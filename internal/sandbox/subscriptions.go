@@ -76,7 +76,7 @@ func (b billing) subscriptionJSON(sub subscription, now time.Time) (subscription
 		to := sub.ActiveTo.UTC()
 		sj.ActiveTo = &to
 	}
-	if periods := b.periods(sub, *p, now); len(periods) > 0 && sj.Status != "scheduled" && sj.Status != "inactive" {
+	if periods, _ := b.periods(sub, *p, now); len(periods) > 0 && sj.Status != "scheduled" && sj.Status != "inactive" {
 		current := sub.cut(periods[len(periods)-1])
 		sj.CurrentPeriod = &current
 	}
