@@ -259,11 +259,14 @@ func TestGuideRunsAreCharged(t *testing.T) {
 // prices no meter charges nothing, whatever the customer sends.
 func TestChargesByServicePeriod(t *testing.T) {
 	since := time.Now().UTC().AddDate(0, 0, -40).Truncate(time.Second)
+	tomorrow := time.Now().UTC().Add(24 * time.Hour).Truncate(time.Second)
 	_, base := readAPI(t,
 		sandbox.WithCustomer(sandbox.Customer{Key: "initech", Name: "Initech"}),
 		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "initech", PlanKey: "agents", ActiveFrom: since}),
 		sandbox.WithCustomer(sandbox.Customer{Key: "umbrella", Name: "Umbrella"}),
 		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "umbrella", PlanKey: "agents", ActiveFrom: since, ActiveTo: since.AddDate(0, 0, 10)}),
+		sandbox.WithCustomer(sandbox.Customer{Key: "hooli", Name: "Hooli"}),
+		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "hooli", PlanKey: "agents", ActiveFrom: since, ActiveTo: tomorrow}),
 		sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}),
 		sandbox.WithFeature(sandbox.Feature{Key: "seats", Name: "seats"}),
 		sandbox.WithPlan(sandbox.Plan{Key: "seats", Name: "Seats", RateCards: []sandbox.RateCard{{Key: "seats", Name: "seats", FeatureKey: "seats", UnitPrice: "5"}}}),
@@ -318,6 +321,11 @@ func TestChargesByServicePeriod(t *testing.T) {
 	if len(ended) != 1 || ended[0].Status != "final" || !ended[0].ServicePeriod.To.Equal(since.AddDate(0, 0, 10)) ||
 		!ended[0].FullServicePeriod.To.Equal(since.AddDate(0, 1, 0)) || ended[0].Totals.Booked.Amount != "0.1" {
 		t.Errorf("umbrella's charges = %+v, want one final to the subscription's end with the 1 run before it (0.1)", ended)
+	}
+
+	hooli := subscriptionsOf(t, base, idOf(t, base, "hooli"))
+	if len(hooli) != 1 || hooli[0].Status != "canceled" || hooli[0].CurrentPeriod == nil || !hooli[0].CurrentPeriod.To.Equal(tomorrow) {
+		t.Errorf("hooli's subscription, ending tomorrow = %+v, want canceled, its current period ending with it", hooli)
 	}
 
 	seats := chargesOf(t, base, idOf(t, base, "globex-corp"), "?expand=real_time_usage")
