@@ -30,10 +30,14 @@ var (
 
 // billing is what the read API serves besides the events.
 type billing struct {
-	created   time.Time
-	meters    []meter
-	customers []customer
-	noRead    bool // the token may ingest but not read
+	created       time.Time
+	made          int // resources made so far, which numbers their ids
+	meters        []meter
+	customers     []customer
+	features      []feature
+	plans         []plan
+	subscriptions []subscription
+	noRead        bool // the token may ingest but not read
 }
 
 type meter struct {
@@ -56,9 +60,35 @@ func WithCustomer(c Customer) Option {
 	return func(s *Sandbox) { s.AddCustomer(c) }
 }
 
-// WithGuide adds the guide's meter and customer (dev mode starts with them).
+// WithGuide adds the guide's meter, customer, feature and plan, and
+// subscribes the customer to the plan from when the sandbox started (dev
+// mode starts with them).
 func WithGuide() Option {
-	return func(s *Sandbox) { s.AddMeter(GuideMeter); s.AddCustomer(GuideCustomer) }
+	return func(s *Sandbox) {
+		s.AddMeter(GuideMeter)
+		s.AddCustomer(GuideCustomer)
+		WithFeature(GuideFeature)(s)
+		WithPlan(GuidePlan)(s)
+		WithSubscription(GuideSubscription)(s)
+	}
+}
+
+// WithStarted says the sandbox's state began at t, as for one kept across
+// restarts: its resources were created then and a subscription without
+// ActiveFrom (the guide's) is active from t. A caller that keeps the
+// sandbox's state passes the first start's Started on every restart, so
+// that the service periods stay where they were. The sandbox itself keeps
+// nothing across restarts, its events included.
+func WithStarted(t time.Time) Option {
+	return func(s *Sandbox) { s.billing.created = t.UTC().Truncate(time.Second) }
+}
+
+// Started is when the sandbox's state began: when it was made, or as
+// WithStarted said.
+func (s *Sandbox) Started() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.billing.created
 }
 
 // AddMeter adds a meter, as if created in Konnect.
@@ -78,24 +108,34 @@ func (s *Sandbox) AddCustomer(c Customer) {
 }
 
 // SetReadRights says whether the token may read (meters, customers,
-// events, usage); without, those answer 403 while ingest goes on.
+// events, usage, the product catalog, subscriptions and charges); without,
+// those answer 403 while ingest goes on.
 func (s *Sandbox) SetReadRights(ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.billing.noRead = !ok
 }
 
-// newID is the next ULID-shaped id; s.mu must be held.
+// newID is the next resource's ULID-shaped id; s.mu must be held.
 func (s *Sandbox) newID() string {
-	if s.billing.created.IsZero() {
-		s.billing.created = time.Now().UTC().Truncate(time.Second)
-	}
-	n := len(s.billing.meters) + len(s.billing.customers) + 1
+	s.billing.made++
+	return sandboxID('X', s.billing.made)
+}
+
+// sandboxID is a ULID-shaped id of a kind ('X' a resource, 'P' a
+// subscription's phase, 'T' its item, 'C' a charge) made of parts, three
+// base-32 digits each.
+func sandboxID(kind byte, parts ...int) string {
 	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 	id := []byte("01KBR1DGESANDBX00000000000")
-	for i := len(id) - 1; n > 0; i-- {
-		id[i] = crockford[n%32]
-		n /= 32
+	id[14] = kind
+	i := len(id) - 1
+	for p := len(parts) - 1; p >= 0; p-- {
+		for n, d := parts[p], 0; d < 3; d++ {
+			id[i] = crockford[n%32]
+			n /= 32
+			i--
+		}
 	}
 	return string(id)
 }
@@ -106,6 +146,7 @@ func (s *Sandbox) snapshot() (billing, []Event) {
 	defer s.mu.Unlock()
 	b := s.billing
 	b.meters, b.customers = slices.Clone(b.meters), slices.Clone(b.customers)
+	b.features, b.plans, b.subscriptions = slices.Clone(b.features), slices.Clone(b.plans), slices.Clone(b.subscriptions)
 	return b, slices.Clone(last(s.events, s.keep))
 }
 

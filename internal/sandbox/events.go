@@ -14,7 +14,7 @@ import (
 // MeteringIngestedEvent).
 type storedEvent struct {
 	Event            json.RawMessage   `json:"event"`
-	Customer         *customerRef      `json:"customer,omitempty"`
+	Customer         *idRef            `json:"customer,omitempty"`
 	IngestedAt       time.Time         `json:"ingested_at"`
 	StoredAt         time.Time         `json:"stored_at"`
 	ValidationErrors []validationError `json:"validation_errors,omitempty"`
@@ -24,7 +24,8 @@ type storedEvent struct {
 	e    Event
 }
 
-type customerRef struct {
+// idRef is a reference by id (a customer, meter or feature).
+type idRef struct {
 	ID string `json:"id"`
 }
 
@@ -110,7 +111,7 @@ func (b billing) describe(e Event) storedEvent {
 		se.time = t
 	}
 	if c := b.customerOf(e.Subject); c != nil {
-		se.Customer = &customerRef{ID: c.id}
+		se.Customer = &idRef{ID: c.id}
 	}
 	metered := false
 	for _, m := range b.meters {

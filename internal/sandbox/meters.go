@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -49,7 +50,7 @@ func (s *Sandbox) listMeters(w http.ResponseWriter, r *http.Request) *problem {
 		all = append(all, meterJSON{ID: m.id, Key: m.Key, Name: m.Name, Aggregation: m.Aggregation, EventType: m.EventType,
 			ValueProperty: m.ValueProperty, Dimensions: m.Dimensions, CreatedAt: b.created, UpdatedAt: b.created})
 	}
-	return pageOf(s, w, r, all, map[string]func(meterJSON) string{
+	return pageOf(s, w, r.URL.Query(), all, map[string]func(meterJSON) string{
 		"key": func(m meterJSON) string { return m.Key }, "name": func(m meterJSON) string { return m.Name },
 	})
 }
@@ -64,19 +65,19 @@ func (s *Sandbox) listCustomers(w http.ResponseWriter, r *http.Request) *problem
 		cj.UsageAttribution.SubjectKeys = append([]string{}, c.SubjectKeys...)
 		all = append(all, cj)
 	}
-	return pageOf(s, w, r, all, map[string]func(customerJSON) string{
+	return pageOf(s, w, r.URL.Query(), all, map[string]func(customerJSON) string{
 		"key": func(c customerJSON) string { return c.Key }, "name": func(c customerJSON) string { return c.Name },
 		"usage_attribution_subject_key": nil, // matched on any of the keys below
 	})
 }
 
 // pageOf filters items by fields and answers one page of them.
-func pageOf[T any](s *Sandbox, w http.ResponseWriter, r *http.Request, items []T, fields map[string]func(T) string) *problem {
+func pageOf[T any](s *Sandbox, w http.ResponseWriter, q url.Values, items []T, fields map[string]func(T) string) *problem {
 	allowed := map[string]bool{}
 	for f := range fields {
 		allowed[f] = true
 	}
-	page, conds, p := s.parseQuery(r.URL.Query(), allowed, "size", "number")
+	page, conds, p := s.parseQuery(q, allowed, "size", "number")
 	if p != nil {
 		return p
 	}

@@ -14,17 +14,22 @@ import (
 // meterQuery is the spec's MeterQueryRequest, as far as the sandbox
 // answers it: no granularity (the whole period is one row per group).
 type meterQuery struct {
-	From        *time.Time `json:"from"`
-	To          *time.Time `json:"to"`
-	Granularity string     `json:"granularity"`
-	TimeZone    string     `json:"time_zone"`
-	GroupBy     []string   `json:"group_by_dimensions"`
-	Filters     *struct {
-		Dimensions map[string]struct {
-			Eq *string  `json:"eq"`
-			In []string `json:"in"`
-		} `json:"dimensions"`
-	} `json:"filters"`
+	From        *time.Time    `json:"from"`
+	To          *time.Time    `json:"to"`
+	Granularity string        `json:"granularity"`
+	TimeZone    string        `json:"time_zone"`
+	GroupBy     []string      `json:"group_by_dimensions"`
+	Filters     *queryFilters `json:"filters"`
+}
+
+// queryFilters are a meter query's filters by dimension.
+type queryFilters struct {
+	Dimensions map[string]dimensionFilter `json:"dimensions"`
+}
+
+type dimensionFilter struct {
+	Eq *string  `json:"eq"`
+	In []string `json:"in"`
 }
 
 // queryRow is the spec's MeterQueryRow.

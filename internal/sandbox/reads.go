@@ -16,16 +16,27 @@ import (
 // Konnect's prefix and self-hosted OpenMeter's, as the published spec
 // (openmeter-v3-openapi.yaml) describes it:
 //
-//	GET  {prefix}/openmeter/events                   list-metering-events, cursor pages
-//	GET  {prefix}/openmeter/meters                   list-meters, page pages
-//	GET  {prefix}/openmeter/customers                list-customers, page pages
-//	POST {prefix}/openmeter/meters/{meterId}/query   query-meter
+//	GET  {prefix}/openmeter/events                            list-metering-events, cursor pages
+//	GET  {prefix}/openmeter/meters                            list-meters, page pages
+//	GET  {prefix}/openmeter/customers                         list-customers, page pages
+//	POST {prefix}/openmeter/meters/{meterId}/query            query-meter
+//	GET  {prefix}/openmeter/features[/{featureId}]            list-features (page pages), get-feature
+//	GET  {prefix}/openmeter/plans[/{planId}]                  list-plans (page pages), get-plan
+//	GET  {prefix}/openmeter/subscriptions[/{subscriptionId}]  list-subscriptions (page pages), get-subscription
+//	GET  {prefix}/openmeter/customers/{customerId}/charges    list-customer-charges, page pages
 func (s *Sandbox) routeReads() {
 	for _, prefix := range []string{"/v3", "/api/v3"} {
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/events", s.reading(s.listEvents))
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/meters", s.reading(s.listMeters))
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/customers", s.reading(s.listCustomers))
 		s.mux.HandleFunc("POST "+prefix+"/openmeter/meters/{meterId}/query", s.reading(s.queryMeter))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/features", s.reading(s.listFeatures))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/features/{featureId}", s.reading(s.getFeature))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/plans", s.reading(s.listPlans))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/plans/{planId}", s.reading(s.getPlan))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/subscriptions", s.reading(s.listSubscriptions))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/subscriptions/{subscriptionId}", s.reading(s.getSubscription))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/customers/{customerId}/charges", s.reading(s.listCharges))
 	}
 }
 

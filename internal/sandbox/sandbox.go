@@ -2,7 +2,9 @@
 // endpoint. It owns a Konnect-shaped HTTP handler that enforces the ingest
 // contract (konnect/INGEST.md: the MeteringEvent schema, whole-batch rejection,
 // (source, id) deduplication, bearer auth), keeps the accepted events in memory
-// and adds them up like the guide's invoice preview. Tests can tell it to fail.
+// and adds them up like the guide's invoice preview. Its read API serves the
+// meters, customers, features, plans and subscriptions it is given, and
+// charges the events like Konnect's billing does. Tests can tell it to fail.
 //
 // It never forwards events anywhere and never persists them: it is for
 // development and tests, not for production. WithKeep bounds its memory.
@@ -107,6 +109,7 @@ func WithLogger(log zerolog.Logger) Option { return func(s *Sandbox) { s.log = l
 // and the read API of Konnect's Metering & Billing (reads.go).
 func New(opts ...Option) *Sandbox {
 	s := &Sandbox{seen: map[dedupeKey]struct{}{}, usage: newUsage(), log: zerolog.Nop()}
+	s.billing.created = time.Now().UTC().Truncate(time.Second)
 	for _, opt := range opts {
 		opt(s)
 	}
