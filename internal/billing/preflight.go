@@ -28,8 +28,11 @@ type Finding struct {
 	Meter    string    `json:"meter,omitempty"`
 	Property string    `json:"property,omitempty"`
 	Subject  string    `json:"subject,omitempty"`
+	Customer string    `json:"customer,omitempty"`
 	Events   int       `json:"events"`
 	Since    time.Time `json:"since,omitzero"`
+	// Until is the time of the last such event, where it is a time range.
+	Until time.Time `json:"until,omitzero"`
 	Example  string    `json:"example_id,omitempty"`
 	Fix      string    `json:"fix"`
 }
@@ -65,7 +68,8 @@ func (r Report) Count(kind string) int {
 
 // Preflight checks what Konnect will bill of the events in the stream: a
 // meter for each event type, meter properties that resolve on the events'
-// data, a customer for each subject.
+// data, a customer for each subject, and a subscription of that customer
+// active at each event's time.
 type Preflight struct {
 	Client *Client
 	Stream Stream
@@ -89,6 +93,10 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 		return r // nothing to check the events against
 	}
 	props := propertyCheck{}
+	var iv *invoicing
+	if cerr == nil {
+		iv = newInvoicing(p.Client, customers, seen.max)
+	}
 	err := p.Stream.Read(ctx, w, newest, func(rd Read) error {
 		if rd.Err != nil {
 			return nil
@@ -96,6 +104,9 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 		r.Events++
 		seen.add(rd.Event, rd.Stored)
 		props.check(meters, rd)
+		if iv != nil {
+			iv.note(ctx, rd.Event.Subject(), rd.Event.Time(), rd.Event.ID())
+		}
 		return nil
 	})
 	if err != nil {
@@ -108,6 +119,10 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	}
 	if cerr == nil {
 		r.Findings = append(r.Findings, unattributed(customers, seen)...)
+		r.Findings = append(r.Findings, iv.findings()...)
+		if iv.cannot != "" {
+			r.CannotCheck = append(r.CannotCheck, iv.cannot)
+		}
 	}
 	return r
 }

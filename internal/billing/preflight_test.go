@@ -15,6 +15,10 @@ func TestPreflightFindings(t *testing.T) {
 	guide := map[string]any{"agent_name": "summarizer"}
 	tokensMeter := sandbox.Meter{Key: "tokens_total", Name: "Tokens", EventType: "agent_run", Aggregation: "sum", ValueProperty: "$.tokens"}
 	modelMeter := sandbox.Meter{Key: "runs_by_model", Name: "Runs", EventType: "agent_run", Aggregation: "count", Dimensions: map[string]string{"model": "$.model"}}
+	// acme-inc subscribed to the guide's plan from the sandbox's start.
+	subscribed := func(opts ...sandbox.Option) []sandbox.Option {
+		return append(opts, sandbox.WithCustomer(sandbox.GuideCustomer), sandbox.WithFeature(sandbox.GuideFeature), sandbox.WithPlan(sandbox.GuidePlan), sandbox.WithSubscription(sandbox.GuideSubscription))
+	}
 	tests := map[string]struct {
 		opts     []sandbox.Option
 		subject  string
@@ -24,11 +28,11 @@ func TestPreflightFindings(t *testing.T) {
 		cantRead bool
 	}{
 		"everything billable":         {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "acme-inc"},
-		"no meter":                    {opts: []sandbox.Option{sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unmetered_type/agent_run"}, fix: "create a meter with event type `agent_run`"},
-		"value_property missing":      {opts: []sandbox.Option{sandbox.WithMeter(tokensMeter), sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unresolved_property/tokens_total value_property"}, fix: "value_property $.tokens of meter `tokens_total` does not resolve"},
-		"dimension missing":           {opts: []sandbox.Option{sandbox.WithMeter(modelMeter), sandbox.WithCustomer(sandbox.GuideCustomer)}, subject: "acme-inc", want: []string{"unresolved_property/runs_by_model dimensions.model"}},
+		"no meter":                    {opts: subscribed(), subject: "acme-inc", want: []string{"unmetered_type/agent_run"}, fix: "create a meter with event type `agent_run`"},
+		"value_property missing":      {opts: subscribed(sandbox.WithMeter(tokensMeter)), subject: "acme-inc", want: []string{"unresolved_property/tokens_total value_property"}, fix: "value_property $.tokens of meter `tokens_total` does not resolve"},
+		"dimension missing":           {opts: subscribed(sandbox.WithMeter(modelMeter)), subject: "acme-inc", want: []string{"unresolved_property/runs_by_model dimensions.model"}},
 		"subject without customer":    {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", want: []string{"unattributed_subject/nobody"}, fix: "create a customer with subject key `nobody`"},
-		"subject is a customer's key": {opts: []sandbox.Option{sandbox.WithGuide(), sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"})}, subject: "globex-corp"},
+		"subject is a customer's key": {opts: []sandbox.Option{sandbox.WithGuide(), sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"})}, subject: "globex-corp", want: []string{"no_subscription/globex-corp"}, fix: "has no subscription: its usage is metered, not invoiced"},
 		"token without read rights":   {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", noRead: true, cantRead: true},
 	}
 	for name, tt := range tests {
@@ -66,6 +70,46 @@ func TestPreflightFindings(t *testing.T) {
 				t.Errorf("%d events read, want 2", r.Events)
 			}
 		})
+	}
+}
+
+// TestPreflightSaysWhatNoInvoiceShows: the guide's warning ("only invoices
+// and meters events that are sent after the subscription is created"), by
+// the event's time: runs timed before acme-inc's subscription, runs of a
+// customer whose subscription ended, runs of a customer with none. Runs
+// timed inside a subscription are no finding.
+func TestPreflightSaysWhatNoInvoiceShows(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	s := newStage(t, sandbox.WithGuide(),
+		sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}),
+		sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "globex-corp", PlanKey: sandbox.GuidePlan.Key, ActiveFrom: now.Add(-72 * time.Hour), ActiveTo: now.Add(-24 * time.Hour)}),
+		sandbox.WithCustomer(sandbox.Customer{Key: "initech", Name: "Initech"}))
+	run := map[string]any{"agent_name": "summarizer"}
+	early, earlier := now.Add(-30*time.Minute), now.Add(-50*time.Minute)
+	s.publish(t,
+		event("in-1", "acme-inc", run, now), event("in-2", "acme-inc", run, now.Add(time.Second)),
+		event("early-1", "acme-inc", run, early), event("early-2", "acme-inc", run, earlier),
+		event("ended-1", "globex-corp", run, now),
+		event("none-1", "initech", run, now), event("none-2", "initech", run, now), event("none-3", "initech", run, now))
+	r := billing.Preflight{Client: s.client, Stream: s.stream}.Check(context.Background(), billing.NewSeen(10), lastHour(), 0)
+	got := map[string]billing.Finding{}
+	for _, f := range r.Findings {
+		got[f.Kind+"/"+f.Customer] = f
+	}
+	want := map[string]int{"before_subscription/acme-inc": 2, "subscription_ended/globex-corp": 1, "no_subscription/initech": 3}
+	if len(got) != len(want) || len(r.CannotCheck) > 0 {
+		t.Fatalf("findings %+v (cannot check %q), want %v", r.Findings, r.CannotCheck, want)
+	}
+	for k, n := range want {
+		if got[k].Events != n {
+			t.Errorf("%s: %d events, want %d", k, got[k].Events, n)
+		}
+	}
+	if f := got["before_subscription/acme-inc"]; !f.Since.Equal(earlier) || !f.Until.Equal(early) || !strings.Contains(f.Fix, "timed before the subscription of `acme-inc` starts") {
+		t.Errorf("runs before the subscription: %s to %s, %q; want %s to %s and the subscription's start", f.Since, f.Until, f.Fix, earlier, early)
+	}
+	if r.Findings[0].Kind != billing.NoSubscription {
+		t.Errorf("the most events come first: %v", r.Findings[0])
 	}
 }
 

@@ -56,7 +56,9 @@ func (c *Client) Subscriptions(ctx context.Context, customerID string) ([]Subscr
 // ActiveAt is the subscription of subs active at t, or ErrNoSubscription.
 func ActiveAt(subs []Subscription, t time.Time) (Subscription, error) {
 	for _, s := range subs {
-		if s.Status == "canceled" || t.Before(s.ActiveFrom) || (s.ActiveTo != nil && !t.Before(*s.ActiveTo)) {
+		// A canceled subscription runs until its active_to (OpenMeter's
+		// status): the time bounds decide, not the status.
+		if t.Before(s.ActiveFrom) || (s.ActiveTo != nil && !t.Before(*s.ActiveTo)) {
 			continue
 		}
 		return s, nil

@@ -103,7 +103,7 @@ func (w *Watcher) publish(r Report) {
 
 	unbillable := 0
 	for _, f := range r.Findings {
-		if f.Kind != UnresolvedProperty {
+		if f.Kind == UnmeteredType || f.Kind == UnattributedSubject {
 			unbillable += f.Events
 		}
 	}
@@ -112,6 +112,11 @@ func (w *Watcher) publish(r Report) {
 	w.metrics.UnresolvedProperties.Set(float64(r.Count(UnresolvedProperty)))
 	w.metrics.UnbillableEvents.Set(float64(unbillable))
 	w.metrics.LastCheck.Set(float64(r.CheckedAt.Unix()))
+	for _, f := range r.Findings {
+		if slices.Contains(NotInvoicedReasons, f.Kind) {
+			w.metrics.NotInvoiced.WithLabelValues(f.Kind).Add(float64(f.Events))
+		}
+	}
 	state := "ok"
 	switch {
 	case len(r.CannotCheck) > 0:

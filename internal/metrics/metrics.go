@@ -57,6 +57,9 @@ type Billing struct {
 	UnbillableEvents     prometheus.Gauge
 	Check                *prometheus.GaugeVec // state: ok, findings, cannot_check
 	LastCheck            prometheus.Gauge
+	// NotInvoiced counts events, as the check reads them, that no invoice
+	// will show for their customer's subscriptions.
+	NotInvoiced *prometheus.CounterVec // reason
 }
 
 func newBilling(f func(prometheus.Collector)) Billing {
@@ -73,7 +76,12 @@ func newBilling(f func(prometheus.Collector)) Billing {
 		LastCheck:            g("last_check_timestamp_seconds", "Unix time of the last billing check."),
 		Check:                prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: "check", Help: "1 for the state of the last billing check: ok, findings or cannot_check."}, []string{"state"}),
 	}
+	b.NotInvoiced = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_not_invoiced_total", Help: "Events delivered for a customer that no invoice will show, by reason: no_subscription (metered, not invoiced), before_subscription (timed before the subscription starts), subscription_ended (timed when no subscription is active). Counted by the billing check as it reads them."}, []string{"reason"})
+	for _, reason := range []string{"no_subscription", "before_subscription", "subscription_ended"} {
+		b.NotInvoiced.WithLabelValues(reason)
+	}
 	f(b.Check)
+	f(b.NotInvoiced)
 	return b
 }
 
