@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -31,26 +30,7 @@ var ErrNoSubscription = errors.New("no subscription: metered, not invoiced")
 
 // Subscriptions lists the customer's subscriptions.
 func (c *Client) Subscriptions(ctx context.Context, customerID string) ([]Subscription, error) {
-	var all []Subscription
-	for number := 1; ; number++ {
-		var page struct {
-			Data []Subscription `json:"data"`
-			Meta struct {
-				Page struct {
-					Total float64 `json:"total"`
-				} `json:"page"`
-			} `json:"meta"`
-		}
-		q := url.Values{"page[size]": {strconv.Itoa(pageSize)}, "page[number]": {strconv.Itoa(number)},
-			"filter[customer_id][eq]": {customerID}}
-		if err := c.do(ctx, http.MethodGet, "/openmeter/subscriptions", q, nil, &page, "subscriptions"); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Data...)
-		if len(page.Data) == 0 || len(all) >= int(page.Meta.Page.Total) {
-			return all, nil
-		}
-	}
+	return listPages[Subscription](ctx, c, "/openmeter/subscriptions", url.Values{"filter[customer_id][eq]": {customerID}}, "subscriptions")
 }
 
 // ActiveAt is the subscription of subs active at t, or ErrNoSubscription.
