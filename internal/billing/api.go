@@ -181,11 +181,9 @@ type QueryRequest struct {
 }
 
 // QueryFilters filters a meter query by dimension (customer_id and subject
-// included): each value must equal Eq.
+// included): each value is a QueryFilterStringMapItem ({"eq": "…"}).
 type QueryFilters struct {
-	Dimensions map[string]struct {
-		Eq string `json:"eq"`
-	} `json:"dimensions"`
+	Dimensions map[string]json.RawMessage `json:"dimensions"`
 }
 
 // QueryRow is one row of a meter's usage; Value is a decimal number.

@@ -74,6 +74,16 @@ func (e *apiError) Is(target error) bool {
 	return target == ErrNoReadRights && (e.status == http.StatusUnauthorized || e.status == http.StatusForbidden)
 }
 
+// statusOf is the status of Konnect's answer behind err; 0 when err is
+// nil or no answer.
+func statusOf(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status
+	}
+	return 0
+}
+
 // do sends one request to path (with query) and decodes a 2xx answer's JSON
 // into out. what names the resource for errors.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any, what string) error {

@@ -22,6 +22,14 @@ type Subscription struct {
 	ActiveTo       *time.Time `json:"active_to,omitempty"`
 	BillingCadence string     `json:"billing_cadence"`
 	BillingAnchor  time.Time  `json:"billing_anchor"`
+	// PlanID is deprecated by the spec in favour of Plan; either may come.
+	PlanID string `json:"plan_id,omitempty"`
+	Plan   *struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	} `json:"plan,omitempty"`
+	// CurrentPeriod is the service period Konnect says is current.
+	CurrentPeriod *Window `json:"current_period,omitempty"`
 }
 
 // ErrNoSubscription means the customer has no subscription active at the
@@ -44,9 +52,28 @@ func ActiveAt(subs []Subscription, t time.Time) (Subscription, error) {
 	return Subscription{}, ErrNoSubscription
 }
 
-// PeriodAt is the service period holding t: [From, Until), counted from
-// the billing anchor by the cadence, starting no earlier than ActiveFrom.
+// ServicePeriod is the subscription of subs active at t and its service
+// period holding t, or with previous the period before that one (of the
+// subscription active then). Without one it is ErrNoSubscription.
+func ServicePeriod(subs []Subscription, t time.Time, previous bool) (Subscription, Window, error) {
+	s, err := ActiveAt(subs, t)
+	if err != nil {
+		return s, Window{}, err
+	}
+	w, err := s.PeriodAt(t)
+	if err != nil || !previous {
+		return s, w, err
+	}
+	return ServicePeriod(subs, w.From.Add(-time.Nanosecond), false)
+}
+
+// PeriodAt is the service period holding t: Konnect's current period when
+// it holds t, else [From, Until) counted from the billing anchor by the
+// cadence, starting no earlier than ActiveFrom.
 func (s Subscription) PeriodAt(t time.Time) (Window, error) {
+	if cp := s.CurrentPeriod; cp != nil && !t.Before(cp.From) && t.Before(cp.Until) {
+		return *cp, nil
+	}
 	step, err := cadence(s.BillingCadence)
 	if err != nil {
 		return Window{}, err
