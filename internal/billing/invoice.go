@@ -55,13 +55,15 @@ func (c *Client) Invoice(ctx context.Context, customerKey string, p Period) (Inv
 	if err != nil {
 		return Invoice{}, err
 	}
-	sub, w, err := ServicePeriod(subs, p.At, p.Previous)
+	sub, w, err := ServicePeriod(subs, p.At)
 	if errors.Is(err, ErrNoSubscription) {
-		when := "at " + p.At.UTC().Format(time.RFC3339)
-		if p.Previous {
-			when = "before its current period"
+		return Invoice{}, fmt.Errorf("customer %s, at %s: %w; subscribe it to a plan in Konnect (Metering & Billing, Subscriptions)", cust.Key, p.At.UTC().Format(time.RFC3339), err)
+	}
+	if err == nil && p.Previous {
+		current := w
+		if sub, w, err = ServicePeriod(subs, w.From.Add(-time.Nanosecond)); errors.Is(err, ErrNoSubscription) {
+			return Invoice{}, fmt.Errorf("customer %s has no service period before its current one (%s): %w then; use --period current", cust.Key, current, err)
 		}
-		return Invoice{}, fmt.Errorf("customer %s, %s: %w; subscribe it to a plan in Konnect (Metering & Billing, Subscriptions)", cust.Key, when, err)
 	}
 	if err != nil {
 		return Invoice{}, fmt.Errorf("subscription %s: %w", sub.Name, err)

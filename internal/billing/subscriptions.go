@@ -53,18 +53,14 @@ func ActiveAt(subs []Subscription, t time.Time) (Subscription, error) {
 }
 
 // ServicePeriod is the subscription of subs active at t and its service
-// period holding t, or with previous the period before that one (of the
-// subscription active then). Without one it is ErrNoSubscription.
-func ServicePeriod(subs []Subscription, t time.Time, previous bool) (Subscription, Window, error) {
+// period holding t; without one, ErrNoSubscription.
+func ServicePeriod(subs []Subscription, t time.Time) (Subscription, Window, error) {
 	s, err := ActiveAt(subs, t)
 	if err != nil {
 		return s, Window{}, err
 	}
 	w, err := s.PeriodAt(t)
-	if err != nil || !previous {
-		return s, w, err
-	}
-	return ServicePeriod(subs, w.From.Add(-time.Nanosecond), false)
+	return s, w, err
 }
 
 // PeriodAt is the service period holding t: Konnect's current period when

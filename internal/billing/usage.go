@@ -116,7 +116,7 @@ func (c *Client) servicePeriodStart(ctx context.Context, cust Customer, t time.T
 	if err != nil {
 		return monthStart(t), fmt.Sprintf("this month (subscriptions not readable: %v)", err)
 	}
-	s, w, err := ServicePeriod(subs, t, false)
+	s, w, err := ServicePeriod(subs, t)
 	if errors.Is(err, ErrNoSubscription) {
 		return monthStart(t), "this month (" + cust.Key + " has no subscription: metered, not invoiced)"
 	}

@@ -108,6 +108,10 @@ func (b *Billing) ingest(w http.ResponseWriter, r *http.Request) {
 				kept = append(kept, e)
 			}
 		}
+		if len(kept) == 0 {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 		body, _ = json.Marshal(kept)
 	}
 	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
