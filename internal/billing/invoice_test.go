@@ -164,3 +164,45 @@ func TestInvoiceDisagrees(t *testing.T) {
 		t.Errorf("delivered %+v; want 2 delivered and 1 in flight, agreeing with 2", c.d)
 	}
 }
+
+// TestInvoiceOfThePreviousPeriod: runs timed in the previous month are on
+// its invoice, not on the current one, which says where they went.
+func TestInvoiceOfThePreviousPeriod(t *testing.T) {
+	s := newBillingStage(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	start := now.AddDate(0, 0, -40)
+	s.billing.Subscribe("acme-inc", start)
+	all := append(runs(2, start.Add(time.Hour)), event("now", "acme-inc", map[string]any{"agent_name": "translator"}, now))
+	seqs := s.publish(t, all...)
+	s.deliver(t, all...)
+	ds := billing.Deliveries{Stream: s.stream, AckFloor: seqs[2]}
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		previous        bool
+		from            time.Time
+		quantity        float64
+		earlier, amount string
+	}{
+		{previous: true, from: start, quantity: 2},
+		{previous: false, from: start.AddDate(0, 1, 0), quantity: 1, earlier: "[run-1 run-2]", amount: "0.10"},
+	} {
+		inv, err := s.client.Invoice(ctx, "acme-inc", billing.Period{At: now, Previous: tc.previous})
+		if err != nil || len(inv.Lines) != 1 {
+			t.Fatalf("previous %v: %+v, %v", tc.previous, inv, err)
+		}
+		l := inv.Lines[0]
+		d, err := ds.For(ctx, inv.Customer, inv.Subscription.ActiveFrom, l.Meter, l.Period)
+		if err != nil {
+			t.Fatal(err)
+		}
+		earlier := ""
+		if d.BeforePeriod.Count > 0 {
+			earlier = ids(d.BeforePeriod)
+		}
+		if !inv.Period.From.Equal(tc.from) || l.Quantity != tc.quantity || l.Amount != tc.amount || d.Quantity != tc.quantity || earlier != tc.earlier {
+			t.Errorf("previous %v: period %s, line %+v, delivered %+v; want from %s, quantity %v, amount %q, earlier %s",
+				tc.previous, inv.Period, l, d, tc.from, tc.quantity, tc.amount, tc.earlier)
+		}
+	}
+}
