@@ -53,14 +53,19 @@ func invoiceFlags(fs *flag.FlagSet) action {
 		}
 		var off []string
 		for _, l := range r.Lines {
-			if !l.Agrees {
-				off = append(off, fmt.Sprintf("%s: Konnect counts %s, the bridge delivered %s (%s in flight)", l.Feature,
-					formatQuantity(l.Quantity), formatQuantity(l.Delivered.Quantity), formatQuantity(l.Delivered.InFlightQuantity)))
+			if l.Agrees {
+				continue
 			}
+			why := fmt.Sprintf("see `bridge reconcile --since %s --customer %s` for the events Konnect did not store",
+				l.Period.From.UTC().Format(time.RFC3339), termsafe.String(r.Customer.Key))
+			if l.Quantity > l.Delivered.Quantity {
+				why = "Konnect counts more: events sent by others, or messages the stream no longer holds (its retention)"
+			}
+			off = append(off, fmt.Sprintf("%s: Konnect counts %s, the bridge delivered %s (%s in flight): %s", termsafe.String(l.Feature),
+				formatQuantity(l.Quantity), formatQuantity(l.Delivered.Quantity), formatQuantity(l.Delivered.InFlightQuantity), why))
 		}
 		if len(off) > 0 {
-			return fmt.Errorf("%s; see `bridge reconcile --since %s --customer %s` for the events Konnect did not store",
-				strings.Join(off, "; "), r.Period.From.UTC().Format(time.RFC3339), termsafe.String(r.Customer.Key))
+			return errors.New(strings.Join(off, "; "))
 		}
 		return nil
 	}
@@ -117,14 +122,15 @@ func printInvoice(w io.Writer, r invoiceReport) {
 		if l.Amount != "" {
 			amount = l.Amount + " " + l.Currency
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", l.Feature, l.Meter.Key, formatQuantity(l.Quantity), termsafe.String(amount),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", termsafe.String(l.Feature), termsafe.String(l.Meter.Key), formatQuantity(l.Quantity), termsafe.String(amount),
 			formatQuantity(l.Delivered.Quantity), formatQuantity(l.Delivered.InFlightQuantity))
 	}
 	_ = tw.Flush()
 	for _, l := range r.Lines {
 		d := l.Delivered
+		feature := termsafe.String(l.Feature)
 		if l.Period != r.Period {
-			fmt.Fprintf(w, "%s: service period %s\n", l.Feature, l.Period)
+			fmt.Fprintf(w, "%s: service period %s\n", feature, l.Period)
 		}
 		printOutcomes(w, []outcomeLine{
 			{"timed before the subscription: on no invoice", "what decides is the event's time, not when it was sent: time runs from the subscription's start", d.BeforeSubscription},
@@ -137,6 +143,6 @@ func printInvoice(w io.Writer, r invoiceReport) {
 		if !l.Agrees {
 			verdict = "DISAGREES with what the bridge delivered"
 		}
-		fmt.Fprintf(w, "%s: Konnect's quantity %s %s\n", l.Feature, formatQuantity(l.Quantity), verdict)
+		fmt.Fprintf(w, "%s: Konnect's quantity %s %s\n", feature, formatQuantity(l.Quantity), verdict)
 	}
 }

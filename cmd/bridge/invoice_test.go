@@ -82,7 +82,7 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 		code, out = bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
 		return code == 1
 	}, "invoice did not disagree once lost-1 was delivered")
-	if code != 1 || !strings.Contains(out, "agent_runs: Konnect counts 3, the bridge delivered 4 (0 in flight)") {
+	if code != 1 || !strings.Contains(out, "agent_runs: Konnect counts 3, the bridge delivered 4 (0 in flight): see `bridge reconcile --since") {
 		t.Errorf("invoice with a run Konnect lost: exit %d, want 1 naming the difference:\n%s", code, out)
 	}
 }
