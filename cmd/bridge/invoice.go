@@ -96,9 +96,17 @@ func delivered(ctx context.Context, cfg config.Config, inv billing.Invoice) (inv
 	if err != nil {
 		return r, err
 	}
-	ds := billing.Deliveries{Stream: st, AckFloor: ackFloor(ctx, js, cfg), DeadLetter: deadLetterLookup(ctx, js, cfg)}
+	ds := billing.Deliveries{Stream: st, AckFloor: ackFloor(ctx, js, cfg)}
+	letters := deadLetterLookup(ctx, js, cfg)
 	for _, l := range inv.Lines {
 		d, err := ds.For(ctx, inv.Customer, inv.Subscription.ActiveFrom, l.Meter, l.Period)
+		if err == nil && !d.Agrees(l.Quantity) && letters != nil {
+			// Looking up a dead letter per delivered event costs a request
+			// each: only a disagreement is worth it (Konnect refused them).
+			explained := ds
+			explained.DeadLetter = letters
+			d, err = explained.For(ctx, inv.Customer, inv.Subscription.ActiveFrom, l.Meter, l.Period)
+		}
 		if err != nil {
 			return r, err
 		}

@@ -87,6 +87,41 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 	}
 }
 
+// TestInvoiceExplainsARefusedRun: a run Konnect refused is dead-lettered
+// by the bridge; invoice counts it as dead-lettered, not delivered, and
+// agrees.
+func TestInvoiceExplainsARefusedRun(t *testing.T) {
+	ns := testkit.NATS(t)
+	konnect := testkit.NewBilling(t, "spat_reader", sandbox.WithReject(func(e sandbox.Event) string {
+		if e.ID == "refused-1" {
+			return "refused-1 is not a run"
+		}
+		return ""
+	}))
+	konnect.Subscribe("acme-inc", time.Now().Add(-time.Hour))
+	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
+	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
+	cfg.Konnect.Token = "spat_reader"
+	testkit.StartBridge(t, cfg)
+
+	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
+		if code, out := bridgeCmd(t, env, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		_, out := bridgeCmd(t, env, "dlq", "list")
+		return len(konnect.Events()) == 3 && strings.Contains(out, "1 dead letter")
+	}, "the guide's runs were not delivered, or refused-1 not dead-lettered")
+	code, out := bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
+	for _, want := range []string{"agent_runs   agent_runs   3          0.30 USD   3           0", "dead-lettered                                 1",
+		`id="refused-1"`, "refused-1 is not a run", "agrees with what the bridge delivered"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("invoice with a refused run: exit %d, want 0 and %q in:\n%s", code, want, out)
+		}
+	}
+}
+
 // TestInvoiceCannotTell: what keeps invoice from deciding exits 2 with one
 // line naming what is missing and the fix.
 func TestInvoiceCannotTell(t *testing.T) {
