@@ -61,20 +61,19 @@ func (ds Deliveries) For(ctx context.Context, cust Customer, activeFrom time.Tim
 			return nil
 		}
 		x := Example{ID: e.ID(), Source: e.Source(), Subject: e.Subject(), Time: e.Time(), Sequence: rd.Sequence, index: rd.Index}
-		if rd.Err != nil {
+		switch {
+		case !w.Until.IsZero() && !x.Time.Before(w.Until):
+			return nil // a later period's
+		case rd.Err != nil:
 			x.Detail = rd.Err.Error()
 			d.DeadLettered.add(x)
 			return nil
-		}
-		switch {
 		case x.Time.Before(activeFrom):
 			d.BeforeSubscription.add(x)
 			return nil
 		case x.Time.Before(w.From):
 			d.BeforePeriod.add(x)
 			return nil
-		case !w.Until.IsZero() && !x.Time.Before(w.Until):
-			return nil // a later period's
 		}
 		k := eventKey{x.Source, x.ID}
 		if seen[k] {
