@@ -140,7 +140,7 @@ func TestInvoiceCannotTell(t *testing.T) {
 		"a period not known": {env, []string{"--customer", "acme-inc", "--period", "last"}, false, []string{`--period "last": use current or previous`}},
 		"no subscription": {env, []string{"--customer", "globex-corp"}, false,
 			[]string{"customer globex-corp", "no subscription: metered, not invoiced", "subscribe it to a plan in Konnect (Metering & Billing, Subscriptions)"}},
-		"no previous period": {env, []string{"--customer", "acme-inc", "--period", "previous"}, false, []string{"customer acme-inc has no service period before its current one", "use --period current"}},
+		"no previous period": {env, []string{"--customer", "acme-inc", "--period", "previous"}, false, []string{"customer acme-inc has no service period before its current one", "ask for the current period"}},
 		"unknown customer":   {env, []string{"--customer", "initech"}, false, []string{`no customer has the key or subject key "initech"`, "Customers"}},
 		"no read rights":     {env, []string{"--customer", "acme-inc"}, true, []string{"lacks the right to read customers", "role that may read Metering & Billing"}},
 		"Konnect down":       {down, []string{"--customer", "acme-inc"}, false, []string{"reading customers at http://127.0.0.1:1", "check KONNECT_URL"}},

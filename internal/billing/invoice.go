@@ -62,7 +62,7 @@ func (c *Client) Invoice(ctx context.Context, customerKey string, p Period) (Inv
 	if err == nil && p.Previous {
 		current := w
 		if sub, w, err = ServicePeriod(subs, w.From.Add(-time.Nanosecond)); errors.Is(err, ErrNoSubscription) {
-			return Invoice{}, fmt.Errorf("customer %s has no service period before its current one (%s): %w then; use --period current", cust.Key, current, err)
+			return Invoice{}, fmt.Errorf("customer %s has no service period before its current one (%s), its first: ask for the current period (%w before it)", cust.Key, current, err)
 		}
 	}
 	if err != nil {
