@@ -37,6 +37,7 @@ var commands = []command{
 	{"dlq", "dlq list [--data] | dlq replay [--seq N]: show dead letters with their reasons, or send them back", false, dlqFlags},
 	{"check", "check the configuration, NATS, the stream and Konnect; exit 1 when something is wrong", false, checkFlags},
 	{"usage", "usage [--customer acme-inc] [--from …] [--to …]: what the meter counted, by agent_name", false, usageFlags},
+	{"invoice", "invoice --customer KEY [--period current|previous] [--json]: the invoice so far, next to what the bridge delivered; exit 1 if they disagree, 2 if it cannot tell", false, invoiceFlags},
 	{"reconcile", "reconcile --since 1h [--until …] [--customer SUBJECT] [--json]: is every delivered event stored and billable? exit 1 if not", false, reconcileFlags},
 	{"health", "exit 0 when the admin server answers /healthz (container healthchecks)", false, healthFlags},
 	{"version", "print the build", false, versionFlags},
@@ -96,10 +97,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if err := body(ctx, cfg, fs, stdout); err != nil {
 		fmt.Fprintf(stderr, "bridge %s: %v\n", name, err)
+		if errors.As(err, new(cannotTell)) {
+			return 2
+		}
 		return 1
 	}
 	return 0
 }
+
+// cannotTell is an error after which a command could not decide (what it
+// needs could not be read): it exits 2, where a finding exits 1.
+type cannotTell struct{ error }
 
 // signalContext ends on the first SIGINT or SIGTERM; a second one exits at
 // once (what was not acked is redelivered by JetStream).

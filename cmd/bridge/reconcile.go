@@ -134,10 +134,7 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		who = ", subject " + r.Subject
 	}
 	fmt.Fprintf(w, "stream %s, %s%s: %s\n", r.Stream, win, who, plural(r.Events, "event"))
-	lines := []struct {
-		label, hint string
-		o           billing.Outcome
-	}{
+	printOutcomes(w, []outcomeLine{
 		{"stored, valid and attributed to a customer", "", r.Stored},
 		{"missing from Konnect", "delivered, yet neither stored by Konnect nor dead-lettered: check the bridge's log and Konnect's status at their time", r.Missing},
 		{"refused by Konnect", "delivered, refused and dead-lettered: see `bridge dlq list`, fix the cause, then `bridge dlq replay`", r.Refused},
@@ -146,7 +143,21 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		{"not delivered yet", "the bridge has not acknowledged them yet: run again later", r.Pending},
 		{"dead-lettered before delivery", "see `bridge dlq list`", r.Undeliverable},
 		{"sent again with the same source and id", "", r.Duplicates},
+	})
+	if r.OK() {
+		fmt.Fprintln(w, "every delivered event is stored and attributed to a customer")
 	}
+}
+
+// outcomeLine is a count of events with what it means to the user.
+type outcomeLine struct {
+	label, hint string
+	o           billing.Outcome
+}
+
+// printOutcomes prints each count; for one that is not zero, its hint and
+// its examples.
+func printOutcomes(w io.Writer, lines []outcomeLine) {
 	for _, l := range lines {
 		fmt.Fprintf(w, "  %-45s %d\n", l.label, l.o.Count)
 		if l.o.Count == 0 || l.hint == "" {
@@ -156,8 +167,5 @@ func printReconciliation(w io.Writer, r billing.Reconciliation) {
 		for _, x := range l.o.Examples {
 			fmt.Fprintf(w, "      e.g. id=%q source=%q subject=%q time=%s seq=%d %s\n", x.ID, x.Source, x.Subject, x.Time.UTC().Format(time.RFC3339), x.Sequence, termsafe.String(x.Detail))
 		}
-	}
-	if r.OK() {
-		fmt.Fprintln(w, "every delivered event is stored and attributed to a customer")
 	}
 }

@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -72,12 +73,12 @@ const pageSize = 100
 
 // Meters lists every meter.
 func (c *Client) Meters(ctx context.Context) ([]Meter, error) {
-	return listPages[Meter](ctx, c, "/openmeter/meters", "meters")
+	return listPages[Meter](ctx, c, "/openmeter/meters", nil, "meters")
 }
 
 // Customers lists every customer.
 func (c *Client) Customers(ctx context.Context) ([]Customer, error) {
-	return listPages[Customer](ctx, c, "/openmeter/customers", "customers")
+	return listPages[Customer](ctx, c, "/openmeter/customers", nil, "customers")
 }
 
 // CustomerByKey is the customer with that key, or else the one billed for
@@ -97,8 +98,9 @@ func (c *Client) CustomerByKey(ctx context.Context, key string) (*Customer, erro
 	return nil, nil
 }
 
-// listPages reads every page of a page-paginated list.
-func listPages[T any](ctx context.Context, c *Client, path, what string) ([]T, error) {
+// listPages reads every page of a page-paginated list, asking with query
+// (filters, expands; nil for none) besides the page.
+func listPages[T any](ctx context.Context, c *Client, path string, query url.Values, what string) ([]T, error) {
 	var all []T
 	for number := 1; ; number++ {
 		var page struct {
@@ -110,6 +112,7 @@ func listPages[T any](ctx context.Context, c *Client, path, what string) ([]T, e
 			} `json:"meta"`
 		}
 		q := url.Values{"page[size]": {strconv.Itoa(pageSize)}, "page[number]": {strconv.Itoa(number)}}
+		maps.Copy(q, query)
 		if err := c.do(ctx, http.MethodGet, path, q, nil, &page, what); err != nil {
 			return nil, err
 		}
@@ -178,11 +181,9 @@ type QueryRequest struct {
 }
 
 // QueryFilters filters a meter query by dimension (customer_id and subject
-// included): each value must equal Eq.
+// included): each value is a QueryFilterStringMapItem ({"eq": "…"}).
 type QueryFilters struct {
-	Dimensions map[string]struct {
-		Eq string `json:"eq"`
-	} `json:"dimensions"`
+	Dimensions map[string]json.RawMessage `json:"dimensions"`
 }
 
 // QueryRow is one row of a meter's usage; Value is a decimal number.

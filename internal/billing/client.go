@@ -21,6 +21,17 @@ import (
 // delivery needs only the Ingest role.
 var ErrNoReadRights = errors.New("cannot check: the token lacks the right to read")
 
+// ErrUnavailable means Konnect's read API did not answer, or answered
+// 5xx: the caller says "cannot tell", names KONNECT_URL and tries later.
+var ErrUnavailable = errors.New("Konnect's read API is unavailable")
+
+// unreachable is a request that got no answer.
+type unreachable struct{ error }
+
+func (u unreachable) Unwrap() error { return u.error }
+
+func (unreachable) Is(target error) bool { return target == ErrUnavailable }
+
 // ErrNoReadAPI means KONNECT_URL is not a v3 ingest URL, so the read API
 // cannot be found next to it. The caller says "cannot check".
 var ErrNoReadAPI = errors.New("cannot check: KONNECT_URL does not end in /openmeter/events, so the read API is not known")
@@ -71,7 +82,18 @@ func (e *apiError) Error() string {
 }
 
 func (e *apiError) Is(target error) bool {
-	return target == ErrNoReadRights && (e.status == http.StatusUnauthorized || e.status == http.StatusForbidden)
+	return (target == ErrNoReadRights && (e.status == http.StatusUnauthorized || e.status == http.StatusForbidden)) ||
+		(target == ErrUnavailable && e.status >= 500)
+}
+
+// statusOf is the status of Konnect's answer behind err; 0 when err is
+// nil or no answer.
+func statusOf(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status
+	}
+	return 0
 }
 
 // do sends one request to path (with query) and decodes a 2xx answer's JSON
@@ -108,7 +130,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("reading %s at %s: %w", what, config.RedactURL(c.base), publish.Scrub(err, target))
+		return unreachable{fmt.Errorf("reading %s at %s: %w", what, config.RedactURL(c.base), publish.Scrub(err, target))}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -25,6 +25,7 @@ type stage struct {
 	natsURL   string
 	js        jetstream.JetStream
 	sb        *sandbox.Sandbox
+	billing   *testkit.Billing // set by newBillingStage
 	ingestURL string
 	lists     atomic.Int32 // pages of list-metering-events asked for
 	client    *billing.Client
@@ -33,14 +34,8 @@ type stage struct {
 
 func newStage(t *testing.T, opts ...sandbox.Option) *stage {
 	t.Helper()
-	ns := testkit.NATS(t)
-	s := &stage{natsURL: ns.ClientURL(), sb: sandbox.New(opts...)}
-	_, s.js = testkit.Connect(t, s.natsURL)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "AGENT_RUNS", Subjects: []string{"agent.runs.>"}}); err != nil {
-		t.Fatal(err)
-	}
+	s := natsStage(t)
+	s.sb = sandbox.New(opts...)
 	srv := testkit.SpecChecked(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/openmeter/events") {
 			s.lists.Add(1)
@@ -49,6 +44,31 @@ func newStage(t *testing.T, opts ...sandbox.Option) *stage {
 	}))
 	s.ingestURL = srv.URL + "/v3/openmeter/events"
 	s.client = billing.NewClient(s.ingestURL, "", 5*time.Second, 2*time.Second)
+	return s
+}
+
+// newBillingStage is a stage whose Konnect bills (testkit.Billing): the
+// guide's meter, customer and plan, subscriptions, features and charges.
+func newBillingStage(t *testing.T, opts ...sandbox.Option) *stage {
+	t.Helper()
+	s := natsStage(t)
+	s.billing = testkit.NewBilling(t, "", opts...)
+	s.sb, s.ingestURL = s.billing.Sandbox, s.billing.URL
+	s.client = billing.NewClient(s.ingestURL, "", 5*time.Second, 2*time.Second)
+	return s
+}
+
+// natsStage is a stage with its NATS server and stream, without Konnect.
+func natsStage(t *testing.T) *stage {
+	t.Helper()
+	ns := testkit.NATS(t)
+	s := &stage{natsURL: ns.ClientURL()}
+	_, s.js = testkit.Connect(t, s.natsURL)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.js.CreateStream(ctx, jetstream.StreamConfig{Name: "AGENT_RUNS", Subjects: []string{"agent.runs.>"}}); err != nil {
+		t.Fatal(err)
+	}
 	s.stream = billing.Stream{JS: s.js, Name: "AGENT_RUNS", Subject: "agent.runs.>"}
 	return s
 }

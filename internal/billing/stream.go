@@ -15,9 +15,10 @@ import (
 )
 
 // Window is a span of time, From inclusive, Until exclusive; a zero Until
-// is open.
+// is open. Its JSON is the spec's ClosedPeriod.
 type Window struct {
-	From, Until time.Time
+	From  time.Time `json:"from"`
+	Until time.Time `json:"to"`
 }
 
 func (w Window) String() string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -23,6 +22,14 @@ type Subscription struct {
 	ActiveTo       *time.Time `json:"active_to,omitempty"`
 	BillingCadence string     `json:"billing_cadence"`
 	BillingAnchor  time.Time  `json:"billing_anchor"`
+	// PlanID is deprecated by the spec in favour of Plan; either may come.
+	PlanID string `json:"plan_id,omitempty"`
+	Plan   *struct {
+		ID  string `json:"id"`
+		Key string `json:"key"`
+	} `json:"plan,omitempty"`
+	// CurrentPeriod is the service period Konnect says is current.
+	CurrentPeriod *Window `json:"current_period,omitempty"`
 }
 
 // ErrNoSubscription means the customer has no subscription active at the
@@ -31,26 +38,7 @@ var ErrNoSubscription = errors.New("no subscription: metered, not invoiced")
 
 // Subscriptions lists the customer's subscriptions.
 func (c *Client) Subscriptions(ctx context.Context, customerID string) ([]Subscription, error) {
-	var all []Subscription
-	for number := 1; ; number++ {
-		var page struct {
-			Data []Subscription `json:"data"`
-			Meta struct {
-				Page struct {
-					Total float64 `json:"total"`
-				} `json:"page"`
-			} `json:"meta"`
-		}
-		q := url.Values{"page[size]": {strconv.Itoa(pageSize)}, "page[number]": {strconv.Itoa(number)},
-			"filter[customer_id][eq]": {customerID}}
-		if err := c.do(ctx, http.MethodGet, "/openmeter/subscriptions", q, nil, &page, "subscriptions"); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Data...)
-		if len(page.Data) == 0 || len(all) >= int(page.Meta.Page.Total) {
-			return all, nil
-		}
-	}
+	return listPages[Subscription](ctx, c, "/openmeter/subscriptions", url.Values{"filter[customer_id][eq]": {customerID}}, "subscriptions")
 }
 
 // ActiveAt is the subscription of subs active at t, or ErrNoSubscription.
@@ -66,9 +54,24 @@ func ActiveAt(subs []Subscription, t time.Time) (Subscription, error) {
 	return Subscription{}, ErrNoSubscription
 }
 
-// PeriodAt is the service period holding t: [From, Until), counted from
-// the billing anchor by the cadence, starting no earlier than ActiveFrom.
+// ServicePeriod is the subscription of subs active at t and its service
+// period holding t; without one, ErrNoSubscription.
+func ServicePeriod(subs []Subscription, t time.Time) (Subscription, Window, error) {
+	s, err := ActiveAt(subs, t)
+	if err != nil {
+		return s, Window{}, err
+	}
+	w, err := s.PeriodAt(t)
+	return s, w, err
+}
+
+// PeriodAt is the service period holding t: Konnect's current period when
+// it holds t, else [From, Until) counted from the billing anchor by the
+// cadence, starting no earlier than ActiveFrom.
 func (s Subscription) PeriodAt(t time.Time) (Window, error) {
+	if cp := s.CurrentPeriod; cp != nil && !t.Before(cp.From) && t.Before(cp.Until) {
+		return *cp, nil
+	}
 	step, err := cadence(s.BillingCadence)
 	if err != nil {
 		return Window{}, err

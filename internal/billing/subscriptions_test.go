@@ -21,6 +21,15 @@ func TestServicePeriodFromAnchorAndCadence(t *testing.T) {
 	if want := (billing.Window{From: time.Date(2026, 11, 15, 9, 30, 0, 0, time.UTC), Until: time.Date(2026, 12, 15, 9, 30, 0, 0, time.UTC)}); w != want {
 		t.Errorf("period %s, want %s", w, want)
 	}
+	// Konnect's current period, when it holds the time, is the one.
+	konnect := billing.Window{From: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), Until: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s.CurrentPeriod = &konnect
+	if w, err := s.PeriodAt(at); err != nil || w != konnect {
+		t.Errorf("period %s, %v; want Konnect's current period %s", w, err, konnect)
+	}
+	if w, _ := s.PeriodAt(at.AddDate(0, -1, 0)); w.From != time.Date(2026, 10, 15, 9, 30, 0, 0, time.UTC) {
+		t.Errorf("a month before: period %s, want from the anchor", w)
+	}
 	if _, err := billing.ActiveAt([]billing.Subscription{s}, anchor.Add(-time.Minute)); err != billing.ErrNoSubscription {
 		t.Errorf("before active_from: %v, want ErrNoSubscription", err)
 	}

@@ -2,8 +2,10 @@ package billing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -62,28 +64,49 @@ func (c *Client) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
 		req.GroupBy = []string{q.GroupBy}
 	}
 	if q.Customer != "" {
-		if u.Customer, err = c.CustomerByKey(ctx, q.Customer); err != nil {
+		if u.Customer, err = c.customer(ctx, q.Customer); err != nil {
 			return Usage{}, err
-		}
-		if u.Customer == nil {
-			return Usage{}, fmt.Errorf("no customer has the key or subject key %q: create one with subject key %q", q.Customer, q.Customer)
 		}
 		if q.From.IsZero() {
 			u.From, u.Period = c.servicePeriodStart(ctx, *u.Customer, q.To)
 			req.From = &u.From
 		}
-		req.Filters = &QueryFilters{Dimensions: map[string]struct {
-			Eq string `json:"eq"`
-		}{"customer_id": {Eq: u.Customer.ID}}}
+		req.Filters = customerFilter(u.Customer.ID, nil)
 	}
 	if u.Rows, err = c.Query(ctx, u.Meter.ID, req); err != nil {
 		return Usage{}, err
 	}
-	for _, r := range u.Rows {
-		v, _ := strconv.ParseFloat(r.Value.String(), 64)
-		u.Total += v
-	}
+	u.Total = sum(u.Rows)
 	return u, nil
+}
+
+// customer is the customer with that key or subject key, or an error that
+// says how to create it.
+func (c *Client) customer(ctx context.Context, key string) (*Customer, error) {
+	cust, err := c.CustomerByKey(ctx, key)
+	if err == nil && cust == nil {
+		err = fmt.Errorf("no customer has the key or subject key %q: create one in Konnect (Metering & Billing, Customers) with key or subject key %q", key, key)
+	}
+	return cust, err
+}
+
+// customerFilter narrows a meter query to the customer's usage, and by
+// more (a feature's own dimension filters) when given.
+func customerFilter(customerID string, more map[string]json.RawMessage) *QueryFilters {
+	eq, _ := json.Marshal(map[string]string{"eq": customerID})
+	f := &QueryFilters{Dimensions: map[string]json.RawMessage{"customer_id": eq}}
+	maps.Copy(f.Dimensions, more)
+	return f
+}
+
+// sum adds up the values of a query's rows.
+func sum(rows []QueryRow) float64 {
+	var total float64
+	for _, r := range rows {
+		v, _ := strconv.ParseFloat(r.Value.String(), 64)
+		total += v
+	}
+	return total
 }
 
 // servicePeriodStart is the start of the customer's service period at t,
@@ -93,11 +116,10 @@ func (c *Client) servicePeriodStart(ctx context.Context, cust Customer, t time.T
 	if err != nil {
 		return monthStart(t), fmt.Sprintf("this month (subscriptions not readable: %v)", err)
 	}
-	s, err := ActiveAt(subs, t)
-	if err != nil {
+	s, w, err := ServicePeriod(subs, t)
+	if errors.Is(err, ErrNoSubscription) {
 		return monthStart(t), "this month (" + cust.Key + " has no subscription: metered, not invoiced)"
 	}
-	w, err := s.PeriodAt(t)
 	if err != nil {
 		return monthStart(t), fmt.Sprintf("this month (%v)", err)
 	}
