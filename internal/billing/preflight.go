@@ -32,9 +32,9 @@ type Finding struct {
 	Events   int       `json:"events"`
 	Since    time.Time `json:"since,omitzero"`
 	// Until is the time of the last such event, where it is a time range.
-	Until time.Time `json:"until,omitzero"`
-	Example  string    `json:"example_id,omitempty"`
-	Fix      string    `json:"fix"`
+	Until   time.Time `json:"until,omitzero"`
+	Example string    `json:"example_id,omitempty"`
+	Fix     string    `json:"fix"`
 }
 
 // Report is what one preflight found.
