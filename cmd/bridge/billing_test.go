@@ -119,3 +119,40 @@ func TestReconcileTellsRefusedFromMissing(t *testing.T) {
 		t.Errorf("reconcile without a dead-letter stream: exit %d, want 1 with refused-1 missing:\n%s", code, out)
 	}
 }
+
+// TestGuideEndsOnTheInvoice: the README's walk-through against the sandbox
+// alone, as dev mode runs it: the guide's three runs, then `bridge invoice`
+// shows agent runs with quantity 3. A run timed before the subscription
+// is delivered, left off the invoice, and flagged by `bridge check`.
+func TestGuideEndsOnTheInvoice(t *testing.T) {
+	ns := testkit.NATS(t)
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide())
+	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
+	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
+	cfg.Konnect.Token = "spat_reader"
+	testkit.StartBridge(t, cfg)
+
+	if code, out := bridgeCmd(t, env, "emit", "--guide"); code != 0 {
+		t.Fatalf("emit --guide: exit %d\n%s", code, out)
+	}
+	testkit.Eventually(t, 20*time.Second, func() bool { return len(konnect.Events()) == 3 }, "the guide's runs were not delivered")
+	code, out := bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
+	for _, want := range []string{"customer acme-inc, subscription", "agent_runs   agent_runs   3          0.3 USD   3", "Konnect's quantity 3 agrees with what the bridge delivered"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("invoice after the guide: exit %d, want 0 and %q in:\n%s", code, want, out)
+		}
+	}
+
+	early := testkit.Run{ID: "early", Source: "acme-platform", Subject: "acme-inc", Agent: "translator", Time: konnect.Started().Add(-time.Hour)}
+	_, js := testkit.Connect(t, ns.ClientURL())
+	testkit.Publish(t, js, "agent.runs.acme", early.JSON())
+	testkit.Eventually(t, 20*time.Second, func() bool { return len(konnect.Events()) == 4 }, "the run timed before the subscription was not delivered")
+	code, out = bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
+	if code != 0 || !strings.Contains(out, "agent_runs   agent_runs   3") || !strings.Contains(out, "timed before the subscription: on no invoice  1") {
+		t.Errorf("invoice with a run before the subscription: exit %d, want 0, still 3, the run explained:\n%s", code, out)
+	}
+	code, out = bridgeCmd(t, env, "check")
+	if code != 1 || !strings.Contains(out, "timed before the subscription of `acme-inc` starts") {
+		t.Errorf("check with a run before the subscription: exit %d, want 1 flagging it:\n%s", code, out)
+	}
+}
