@@ -34,8 +34,10 @@ var bridgeMetrics = map[string]string{
 	"konnect_bridge_consumer_redelivered_messages":   "gauge",
 	"konnect_bridge_last_delivery_timestamp_seconds": "gauge",
 	"konnect_bridge_core_dropped_total":              "counter",
-	"konnect_bridge_ready":                           "gauge", // component: nats|consumer|konnect_auth|konnect_reachable
-	"konnect_bridge_build_info":                      "gauge", // version, revision, goversion
+	"konnect_bridge_dead_letters_foreign_total":      "counter", // found: forged|unsealed|other-key
+	"konnect_bridge_events_not_invoiced_total":       "counter", // reason: no_subscription|before_subscription|subscription_ended
+	"konnect_bridge_ready":                           "gauge",   // component: nats|consumer|konnect_auth|konnect_reachable
+	"konnect_bridge_build_info":                      "gauge",   // version, revision, goversion
 }
 
 var metricName = regexp.MustCompile(`konnect_bridge_[a-z_]+`)
@@ -148,6 +150,8 @@ func TestAlertRules(t *testing.T) {
 		"KonnectBridgeConsumerLagGrowing",
 		"KonnectBridgeDeadLetters",
 		"KonnectBridgeCoreNATSDrops",
+		"KonnectBridgeDeadLettersForged",
+		"KonnectBridgeEventsNotInvoiced",
 	} {
 		if !seen[want] {
 			t.Errorf("no alert %s", want)
