@@ -42,7 +42,7 @@ func checkBilling(ctx context.Context, cfg config.Config, w io.Writer, ok, bad f
 		bad("billing: %s", describe(f))
 	}
 	if len(r.Findings) == 0 {
-		ok("billing: %s in the last hour; every event type has a meter and every subject a customer (as far as could be read)", plural(r.Events, "event"))
+		ok("billing: %s in the last hour; every event type has a meter, every subject a customer, and every event a subscription at its time (as far as could be read)", plural(r.Events, "event"))
 	}
 }
 
@@ -57,6 +57,9 @@ func describe(f billing.Finding) string {
 		return fmt.Sprintf("no meter counts event type %s (%s%s): %s", f.Type, plural(f.Events, "event"), since, f.Fix)
 	case billing.UnattributedSubject:
 		return fmt.Sprintf("subject %s maps to no customer (%s%s): %s", f.Subject, plural(f.Events, "event"), since, f.Fix)
+	case billing.NoSubscription, billing.BeforeSubscription, billing.AfterSubscription:
+		return fmt.Sprintf("not invoiced: %s of subject %s timed %s .. %s, e.g. id %s: %s", plural(f.Events, "event"), f.Subject,
+			f.Since.UTC().Format(time.RFC3339), f.Until.UTC().Format(time.RFC3339), f.Example, f.Fix)
 	default:
 		return fmt.Sprintf("meter %s: %s (%s, e.g. id %s)", f.Meter, f.Fix, plural(f.Events, "event"), f.Example)
 	}
