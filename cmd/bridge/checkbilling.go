@@ -57,7 +57,7 @@ func describe(f billing.Finding) string {
 		return fmt.Sprintf("no meter counts event type %s (%s%s): %s", f.Type, plural(f.Events, "event"), since, f.Fix)
 	case billing.UnattributedSubject:
 		return fmt.Sprintf("subject %s maps to no customer (%s%s): %s", f.Subject, plural(f.Events, "event"), since, f.Fix)
-	case billing.NoSubscription, billing.BeforeSubscription, billing.AfterSubscription:
+	case billing.NoSubscription, billing.BeforeSubscription, billing.AfterSubscription, billing.NotPriced:
 		return fmt.Sprintf("not invoiced: %s of subject %s timed %s .. %s, e.g. id %s: %s", plural(f.Events, "event"), f.Subject,
 			f.Since.UTC().Format(time.RFC3339), f.Until.UTC().Format(time.RFC3339), f.Example, f.Fix)
 	default:

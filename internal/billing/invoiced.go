@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -13,10 +14,13 @@ const (
 	NoSubscription     = "no_subscription"
 	BeforeSubscription = "before_subscription"
 	AfterSubscription  = "subscription_ended"
+	// NotPriced: the plan of the subscription active at the event's time
+	// prices no feature whose meter counts the event's type.
+	NotPriced = "not_priced"
 )
 
 // NotInvoicedReasons are the reasons of events_not_invoiced_total.
-var NotInvoicedReasons = []string{NoSubscription, BeforeSubscription, AfterSubscription}
+var NotInvoicedReasons = []string{NoSubscription, BeforeSubscription, AfterSubscription, NotPriced}
 
 // invoicing classifies the events of one check by the subscriptions of
 // their customers. It asks Konnect for a customer's subscriptions once per
@@ -25,10 +29,17 @@ var NotInvoicedReasons = []string{NoSubscription, BeforeSubscription, AfterSubsc
 type invoicing struct {
 	client    *Client
 	customers []Customer
+	meters    []Meter
+	metersOK  bool // false: the meters could not be read
 	max       int
 	subs      map[string]subsOf // by customer id
 	found     map[[2]string]*Finding
-	cannot    string
+	cannot    []string
+	// The product catalog, read once a check at the first event that has
+	// a subscription; catalogErr when it could not be.
+	catalogRead bool
+	plans       []Plan
+	features    []Feature
 }
 
 type subsOf struct {
@@ -36,12 +47,19 @@ type subsOf struct {
 	err  error
 }
 
-func newInvoicing(c *Client, customers []Customer, max int) *invoicing {
-	return &invoicing{client: c, customers: customers, max: max, subs: map[string]subsOf{}, found: map[[2]string]*Finding{}}
+func newInvoicing(c *Client, customers []Customer, meters []Meter, metersOK bool, max int) *invoicing {
+	return &invoicing{client: c, customers: customers, meters: meters, metersOK: metersOK, max: max, subs: map[string]subsOf{}, found: map[[2]string]*Finding{}}
 }
 
-// note classifies one event, timed t, of subject.
-func (iv *invoicing) note(ctx context.Context, subject string, t time.Time, id string) {
+// say adds what could not be checked, once.
+func (iv *invoicing) say(c string) {
+	if !slices.Contains(iv.cannot, c) {
+		iv.cannot = append(iv.cannot, c)
+	}
+}
+
+// note classifies one event of type typ, timed t, of subject.
+func (iv *invoicing) note(ctx context.Context, typ, subject string, t time.Time, id string) {
 	cust := CustomerOf(iv.customers, subject)
 	if cust == nil {
 		return // unattributed: a finding of its own
@@ -55,12 +73,13 @@ func (iv *invoicing) note(ctx context.Context, subject string, t time.Time, id s
 		iv.subs[cust.ID] = s
 	}
 	if s.err != nil {
-		if iv.cannot == "" {
-			iv.cannot = cannot("subscriptions", s.err)
-		}
+		iv.say(cannot("subscriptions", s.err))
 		return
 	}
 	reason, fix := notInvoiced(*cust, s.subs, t)
+	if reason == "" {
+		reason, fix = iv.notPriced(ctx, s.subs, typ, t)
+	}
 	if reason == "" {
 		return
 	}
@@ -93,6 +112,62 @@ func notInvoiced(cust Customer, subs []Subscription, t time.Time) (reason, fix s
 		return BeforeSubscription, fmt.Sprintf("timed before the subscription of `%s` starts (%s): Konnect invoices an event by its time, so these are metered, not invoiced. Producers' clocks, or a subscription that should have started earlier", cust.Key, first.ActiveFrom.UTC().Format(time.RFC3339))
 	}
 	return AfterSubscription, fmt.Sprintf("timed when no subscription of `%s` is active (it ended, or a gap between two): metered, not invoiced. Renew the subscription, or check the producers' clocks", cust.Key)
+}
+
+// notPriced says, for an event of type typ at t inside a subscription,
+// when that subscription's plan prices no feature whose meter counts typ.
+func (iv *invoicing) notPriced(ctx context.Context, subs []Subscription, typ string, t time.Time) (reason, fix string) {
+	if !iv.metersOK || !slices.ContainsFunc(iv.meters, func(m Meter) bool { return m.EventType == typ }) {
+		return "", "" // said already: no meters read, or none counts typ
+	}
+	if !iv.catalogRead {
+		iv.catalogRead = true
+		var err error
+		if iv.plans, err = iv.client.Plans(ctx); err == nil {
+			iv.features, err = iv.client.Features(ctx)
+		}
+		if err != nil {
+			iv.plans = nil
+			iv.say(cannot("plans and features", err))
+		}
+	}
+	if iv.plans == nil {
+		return "", ""
+	}
+	sub, _ := ActiveAt(subs, t)
+	id := sub.PlanID
+	if sub.Plan != nil {
+		id = sub.Plan.ID
+	}
+	i := slices.IndexFunc(iv.plans, func(p Plan) bool { return p.ID == id })
+	if id == "" || i < 0 {
+		iv.say(fmt.Sprintf("cannot check what subscription %s prices: it follows no plan Konnect lists", sub.Name))
+		return "", ""
+	}
+	cards, err := iv.plans[i].cardsAt(sub.ActiveFrom, t)
+	if err != nil {
+		iv.say(err.Error())
+		return "", ""
+	}
+	if prices(cards, iv.features, iv.meters, typ) {
+		return "", ""
+	}
+	return NotPriced, fmt.Sprintf("plan `%s` of subscription %s prices no feature whose meter counts %s events: metered, not invoiced. Add a usage-based rate card for a feature on that meter (Konnect: Metering & Billing → Product Catalog → Plans → %s)", iv.plans[i].Key, sub.Name, typ, iv.plans[i].Key)
+}
+
+// prices reports whether a rate card of cards prices a feature whose
+// meter counts events of type typ.
+func prices(cards []RateCard, features []Feature, meters []Meter, typ string) bool {
+	for _, rc := range cards {
+		if rc.Feature == nil {
+			continue
+		}
+		f := slices.IndexFunc(features, func(f Feature) bool { return f.ID == rc.Feature.ID && f.Meter != nil })
+		if f >= 0 && slices.ContainsFunc(meters, func(m Meter) bool { return m.ID == features[f].Meter.ID && m.EventType == typ }) {
+			return true
+		}
+	}
+	return false
 }
 
 // findings are what note found, the most events first.

@@ -95,7 +95,7 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	props := propertyCheck{}
 	var iv *invoicing
 	if cerr == nil {
-		iv = newInvoicing(p.Client, customers, seen.max)
+		iv = newInvoicing(p.Client, customers, meters, merr == nil, seen.max)
 	}
 	err := p.Stream.Read(ctx, w, newest, func(rd Read) error {
 		if rd.Err != nil {
@@ -105,7 +105,7 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 		seen.add(rd.Event, rd.Stored)
 		props.check(meters, rd)
 		if iv != nil {
-			iv.note(ctx, rd.Event.Subject(), rd.Event.Time(), rd.Event.ID())
+			iv.note(ctx, rd.Event.Type(), rd.Event.Subject(), rd.Event.Time(), rd.Event.ID())
 		}
 		return nil
 	})
@@ -120,9 +120,7 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	if cerr == nil {
 		r.Findings = append(r.Findings, unattributed(customers, seen)...)
 		r.Findings = append(r.Findings, iv.findings()...)
-		if iv.cannot != "" {
-			r.CannotCheck = append(r.CannotCheck, iv.cannot)
-		}
+		r.CannotCheck = append(r.CannotCheck, iv.cannot...)
 	}
 	return r
 }

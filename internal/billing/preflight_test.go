@@ -29,11 +29,18 @@ func TestPreflightFindings(t *testing.T) {
 	}{
 		"everything billable":         {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "acme-inc"},
 		"no meter":                    {opts: subscribed(), subject: "acme-inc", want: []string{"unmetered_type/agent_run"}, fix: "create a meter with event type `agent_run`"},
-		"value_property missing":      {opts: subscribed(sandbox.WithMeter(tokensMeter)), subject: "acme-inc", want: []string{"unresolved_property/tokens_total value_property"}, fix: "value_property $.tokens of meter `tokens_total` does not resolve"},
-		"dimension missing":           {opts: subscribed(sandbox.WithMeter(modelMeter)), subject: "acme-inc", want: []string{"unresolved_property/runs_by_model dimensions.model"}},
+		"value_property missing":      {opts: subscribed(sandbox.WithMeter(sandbox.GuideMeter), sandbox.WithMeter(tokensMeter)), subject: "acme-inc", want: []string{"unresolved_property/tokens_total value_property"}, fix: "value_property $.tokens of meter `tokens_total` does not resolve"},
+		"dimension missing":           {opts: subscribed(sandbox.WithMeter(sandbox.GuideMeter), sandbox.WithMeter(modelMeter)), subject: "acme-inc", want: []string{"unresolved_property/runs_by_model dimensions.model"}},
 		"subject without customer":    {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", want: []string{"unattributed_subject/nobody"}, fix: "create a customer with subject key `nobody`"},
 		"subject is a customer's key": {opts: []sandbox.Option{sandbox.WithGuide(), sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"})}, subject: "globex-corp", want: []string{"no_subscription/globex-corp"}, fix: "has no subscription: its usage is metered, not invoiced"},
-		"token without read rights":   {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", noRead: true, cantRead: true},
+		"plan prices no meter of theirs": {opts: []sandbox.Option{sandbox.WithGuide(),
+			sandbox.WithMeter(sandbox.Meter{Key: "llm_tokens", Name: "LLM tokens", EventType: "llm_call", Aggregation: "sum", ValueProperty: "$.tokens"}),
+			sandbox.WithFeature(sandbox.Feature{Key: "tokens", Name: "tokens", MeterKey: "llm_tokens"}),
+			sandbox.WithPlan(sandbox.Plan{Key: "tokens_only", Name: "Tokens only", Currency: "USD", Cadence: "P1M", RateCards: []sandbox.RateCard{{Key: "tokens", Name: "tokens", FeatureKey: "tokens", UnitPrice: "0.01"}}}),
+			sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}),
+			sandbox.WithSubscription(sandbox.Subscription{CustomerKey: "globex-corp", PlanKey: "tokens_only", ActiveFrom: time.Now().Add(-time.Hour)})},
+			subject: "globex-corp", want: []string{"not_priced/globex-corp"}, fix: "plan `tokens_only` of subscription Tokens only prices no feature whose meter counts agent_run events"},
+		"token without read rights": {opts: []sandbox.Option{sandbox.WithGuide()}, subject: "nobody", noRead: true, cantRead: true},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -76,8 +76,8 @@ func newBilling(f func(prometheus.Collector)) Billing {
 		LastCheck:            g("last_check_timestamp_seconds", "Unix time of the last billing check."),
 		Check:                prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: "check", Help: "1 for the state of the last billing check: ok, findings or cannot_check."}, []string{"state"}),
 	}
-	b.NotInvoiced = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_not_invoiced_total", Help: "Events delivered for a customer that no invoice will show, by reason: no_subscription (metered, not invoiced), before_subscription (timed before the subscription starts), subscription_ended (timed when no subscription is active). Counted by the billing check as it reads them."}, []string{"reason"})
-	for _, reason := range []string{"no_subscription", "before_subscription", "subscription_ended"} {
+	b.NotInvoiced = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "events_not_invoiced_total", Help: "Events delivered for a customer that no invoice will show, by reason: no_subscription (metered, not invoiced), before_subscription (timed before the subscription starts), subscription_ended (timed when no subscription is active), not_priced (the subscription's plan prices no feature of a meter that counts them). Counted by the billing check as it reads them."}, []string{"reason"})
+	for _, reason := range []string{"no_subscription", "before_subscription", "subscription_ended", "not_priced"} {
 		b.NotInvoiced.WithLabelValues(reason)
 	}
 	f(b.Check)
