@@ -17,9 +17,8 @@ import (
 // subscription's period is used; a run Konnect lost is a disagreement.
 func TestInvoiceFromTheCommandLine(t *testing.T) {
 	ns := testkit.NATS(t)
-	konnect := testkit.NewBilling(t, "spat_reader")
 	now := time.Now().UTC().Truncate(time.Second)
-	konnect.Subscribe("acme-inc", now.Add(-time.Hour))
+	konnect := testkit.NewCheckedKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithStarted(now.Add(-time.Hour)))
 	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
 	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
 	cfg.Konnect.Token = "spat_reader"
@@ -30,7 +29,7 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 	}
 	testkit.Eventually(t, 20*time.Second, func() bool { return len(konnect.Events()) == 3 }, "the guide's runs were not delivered")
 	code, out := bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
-	for _, want := range []string{"customer acme-inc, subscription Agent runs", "from charges", "agent_runs   agent_runs   3          0.30 USD   3           0",
+	for _, want := range []string{"customer acme-inc, subscription Agents", "from charges", "agent_runs   agent_runs   3          0.3 USD   3           0",
 		"agent_runs: Konnect's quantity 3 agrees with what the bridge delivered"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("invoice after the guide: exit %d, want 0 and %q in:\n%s", code, want, out)
@@ -67,7 +66,7 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 		t.Errorf("invoice with the early run: exit %d, want 0 explaining it:\n%s", code, out)
 	}
 
-	konnect.AnswerCharges(http.StatusForbidden)
+	konnect.SetReadAnswer("/openmeter/customers/{customerId}/charges", http.StatusForbidden)
 	code, out = bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
 	if code != 0 || !strings.Contains(out, "from the subscription's service period (Konnect answered 403 to the customer's charges)") ||
 		!strings.Contains(out, "agent_runs   agent_runs   3          -        3") {
@@ -92,13 +91,13 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 // agrees.
 func TestInvoiceExplainsARefusedRun(t *testing.T) {
 	ns := testkit.NATS(t)
-	konnect := testkit.NewBilling(t, "spat_reader", sandbox.WithReject(func(e sandbox.Event) string {
-		if e.ID == "refused-1" {
-			return "refused-1 is not a run"
-		}
-		return ""
-	}))
-	konnect.Subscribe("acme-inc", time.Now().Add(-time.Hour))
+	konnect := testkit.NewCheckedKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithStarted(time.Now().Add(-time.Hour)),
+		sandbox.WithReject(func(e sandbox.Event) string {
+			if e.ID == "refused-1" {
+				return "refused-1 is not a run"
+			}
+			return ""
+		}))
 	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
 	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
 	cfg.Konnect.Token = "spat_reader"
@@ -114,7 +113,7 @@ func TestInvoiceExplainsARefusedRun(t *testing.T) {
 		return len(konnect.Events()) == 3 && strings.Contains(out, "1 dead letter")
 	}, "the guide's runs were not delivered, or refused-1 not dead-lettered")
 	code, out := bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
-	for _, want := range []string{"agent_runs   agent_runs   3          0.30 USD   3           0", "dead-lettered                                 1",
+	for _, want := range []string{"agent_runs   agent_runs   3          0.3 USD   3           0", "dead-lettered                                 1",
 		`id="refused-1"`, "refused-1 is not a run", "agrees with what the bridge delivered"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("invoice with a refused run: exit %d, want 0 and %q in:\n%s", code, want, out)
@@ -126,9 +125,9 @@ func TestInvoiceExplainsARefusedRun(t *testing.T) {
 // line naming what is missing and the fix.
 func TestInvoiceCannotTell(t *testing.T) {
 	ns := testkit.NATS(t)
-	konnect := testkit.NewBilling(t, "spat_reader", sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}))
+	konnect := testkit.NewCheckedKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithStarted(time.Now().Add(-time.Hour)),
+		sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}))
 	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
-	konnect.Subscribe("acme-inc", time.Now().Add(-time.Hour))
 	down := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": "http://127.0.0.1:1/v3/openmeter/events", "KONNECT_TOKEN": "spat_reader"}
 	tests := map[string]struct {
 		env      map[string]string

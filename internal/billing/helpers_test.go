@@ -25,7 +25,6 @@ type stage struct {
 	natsURL   string
 	js        jetstream.JetStream
 	sb        *sandbox.Sandbox
-	billing   *testkit.Billing // set by newBillingStage
 	ingestURL string
 	lists     atomic.Int32 // pages of list-metering-events asked for
 	client    *billing.Client
@@ -47,15 +46,11 @@ func newStage(t *testing.T, opts ...sandbox.Option) *stage {
 	return s
 }
 
-// newBillingStage is a stage whose Konnect bills (testkit.Billing): the
-// guide's meter, customer and plan, subscriptions, features and charges.
-func newBillingStage(t *testing.T, opts ...sandbox.Option) *stage {
+// newBillingStage is a stage whose Konnect bills: the guide's meter,
+// customer, feature and plan, acme-inc subscribed to it from from.
+func newBillingStage(t *testing.T, from time.Time, opts ...sandbox.Option) *stage {
 	t.Helper()
-	s := natsStage(t)
-	s.billing = testkit.NewBilling(t, "", opts...)
-	s.sb, s.ingestURL = s.billing.Sandbox, s.billing.URL
-	s.client = billing.NewClient(s.ingestURL, "", 5*time.Second, 2*time.Second)
-	return s
+	return newStage(t, append([]sandbox.Option{sandbox.WithGuide(), sandbox.WithStarted(from)}, opts...)...)
 }
 
 // natsStage is a stage with its NATS server and stream, without Konnect.

@@ -52,9 +52,8 @@ func runs(n int, at time.Time) []map[string]any {
 // TestInvoiceOfTheGuide: three runs delivered, the invoice shows
 // agent_runs with quantity 3 and its amount, and the bridge agrees.
 func TestInvoiceOfTheGuide(t *testing.T) {
-	s := newBillingStage(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	s.billing.Subscribe("acme-inc", now.Add(-time.Hour))
+	s := newBillingStage(t, now.Add(-time.Hour))
 	three := runs(3, now)
 	seqs := s.publish(t, three...)
 	s.deliver(t, three...)
@@ -64,8 +63,8 @@ func TestInvoiceOfTheGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := c.inv.Lines[0]
-	if l.Quantity != 3 || l.Amount != "0.30" || l.Currency != "USD" || c.inv.Source != "charges" || !l.Period.From.Equal(now.Add(-time.Hour)) {
-		t.Errorf("line %+v from %s, want quantity 3, amount 0.30 USD, from the charge starting at the subscription", l, c.inv.Source)
+	if l.Quantity != 3 || l.Amount != "0.3" || l.Currency != "USD" || c.inv.Source != "charges" || !l.Period.From.Equal(now.Add(-time.Hour)) {
+		t.Errorf("line %+v from %s, want quantity 3, amount 0.3 USD, from the charge starting at the subscription", l, c.inv.Source)
 	}
 	if c.d.Quantity != 3 || c.d.Events != 3 || !c.d.Agrees(l.Quantity) {
 		t.Errorf("delivered %+v, want 3 agreeing with Konnect", c.d)
@@ -75,9 +74,8 @@ func TestInvoiceOfTheGuide(t *testing.T) {
 // TestInvoiceLeavesOutARunBeforeTheSubscription: a run timed before the
 // subscription started is delivered, counted by no invoice, and said so.
 func TestInvoiceLeavesOutARunBeforeTheSubscription(t *testing.T) {
-	s := newBillingStage(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	s.billing.Subscribe("acme-inc", now.Add(-time.Hour))
+	s := newBillingStage(t, now.Add(-time.Hour))
 	all := append(runs(3, now), event("early", "acme-inc", map[string]any{"agent_name": "translator"}, now.Add(-2*time.Hour)))
 	seqs := s.publish(t, all...)
 	s.deliver(t, all...)
@@ -95,7 +93,7 @@ func TestInvoiceLeavesOutARunBeforeTheSubscription(t *testing.T) {
 // TestInvoiceWithoutSubscriptionSaysSo: a customer that has none gets one
 // line naming it and the fix, not a zero.
 func TestInvoiceWithoutSubscriptionSaysSo(t *testing.T) {
-	s := newBillingStage(t, sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}))
+	s := newBillingStage(t, time.Now(), sandbox.WithCustomer(sandbox.Customer{Key: "globex-corp", Name: "Globex"}))
 	_, err := s.invoiceOf(t, "globex-corp", 0)
 	for _, want := range []string{"customer globex-corp", "no subscription: metered, not invoiced", "Subscriptions"} {
 		if !errors.Is(err, billing.ErrNoSubscription) || !strings.Contains(err.Error(), want) {
@@ -113,10 +111,9 @@ func TestInvoiceWithoutSubscriptionSaysSo(t *testing.T) {
 func TestInvoiceWithoutChargesUsesTheSubscriptionsPeriod(t *testing.T) {
 	for _, status := range []int{http.StatusForbidden, http.StatusNotFound} {
 		t.Run(http.StatusText(status), func(t *testing.T) {
-			s := newBillingStage(t)
 			now := time.Now().UTC().Truncate(time.Second)
-			s.billing.Subscribe("acme-inc", now.Add(-time.Hour))
-			s.billing.AnswerCharges(status)
+			s := newBillingStage(t, now.Add(-time.Hour))
+			s.sb.SetReadAnswer("/openmeter/customers/{customerId}/charges", status)
 			three := runs(3, now)
 			seqs := s.publish(t, three...)
 			s.deliver(t, three...)
@@ -138,10 +135,9 @@ func TestInvoiceWithoutChargesUsesTheSubscriptionsPeriod(t *testing.T) {
 // is short of what the bridge delivered. A run still in flight is not a
 // disagreement.
 func TestInvoiceDisagrees(t *testing.T) {
-	s := newBillingStage(t)
 	now := time.Now().UTC().Truncate(time.Second)
-	s.billing.Subscribe("acme-inc", now.Add(-time.Hour))
-	s.billing.Lose("run-2")
+	s := newBillingStage(t, now.Add(-time.Hour))
+	s.sb.Lose("run-2")
 	three := runs(3, now)
 	seqs := s.publish(t, three...)
 	s.deliver(t, three...)
@@ -155,7 +151,7 @@ func TestInvoiceDisagrees(t *testing.T) {
 	}
 
 	// The same, with the third run not yet acknowledged by the bridge.
-	s.billing.Lose("")
+	s.sb.Lose()
 	c, err = s.invoiceOf(t, "acme-inc", seqs[1])
 	if err != nil {
 		t.Fatal(err)
@@ -168,10 +164,9 @@ func TestInvoiceDisagrees(t *testing.T) {
 // TestInvoiceOfThePreviousPeriod: runs timed in the previous month are on
 // its invoice, not on the current one, which says where they went.
 func TestInvoiceOfThePreviousPeriod(t *testing.T) {
-	s := newBillingStage(t)
 	now := time.Now().UTC().Truncate(time.Second)
 	start := now.AddDate(0, 0, -40)
-	s.billing.Subscribe("acme-inc", start)
+	s := newBillingStage(t, start)
 	all := append(runs(2, start.Add(time.Hour)), event("now", "acme-inc", map[string]any{"agent_name": "translator"}, now))
 	seqs := s.publish(t, all...)
 	s.deliver(t, all...)
@@ -184,8 +179,8 @@ func TestInvoiceOfThePreviousPeriod(t *testing.T) {
 		quantity        float64
 		earlier, amount string
 	}{
-		{previous: true, from: start, quantity: 2},
-		{previous: false, from: start.AddDate(0, 1, 0), quantity: 1, earlier: "[run-1 run-2]", amount: "0.10"},
+		{previous: true, from: start, quantity: 2, amount: "0.2"},
+		{previous: false, from: start.AddDate(0, 1, 0), quantity: 1, earlier: "[run-1 run-2]", amount: "0.1"},
 	} {
 		inv, err := s.client.Invoice(ctx, "acme-inc", billing.Period{At: now, Previous: tc.previous})
 		if err != nil || len(inv.Lines) != 1 {

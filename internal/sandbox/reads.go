@@ -26,30 +26,50 @@ import (
 //	GET  {prefix}/openmeter/customers/{customerId}/charges    list-customer-charges, page pages
 func (s *Sandbox) routeReads() {
 	for _, prefix := range []string{"/v3", "/api/v3"} {
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/events", s.reading(s.listEvents))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/meters", s.reading(s.listMeters))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/customers", s.reading(s.listCustomers))
-		s.mux.HandleFunc("POST "+prefix+"/openmeter/meters/{meterId}/query", s.reading(s.queryMeter))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/features", s.reading(s.listFeatures))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/features/{featureId}", s.reading(s.getFeature))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/plans", s.reading(s.listPlans))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/plans/{planId}", s.reading(s.getPlan))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/subscriptions", s.reading(s.listSubscriptions))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/subscriptions/{subscriptionId}", s.reading(s.getSubscription))
-		s.mux.HandleFunc("GET "+prefix+"/openmeter/customers/{customerId}/charges", s.reading(s.listCharges))
+		read := func(method, path string, h func(w http.ResponseWriter, r *http.Request) *problem) {
+			s.mux.HandleFunc(method+" "+prefix+path, s.reading(path, h))
+		}
+		read("GET", "/openmeter/events", s.listEvents)
+		read("GET", "/openmeter/meters", s.listMeters)
+		read("GET", "/openmeter/customers", s.listCustomers)
+		read("POST", "/openmeter/meters/{meterId}/query", s.queryMeter)
+		read("GET", "/openmeter/features", s.listFeatures)
+		read("GET", "/openmeter/features/{featureId}", s.getFeature)
+		read("GET", "/openmeter/plans", s.listPlans)
+		read("GET", "/openmeter/plans/{planId}", s.getPlan)
+		read("GET", "/openmeter/subscriptions", s.listSubscriptions)
+		read("GET", "/openmeter/subscriptions/{subscriptionId}", s.getSubscription)
+		read("GET", "/openmeter/customers/{customerId}/charges", s.listCharges)
 	}
 }
 
-// reading checks the token and the right to read before h answers.
-func (s *Sandbox) reading(h func(w http.ResponseWriter, r *http.Request) *problem) http.HandlerFunc {
+// SetReadAnswer makes the read at path, a path of routeReads as the spec
+// writes it ("/openmeter/customers/{customerId}/charges"), answer status
+// as a problem once the token is checked: 403 as for a token without
+// that right, 404 as a deployment without that read. 0 serves it again.
+func (s *Sandbox) SetReadAnswer(path string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.readAnswers == nil {
+		s.readAnswers = map[string]int{}
+	}
+	s.readAnswers[path] = status
+}
+
+// reading checks the token, the right to read and the answer SetReadAnswer
+// set for path before h answers.
+func (s *Sandbox) reading(path string, h func(w http.ResponseWriter, r *http.Request) *problem) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token, _ := s.settings()
 		s.mu.Lock()
-		noRead := s.billing.noRead
+		noRead, status := s.billing.noRead, s.readAnswers[path]
 		s.mu.Unlock()
 		p := s.authenticate(r, token)
 		if p == nil && noRead {
 			p = s.newProblem(http.StatusForbidden, "the token may ingest events but not read Metering & Billing", nil)
+		}
+		if p == nil && status != 0 {
+			p = s.newProblem(status, fmt.Sprintf("sandbox: %s answering %d", path, status), nil)
 		}
 		if p == nil {
 			p = h(w, r)

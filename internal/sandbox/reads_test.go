@@ -182,3 +182,22 @@ func TestReadRightsAndToken(t *testing.T) {
 		t.Errorf("ingest with an ingest-only token = %d, want 202", a.status)
 	}
 }
+
+func TestSetReadAnswerAnswersOneRead(t *testing.T) {
+	sb, base := readAPI(t)
+	acme := idOf(t, base, "acme-inc")
+	var v any
+	for _, status := range []int{http.StatusForbidden, http.StatusNotFound} {
+		sb.SetReadAnswer("/openmeter/customers/{customerId}/charges", status)
+		if st := getJSON(t, base+"/openmeter/customers/"+acme+"/charges", &v); st != status {
+			t.Errorf("charges set to answer %d = %d", status, st)
+		}
+		if st := getJSON(t, base+"/openmeter/subscriptions", &v); st != http.StatusOK {
+			t.Errorf("subscriptions while charges answer %d = %d, want 200", status, st)
+		}
+	}
+	sb.SetReadAnswer("/openmeter/customers/{customerId}/charges", 0)
+	if got := chargesOf(t, base, acme, ""); len(got) != 1 {
+		t.Errorf("charges served again = %+v, want acme-inc's one", got)
+	}
+}

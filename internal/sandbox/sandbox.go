@@ -47,6 +47,10 @@ type Sandbox struct {
 	order     []dedupeKey // with a window: the keys remembered, oldest at oldest
 	oldest    int
 	billing   billing // meters and customers, for the read API (billing.go)
+
+	// readAnswers are the statuses reads answer instead, by path (SetReadAnswer).
+	readAnswers map[string]int
+	lost        map[string]bool // ids of events ingest accepts and drops (Lose)
 }
 
 // Event is one accepted event. Raw is the event object exactly as received;
@@ -143,6 +147,19 @@ func (s *Sandbox) SetFault(f Fault) {
 	s.fault = f
 }
 
+// Lose makes ingest accept the events with these ids, of any source, and
+// drop them, as a Konnect that answered 202 and then lost them would: no
+// meter counts them, Events and Usage leave them out, and a resend is
+// stored once Lose no longer names them. Lose() loses none again.
+func (s *Sandbox) Lose(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost = map[string]bool{}
+	for _, id := range ids {
+		s.lost[id] = true
+	}
+}
+
 // Events returns the accepted events, deduplicated, in acceptance order:
 // all of them, or the last WithKeep of them.
 func (s *Sandbox) Events() []Event {
@@ -180,7 +197,7 @@ func (s *Sandbox) commit(req Request, events []Event) (added, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range events {
-		if !s.remember(keyOf(e.Source, e.ID)) {
+		if s.lost[e.ID] || !s.remember(keyOf(e.Source, e.ID)) {
 			continue
 		}
 		e.Stored = req.At

@@ -198,3 +198,21 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("Usage().Events = %d, want 20 distinct ids and one shared", got)
 	}
 }
+
+func TestLoseAcceptsAndDrops(t *testing.T) {
+	sb, srv := start(t)
+	sb.Lose("b")
+	if a := post(t, srv.URL+ingest, batchType, []any{run("a", "p", "x"), run("b", "p", "x"), run("c", "p", "x")}); a.status != http.StatusAccepted {
+		t.Fatalf("status %d %s, want 202 with an event lost", a.status, a.body)
+	}
+	if got := ids(sb.Events()); !equal(got, []string{"p/a", "p/c"}) || sb.Usage().Events != 2 {
+		t.Errorf("stored %v, usage %d events; want p/a and p/c, 2", got, sb.Usage().Events)
+	}
+	sb.Lose()
+	if a := post(t, srv.URL+ingest, batchType, []any{run("b", "p", "x")}); a.status != http.StatusAccepted {
+		t.Fatalf("resend: status %d %s", a.status, a.body)
+	}
+	if got := ids(sb.Events()); !equal(got, []string{"p/a", "p/c", "p/b"}) {
+		t.Errorf("stored %v after the resend, want p/b stored too", got)
+	}
+}

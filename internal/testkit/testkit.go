@@ -74,6 +74,15 @@ func NewKonnect(t testing.TB, opts ...sandbox.Option) *Konnect {
 	return &Konnect{Sandbox: sb, URL: srv.URL + "/v3/openmeter/events", srv: srv}
 }
 
+// NewCheckedKonnect is NewKonnect behind SpecChecked: a request or an
+// answer the published spec does not allow fails the test.
+func NewCheckedKonnect(t testing.TB, opts ...sandbox.Option) *Konnect {
+	t.Helper()
+	sb := sandbox.New(opts...)
+	srv := SpecChecked(t, sb)
+	return &Konnect{Sandbox: sb, URL: srv.URL + "/v3/openmeter/events", srv: srv}
+}
+
 // IDs lists the (source, id) keys Konnect holds, as "source/id".
 func (k *Konnect) IDs() map[string]bool {
 	ids := map[string]bool{}
