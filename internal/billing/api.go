@@ -84,15 +84,17 @@ func (c *Client) Customers(ctx context.Context) ([]Customer, error) {
 // CustomerByKey is the customer with that key, or else the one billed for
 // that subject; nil when there is neither.
 func (c *Client) CustomerByKey(ctx context.Context, key string) (*Customer, error) {
-	for _, f := range []string{"filter[key]", "filter[usage_attribution_subject_key]"} {
+	// The exact operator, and the one attribution rule on what comes back:
+	// a lookup never takes a customer whose key merely looks like it.
+	for _, f := range []string{"filter[key][eq]", "filter[usage_attribution_subject_key][eq]"} {
 		var page struct {
 			Data []Customer `json:"data"`
 		}
 		if err := c.do(ctx, http.MethodGet, "/openmeter/customers", url.Values{f: {key}}, nil, &page, "customers"); err != nil {
 			return nil, err
 		}
-		if len(page.Data) > 0 {
-			return &page.Data[0], nil
+		if cust := CustomerOf(page.Data, key); cust != nil {
+			return cust, nil
 		}
 	}
 	return nil, nil
