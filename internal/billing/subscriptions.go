@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/calendar"
 )
 
 // Subscription binds a customer to a plan from ActiveFrom (the spec's
@@ -83,8 +85,9 @@ func (s Subscription) PeriodAt(t time.Time) (Window, error) {
 	for !step(anchor, n+1).After(t) {
 		n++
 	}
-	from := step(anchor, n)
-	until := step(from, 1)
+	// Every bound is counted from the anchor: a period that starts on a
+	// clamped month end (February 28) ends on the anchor's day again.
+	from, until := step(anchor, n), step(anchor, n+1)
 	if from.Before(s.ActiveFrom) {
 		from = s.ActiveFrom.UTC()
 	}
@@ -108,7 +111,7 @@ func cadence(d string) (func(t time.Time, n int) time.Time, error) {
 		return nil, fmt.Errorf("billing cadence %q is zero", d)
 	}
 	return func(t time.Time, n int) time.Time {
-		t = t.AddDate(n*v[0], n*v[1], n*(7*v[2]+v[3]))
+		t = calendar.Add(t, n*v[0], n*v[1], n*(7*v[2]+v[3]))
 		return t.Add(time.Duration(n) * (time.Duration(v[4])*time.Hour + time.Duration(v[5])*time.Minute))
 	}, nil
 }

@@ -38,6 +38,23 @@ func TestServicePeriodFromAnchorAndCadence(t *testing.T) {
 	}
 }
 
+// TestServicePeriodsFromAMonthEnd: a subscription anchored on January 31
+// bills February to its last day, and March to March 31 again, as Konnect
+// counts periods; not from March 3.
+func TestServicePeriodsFromAMonthEnd(t *testing.T) {
+	anchor := time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC)
+	s := billing.Subscription{ActiveFrom: anchor, BillingAnchor: anchor, BillingCadence: "P1M", Status: "active"}
+	for at, want := range map[time.Time]billing.Window{
+		time.Date(2027, 2, 15, 0, 0, 0, 0, time.UTC): {From: time.Date(2027, 1, 31, 0, 0, 0, 0, time.UTC), Until: time.Date(2027, 2, 28, 0, 0, 0, 0, time.UTC)},
+		time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC):  {From: time.Date(2027, 2, 28, 0, 0, 0, 0, time.UTC), Until: time.Date(2027, 3, 31, 0, 0, 0, 0, time.UTC)},
+		time.Date(2027, 4, 30, 0, 0, 0, 0, time.UTC): {From: time.Date(2027, 4, 30, 0, 0, 0, 0, time.UTC), Until: time.Date(2027, 5, 31, 0, 0, 0, 0, time.UTC)},
+	} {
+		if w, err := s.PeriodAt(at); err != nil || w != want {
+			t.Errorf("at %s: period %s, %v; want %s", at.Format(time.DateOnly), w, err, want)
+		}
+	}
+}
+
 // TestSubscriptionsReadsTheSpecsList: the request and a spec-shaped answer
 // pass the published OpenAPI.
 func TestSubscriptionsReadsTheSpecsList(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/calendar"
 )
 
 // cadences are the billing cadences the sandbox bills by: years, months,
@@ -27,8 +29,8 @@ func (b billing) periods(sub subscription, p plan, now time.Time) (periods []per
 	anchor := b.activeFrom(sub)
 	var all []periodJSON
 	for n := 0; ; n++ {
-		from := anchor.AddDate(n*c.years, n*c.months, n*c.days).Add(time.Duration(n) * c.d)
-		to := anchor.AddDate((n+1)*c.years, (n+1)*c.months, (n+1)*c.days).Add(time.Duration(n+1) * c.d)
+		from := calendar.Add(anchor, n*c.years, n*c.months, n*c.days).Add(time.Duration(n) * c.d)
+		to := calendar.Add(anchor, (n+1)*c.years, (n+1)*c.months, (n+1)*c.days).Add(time.Duration(n+1) * c.d)
 		ended := !sub.ActiveTo.IsZero() && !from.Before(sub.ActiveTo)
 		if from.After(now) || ended {
 			break
