@@ -27,6 +27,7 @@ type stage struct {
 	sb        *sandbox.Sandbox
 	ingestURL string
 	lists     atomic.Int32 // pages of list-metering-events asked for
+	subReads  atomic.Int32 // pages of list-subscriptions asked for
 	client    *billing.Client
 	stream    billing.Stream
 }
@@ -38,6 +39,9 @@ func newStage(t *testing.T, opts ...sandbox.Option) *stage {
 	srv := testkit.SpecChecked(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/openmeter/events") {
 			s.lists.Add(1)
+		}
+		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/openmeter/subscriptions") {
+			s.subReads.Add(1)
 		}
 		s.sb.ServeHTTP(w, r)
 	}))

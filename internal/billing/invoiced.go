@@ -2,8 +2,10 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -28,6 +30,7 @@ var NotInvoicedReasons = []string{NoSubscription, BeforeSubscription, AfterSubsc
 // classified. Not safe for concurrent use.
 type invoicing struct {
 	client    *Client
+	cache     *Cache
 	customers []Customer
 	meters    []Meter
 	metersOK  bool // false: the meters could not be read
@@ -35,6 +38,9 @@ type invoicing struct {
 	subs      map[string]subsOf // by customer id
 	found     map[[2]string]*Finding
 	cannot    []string
+	// skipped counts events of customers whose subscriptions were past
+	// this check's budget of reads.
+	skipped int
 	// The product catalog, read once a check at the first event that has
 	// a subscription; catalogErr when it could not be.
 	catalogRead bool
@@ -47,8 +53,11 @@ type subsOf struct {
 	err  error
 }
 
-func newInvoicing(c *Client, customers []Customer, meters []Meter, metersOK bool, max int) *invoicing {
-	return &invoicing{client: c, customers: customers, meters: meters, metersOK: metersOK, max: max, subs: map[string]subsOf{}, found: map[[2]string]*Finding{}}
+func newInvoicing(c *Client, cache *Cache, customers []Customer, meters []Meter, metersOK bool, max int) *invoicing {
+	if cache == nil {
+		cache = NewCache(0, 0)
+	}
+	return &invoicing{client: c, cache: cache, customers: customers, meters: meters, metersOK: metersOK, max: max, subs: map[string]subsOf{}, found: map[[2]string]*Finding{}}
 }
 
 // say adds what could not be checked, once.
@@ -69,7 +78,10 @@ func (iv *invoicing) note(ctx context.Context, typ, subject string, t time.Time,
 		if len(iv.subs) >= iv.max {
 			return
 		}
-		s.subs, s.err = iv.client.Subscriptions(ctx, cust.ID)
+		if s, ok = iv.cache.subscriptions(ctx, iv.client, cust.ID); !ok {
+			iv.skipped++
+			return
+		}
 		iv.subs[cust.ID] = s
 	}
 	if s.err != nil {
@@ -123,10 +135,7 @@ func (iv *invoicing) notPriced(ctx context.Context, subs []Subscription, typ str
 	if !iv.catalogRead {
 		iv.catalogRead = true
 		var err error
-		if iv.plans, err = iv.client.Plans(ctx); err == nil {
-			iv.features, err = iv.client.Features(ctx)
-		}
-		if err != nil {
+		if iv.plans, iv.features, err = iv.cache.catalog(ctx, iv.client); err != nil {
 			iv.plans = nil
 			iv.say(cannot("plans and features", err))
 		}
@@ -191,4 +200,94 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Cache keeps what the billing check read of Konnect for ttl: each
+// customer's subscriptions, the plans and the features. A check every
+// minute then asks Konnect at most once per customer per ttl, and at most
+// budget new reads of subscriptions per check; a customer past the budget
+// is checked at a later one. Safe for concurrent use.
+type Cache struct {
+	ttl    time.Duration
+	budget int
+
+	mu      sync.Mutex
+	now     func() time.Time
+	subs    map[string]cachedSubs
+	catRead time.Time
+	plans   []Plan
+	feats   []Feature
+	catErr  error
+	reads   int // this check's
+}
+
+type cachedSubs struct {
+	subsOf
+	at time.Time
+}
+
+// NewCache keeps answers for ttl (0: for one check only) and reads at
+// most budget customers' subscriptions a check (0: no limit).
+func NewCache(ttl time.Duration, budget int) *Cache {
+	return &Cache{ttl: ttl, budget: budget, now: time.Now, subs: map[string]cachedSubs{}}
+}
+
+// startCheck opens a check's budget and forgets what is older than ttl.
+func (c *Cache) startCheck() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads = 0
+	for id, s := range c.subs {
+		if c.now().Sub(s.at) >= c.ttl {
+			delete(c.subs, id)
+		}
+	}
+	if c.now().Sub(c.catRead) >= c.ttl {
+		c.catRead, c.plans, c.feats, c.catErr = time.Time{}, nil, nil, nil
+	}
+}
+
+// subscriptions are the customer's, from the cache or read now; false
+// when this check's budget is spent.
+func (c *Cache) subscriptions(ctx context.Context, client *Client, customerID string) (subsOf, bool) {
+	c.mu.Lock()
+	if s, ok := c.subs[customerID]; ok {
+		c.mu.Unlock()
+		return s.subsOf, true
+	}
+	if c.budget > 0 && c.reads >= c.budget {
+		c.mu.Unlock()
+		return subsOf{}, false
+	}
+	c.reads++
+	c.mu.Unlock()
+	var s subsOf
+	s.subs, s.err = client.Subscriptions(ctx, customerID)
+	if s.err == nil || errors.Is(s.err, ErrNoReadRights) {
+		c.mu.Lock()
+		c.subs[customerID] = cachedSubs{subsOf: s, at: c.now()}
+		c.mu.Unlock()
+	}
+	return s, true
+}
+
+// catalog is the plans and features, from the cache or read now.
+func (c *Cache) catalog(ctx context.Context, client *Client) ([]Plan, []Feature, error) {
+	c.mu.Lock()
+	if !c.catRead.IsZero() {
+		defer c.mu.Unlock()
+		return c.plans, c.feats, c.catErr
+	}
+	c.mu.Unlock()
+	plans, err := client.Plans(ctx)
+	var feats []Feature
+	if err == nil {
+		feats, err = client.Features(ctx)
+	}
+	if err == nil || errors.Is(err, ErrNoReadRights) {
+		c.mu.Lock()
+		c.catRead, c.plans, c.feats, c.catErr = c.now(), plans, feats, err
+		c.mu.Unlock()
+	}
+	return plans, feats, err
 }

@@ -73,6 +73,9 @@ func (r Report) Count(kind string) int {
 type Preflight struct {
 	Client *Client
 	Stream Stream
+	// Cache keeps subscriptions and the catalog across checks; nil reads
+	// them afresh for this one.
+	Cache *Cache
 }
 
 // Check reads the events stored in w (at most newest messages when > 0),
@@ -95,7 +98,10 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	props := propertyCheck{}
 	var iv *invoicing
 	if cerr == nil {
-		iv = newInvoicing(p.Client, customers, meters, merr == nil, seen.max)
+		if p.Cache != nil {
+			p.Cache.startCheck()
+		}
+		iv = newInvoicing(p.Client, p.Cache, customers, meters, merr == nil, seen.max)
 	}
 	err := p.Stream.Read(ctx, w, newest, func(rd Read) error {
 		if rd.Err != nil {
@@ -121,6 +127,9 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 		r.Findings = append(r.Findings, unattributed(customers, seen)...)
 		r.Findings = append(r.Findings, iv.findings()...)
 		r.CannotCheck = append(r.CannotCheck, iv.cannot...)
+		if iv.skipped > 0 {
+			r.CannotCheck = append(r.CannotCheck, fmt.Sprintf("%d events of customers whose subscriptions this check did not read (at most %d reads a check, BRIDGE_BILLING_CHECK): the next checks read them", iv.skipped, p.Cache.budget))
+		}
 	}
 	return r
 }

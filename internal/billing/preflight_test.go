@@ -120,6 +120,30 @@ func TestPreflightSaysWhatNoInvoiceShows(t *testing.T) {
 	}
 }
 
+// TestPreflightAsksKonnectPerCustomerNotPerCheck: the running bridge's
+// checks read a customer's subscriptions once per CacheFor, whatever the
+// events, and at most the budget of customers a check; the customers past
+// it are said and read at the next check.
+func TestPreflightAsksKonnectPerCustomerNotPerCheck(t *testing.T) {
+	var opts []sandbox.Option
+	for i := range 3 {
+		opts = append(opts, sandbox.WithCustomer(sandbox.Customer{Key: fmt.Sprintf("tenant-%d", i), Name: "Tenant"}))
+	}
+	s := newStage(t, append(opts, sandbox.WithGuide())...)
+	for i := range 3 {
+		s.publish(t, event(fmt.Sprint("a", i), fmt.Sprintf("tenant-%d", i), nil, time.Now()), event(fmt.Sprint("b", i), fmt.Sprintf("tenant-%d", i), nil, time.Now()))
+	}
+	p := billing.Preflight{Client: s.client, Stream: s.stream, Cache: billing.NewCache(time.Hour, 2)}
+	r := p.Check(context.Background(), billing.NewSeen(10), lastHour(), 0)
+	if got := s.subReads.Load(); got != 2 || r.Count(billing.NoSubscription) != 2 || len(r.CannotCheck) != 1 || !strings.Contains(r.CannotCheck[0], "2 events of customers whose subscriptions this check did not read") {
+		t.Fatalf("first check: %d subscription reads, %d no_subscription findings, cannot check %q; want 2 reads (the budget), 2 findings and the third customer said", got, r.Count(billing.NoSubscription), r.CannotCheck)
+	}
+	r = p.Check(context.Background(), billing.NewSeen(10), lastHour(), 0)
+	if got := s.subReads.Load(); got != 3 || r.Count(billing.NoSubscription) != 3 || len(r.CannotCheck) != 0 {
+		t.Errorf("second check: %d subscription reads in all, %d findings, %q; want the third customer read, the others from the cache", got, r.Count(billing.NoSubscription), r.CannotCheck)
+	}
+}
+
 // TestPreflightRemembersABoundedSetOfSubjects: whatever producers send, no
 // more subjects than the limit are held; the rest are counted.
 func TestPreflightRemembersABoundedSetOfSubjects(t *testing.T) {

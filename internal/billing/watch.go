@@ -21,6 +21,15 @@ const ScanLimit = 10_000
 // it last saw one, and how far back its first check reads.
 const Recent = time.Hour
 
+// CacheFor is how long the running bridge keeps a customer's
+// subscriptions and the product catalog; ReadsPerCheck how many customers'
+// subscriptions one check reads at most. A new subscription is seen within
+// CacheFor; a thousand customers cost Konnect a read a second at most.
+const (
+	CacheFor      = 5 * time.Minute
+	ReadsPerCheck = 60
+)
+
 // logLimit is the most findings one check logs; the status page has all.
 const logLimit = 10
 
@@ -60,7 +69,7 @@ func (w *Watcher) Run(ctx context.Context, js jetstream.JetStream) {
 	if err != nil {
 		return // refused at start: Validate checks the fence
 	}
-	p := Preflight{Client: w.client, Stream: st}
+	p := Preflight{Client: w.client, Stream: st, Cache: NewCache(CacheFor, ReadsPerCheck)}
 	from := time.Now().Add(-Recent)
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
