@@ -32,7 +32,7 @@ type stage struct {
 	stream    billing.Stream
 }
 
-func newStage(t *testing.T, opts ...sandbox.Option) *stage {
+func newStage(t testing.TB, opts ...sandbox.Option) *stage {
 	t.Helper()
 	s := natsStage(t)
 	s.sb = sandbox.New(opts...)
@@ -58,7 +58,7 @@ func newBillingStage(t *testing.T, from time.Time, opts ...sandbox.Option) *stag
 }
 
 // natsStage is a stage with its NATS server and stream, without Konnect.
-func natsStage(t *testing.T) *stage {
+func natsStage(t testing.TB) *stage {
 	t.Helper()
 	ns := testkit.NATS(t)
 	s := &stage{natsURL: ns.ClientURL()}
@@ -80,7 +80,7 @@ func event(id, subject string, data map[string]any, at time.Time) map[string]any
 
 // publish stores each event as a message of the stream and returns their
 // stream sequences.
-func (s *stage) publish(t *testing.T, events ...map[string]any) []uint64 {
+func (s *stage) publish(t testing.TB, events ...map[string]any) []uint64 {
 	t.Helper()
 	var seqs []uint64
 	for _, e := range events {
