@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	cenats "github.com/cloudevents/sdk-go/protocol/nats/v2"
@@ -39,6 +40,9 @@ func emitFlags(fs *flag.FlagSet) action {
 	count := fs.Int("count", 1, "how many events to publish")
 	guide := fs.Bool("guide", false, "publish the guide's three runs (two summarizer, one translator) with the guide's ids")
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
+		if strings.TrimSpace(*customer) == "" {
+			return fmt.Errorf("--customer is empty: the run would bill no one (Konnect refuses an event without a subject); name the customer's key or subject key, such as --customer acme-inc")
+		}
 		nc, js, err := openNATS(ctx, cfg)
 		if err != nil {
 			return err

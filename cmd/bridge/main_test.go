@@ -131,6 +131,10 @@ func TestEmitPublishesTheGuidesRunsToTheStream(t *testing.T) {
 			t.Fatalf("%v: exit %d:\n%s", args, code, out)
 		}
 	}
+	// A run for no one is refused before anything is published.
+	if code, out := bridgeCmd(t, env, "emit", "--customer", " "); code != 1 || !strings.Contains(out, "--customer is empty: the run would bill no one") || strings.Contains(out, "published") {
+		t.Errorf("emit --customer \" \": exit %d, want 1 saying why, nothing published:\n%s", code, out)
+	}
 	s, err := js.Stream(ctx, "AGENT_RUNS")
 	if err != nil {
 		t.Fatal(err)
