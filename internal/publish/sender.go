@@ -132,9 +132,12 @@ func (s *sender) reportRetry(a Answer, st step, events int) {
 	until := time.Now().Add(a.Delay)
 	var since time.Time
 	if a.Pause {
-		since = p.gate.PauseUntil(until)
+		var begun bool
+		since, begun = p.gate.PauseUntil(until)
 		p.metrics.PausedUntil.Set(float64(until.Unix()))
-		p.metrics.Pauses.Inc()
+		if begun {
+			p.metrics.Pauses.Inc()
+		}
 	}
 	switch {
 	case a.Pause && until.Sub(since) > longPause:
