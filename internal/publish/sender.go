@@ -106,15 +106,15 @@ func (s *sender) report(a Answer, st step, events int) {
 		p.health.Set(health.KonnectReachable, true, "")
 		p.log.Debug().Int("events", events).Str("reason", a.Reason).Msg("Konnect rejected a batch; splitting it")
 	case probe:
-		s.reportProbe(a)
+		s.reportProbe(a, st.outage)
 	case retry, handBack:
 		s.reportRetry(a, st, events)
 	}
 }
 
-func (s *sender) reportProbe(a Answer) {
+func (s *sender) reportProbe(a Answer, outage bool) {
 	p := s.p
-	if a.Verdict != Outage {
+	if !outage {
 		p.metrics.Retries.WithLabelValues(a.Cause).Inc()
 		p.log.Debug().Int("status", a.Status).Str("reason", a.Reason).Msg("the probe during a Konnect outage failed on the way; probing again")
 		return

@@ -99,3 +99,56 @@ func TestAnswersNotFromKonnectHoldDelivery(t *testing.T) {
 		})
 	}
 }
+
+// A proxy answers one event with an HTML 413: too large for the proxy, not
+// refused by Konnect. The event is held, in progress: not dead-lettered,
+// not acked, /readyz not ready naming the proxy's host, the status and the
+// content type; once the proxy passes it through, Konnect has it once.
+func TestProxysHTML413ToOneEventHoldsIt(t *testing.T) {
+	s := newSuite(t)
+	way := newInTheWay(t, s.konnect.URL)
+	u, _ := url.Parse(s.konnect.URL)
+	b := s.startBridge("bridge", "KONNECT_URL="+way.URL+u.Path)
+
+	way.status.Store(http.StatusRequestEntityTooLarge)
+	p := s.produce(newProducer(s.js), 1, time.Millisecond)
+	p.wait(t)
+	host := strings.TrimPrefix(way.URL, "http://")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, r := b.readiness()
+		for _, c := range r.Components {
+			if !c.Ready && strings.Contains(c.Reason, host) && strings.Contains(c.Reason, "413") && strings.Contains(c.Reason, "text/html") {
+				return true
+			}
+		}
+		return false
+	}, "/readyz does not name %s, 413 and text/html: %s", host, lazy(func() string {
+		_, body := b.get("/readyz")
+		return fmt.Sprint(string(body), " posts ", way.posts.Load(), " batches ", b.metric("konnect_bridge_batches_sent_total"), " delivered ", b.metric("konnect_bridge_events_delivered_total"), " received ", b.metric("konnect_bridge_events_received_total"))
+	}))
+	testkit.Eventually(t, 10*time.Second, func() bool { return way.posts.Load() >= 3 }, "the bridge did not keep asking")
+	if code, _ := b.readiness(); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz answered %d while the event is held, want 503", code)
+	}
+	info, err := s.consumerInfo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != 0 || info.NumAckPending != 1 {
+		t.Errorf("the consumer's ack floor is %d with %d awaiting an ack, want the one event held unacked", info.AckFloor.Stream, info.NumAckPending)
+	}
+	if got := b.metric("konnect_bridge_events_delivered_total"); got != 0 {
+		t.Errorf("events_delivered_total = %v while only the proxy answered", got)
+	}
+	if got := b.metric(`konnect_bridge_events_dead_lettered_total{reason="too_large"}`); got != 0 {
+		t.Errorf("events_dead_lettered_total{too_large} = %v on a proxy's word", got)
+	}
+	s.assertNoDeadLetters()
+
+	way.status.Store(0)
+	s.assertDelivered(p)
+	if got := b.metric("konnect_bridge_events_delivered_total"); got != 1 {
+		t.Errorf("events_delivered_total = %v once the proxy let it through, want 1", got)
+	}
+	testkit.Eventually(t, 30*time.Second, b.ready, "the bridge did not become ready once Konnect answered")
+}
