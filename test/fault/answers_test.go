@@ -23,6 +23,7 @@ type inTheWay struct {
 	*httptest.Server
 	status atomic.Int32 // 0: pass through
 	posts  atomic.Int32 // POSTs it answered itself
+	tokens atomic.Int32 // of those, the ones that carried an Authorization header
 }
 
 func newInTheWay(t *testing.T, konnect string) *inTheWay {
@@ -41,6 +42,9 @@ func newInTheWay(t *testing.T, konnect string) *inTheWay {
 			return
 		}
 		w.posts.Add(1)
+		if r.Header.Get("Authorization") != "" {
+			w.tokens.Add(1)
+		}
 		rw.Header().Set("Content-Type", "text/html")
 		rw.WriteHeader(status)
 		_, _ = rw.Write([]byte("<html><body><h1>Welcome to nginx!</h1></body></html>"))
@@ -151,4 +155,53 @@ func TestProxysHTML413ToOneEventHoldsIt(t *testing.T) {
 		t.Errorf("events_delivered_total = %v once the proxy let it through, want 1", got)
 	}
 	testkit.Eventually(t, 30*time.Second, b.ready, "the bridge did not become ready once Konnect answered")
+}
+
+// The bridge starts with KONNECT_URL at a server that is not Konnect (a
+// wrong URL, nginx's welcome page): its start-up probe asks without the
+// token first, takes the HTML answer as no Konnect's, holds delivery and
+// says which host answered what. Neither its probes nor the runs waiting
+// ever carry KONNECT_TOKEN there. Once the server passes requests through
+// to Konnect, every run arrives once.
+func TestTheTokenNeverGoesToAServerThatIsNotKonnect(t *testing.T) {
+	s := newSuite(t)
+	way := newInTheWay(t, s.konnect.URL)
+	way.status.Store(http.StatusOK)
+	u, _ := url.Parse(s.konnect.URL)
+	b := s.spawnBridge("bridge", "127.0.0.1", "KONNECT_URL="+way.URL+u.Path)
+	p := s.produce(newProducer(s.js), 20, 5*time.Millisecond)
+	p.wait(t)
+
+	host := strings.TrimPrefix(way.URL, "http://")
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		_, r := b.readiness()
+		for _, c := range r.Components {
+			if c.Component == health.KonnectAuth && !c.Ready && strings.Contains(c.Reason, host) &&
+				strings.Contains(c.Reason, "200 OK") && strings.Contains(c.Reason, "text/html") {
+				return true
+			}
+		}
+		return false
+	}, "/readyz does not name %s, 200 and text/html: %s", host, lazy(func() string { _, body := b.get("/readyz"); return string(body) }))
+	testkit.Eventually(t, 10*time.Second, func() bool { return way.posts.Load() >= 4 }, "the bridge did not keep asking")
+	if n := way.tokens.Load(); n != 0 {
+		t.Errorf("%d of %d requests to the server that is not Konnect carried the token", n, way.posts.Load())
+	}
+	if got := b.metric("konnect_bridge_events_delivered_total"); got != 0 {
+		t.Errorf("events_delivered_total = %v while no answer came from Konnect", got)
+	}
+	log := b.logText()
+	if !strings.Contains(log, host) || !strings.Contains(log, "text/html") {
+		t.Error("the log does not name the host that answered and its content type")
+	}
+	if strings.Contains(log, "spat_test") {
+		t.Error("the log shows KONNECT_TOKEN")
+	}
+
+	way.status.Store(0)
+	s.assertDelivered(p)
+	testkit.Eventually(t, 30*time.Second, b.ready, "the bridge did not become ready once Konnect answered")
+	if n := way.tokens.Load(); n != 0 {
+		t.Errorf("%d requests the server that is not Konnect answered carried the token", n)
+	}
 }

@@ -234,6 +234,15 @@ func (s *suite) startBridge(name string, env ...string) *bridge {
 // startBridgeOn is startBridge with the admin server bound to host (such
 // as 0.0.0.0, every address), reached through 127.0.0.1.
 func (s *suite) startBridgeOn(name, host string, env ...string) *bridge {
+	s.t.Helper()
+	b := s.spawnBridge(name, host, env...)
+	b.waitServing("/readyz")
+	return b
+}
+
+// spawnBridge runs the bridge as startBridgeOn does, and returns once its
+// admin server answers /healthz, ready or not.
+func (s *suite) spawnBridge(name, host string, env ...string) *bridge {
 	t := s.t
 	t.Helper()
 	port := freePort(t)
@@ -244,16 +253,20 @@ func (s *suite) startBridgeOn(name, host string, env ...string) *bridge {
 	all = append(append(append(all, bridgeSettings...), s.env...), env...)
 	b := &bridge{process: spawn(t, name, logPath, all, bridgeBin, "run"), t: t, admin: fmt.Sprintf("http://127.0.0.1:%d", port), log: logPath}
 	t.Cleanup(func() { b.kill(t) })
-	for _, path := range []string{"/healthz", "/readyz"} {
-		testkit.Eventually(t, 30*time.Second, func() bool {
-			if !b.running() {
-				t.Fatalf("%s exited before it was ready: %s", name, b.state)
-			}
-			code, _ := b.get(path)
-			return code == http.StatusOK
-		}, "%s: %s does not answer 200", name, path)
-	}
+	b.waitServing("/healthz")
 	return b
+}
+
+// waitServing waits until the bridge answers 200 on path.
+func (b *bridge) waitServing(path string) {
+	b.t.Helper()
+	testkit.Eventually(b.t, 30*time.Second, func() bool {
+		if !b.running() {
+			b.t.Fatalf("%s exited before it was ready: %s", b.name, b.state)
+		}
+		code, _ := b.get(path)
+		return code == http.StatusOK
+	}, "%s: %s does not answer 200", b.name, path)
 }
 
 var adminClient = &http.Client{Timeout: 3 * time.Second}
