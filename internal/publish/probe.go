@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
@@ -81,7 +80,7 @@ func unauthorizedProblem(r Reply) bool {
 func (p *Publisher) CheckAuth(ctx context.Context) (refused bool) {
 	o := p.client.Probe(ctx)
 	if o.Unexpected {
-		p.metrics.UnexpectedAnswers.WithLabelValues(strconv.Itoa(o.Status), o.Class).Inc()
+		p.unexpected(o)
 		p.gate.SetOutage(true)
 	}
 	if o.Verdict == Outage || o.Unexpected {

@@ -190,7 +190,7 @@ func (s *sender) post(ctx context.Context, items []delivery.Item) Answer {
 	}
 	p.metrics.KonnectResponses.WithLabelValues(code).Inc()
 	if o.Unexpected {
-		p.metrics.UnexpectedAnswers.WithLabelValues(code, o.Class).Inc()
+		p.unexpected(o)
 	}
 	if s.batch != nil {
 		s.batch.Request(o.Status, o.Verdict.String(), o.Verdict == RetryLater || o.Verdict == Outage)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -196,6 +197,9 @@ func TestTheTokenNeverGoesToAServerThatIsNotKonnect(t *testing.T) {
 	}
 	if strings.Contains(log, "spat_test") {
 		t.Error("the log shows KONNECT_TOKEN")
+	}
+	if _, page := b.get("/"); !regexp.MustCompile(`id="last-unexpected">[^<]*` + regexp.QuoteMeta(host) + ` answered 200 OK \(Content-Type &#34;text/html&#34;\)`).Match(page) {
+		t.Errorf("the status page does not name the last answer not from Konnect:\n%s", page)
 	}
 
 	way.status.Store(0)
