@@ -82,9 +82,13 @@ func (j *JetStream) savedFloor(ctx context.Context, streamID string, state jetst
 		e, err := kv.Get(ctx, j.floorKey())
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound) && mem.StreamID != streamID && !j.cfg.Bridge.ConsumerStartSet:
-			if m, ok := removedFloor(ctx, kv, j.floorKey()); ok {
+			how, at, err := j.removedFloor(ctx)
+			if err != nil {
+				return ackFloor{}, fmt.Errorf("cannot tell whether the ack floor %s in BRIDGE_STATE_BUCKET %s was deleted: %w", j.floorKey(), j.cfg.Bridge.StateBucket, err)
+			}
+			if how != "" {
 				return ackFloor{}, fmt.Errorf("the ack floor record %s in BRIDGE_STATE_BUCKET %s was %s at %s, so a floor existed for stream %s, which holds sequences %d to %d. Refusing to create the consumer by BRIDGE_CONSUMER_START's default (%q), which could send again what was billed: %s",
-					j.floorKey(), j.cfg.Bridge.StateBucket, removal(m.Operation()), m.Created().UTC().Format(time.RFC3339), j.cfg.Bridge.Stream, state.FirstSeq, state.LastSeq, j.cfg.Bridge.ConsumerStart, j.floorWaysOut())
+					j.floorKey(), j.cfg.Bridge.StateBucket, how, at.UTC().Format(time.RFC3339), j.cfg.Bridge.Stream, state.FirstSeq, state.LastSeq, j.cfg.Bridge.ConsumerStart, j.floorWaysOut())
 			}
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 		case err != nil:
@@ -104,23 +108,31 @@ func (j *JetStream) savedFloor(ctx context.Context, streamID string, state jetst
 	return saved, nil
 }
 
-// removedFloor is the delete or purge marker the bucket keeps where key's
-// record was (nats kv del, nats kv purge): KeyValue.Get answers
-// ErrKeyNotFound for it as for a key never written, its history does not.
-func removedFloor(ctx context.Context, kv jetstream.KeyValue, key string) (jetstream.KeyValueEntry, bool) {
-	h, err := kv.History(ctx, key)
-	if err != nil || len(h) == 0 {
-		return nil, false
+// removedFloor tells how the floor record was removed ("deleted" by nats
+// kv del, "purged" by nats kv purge or the bucket's limits), from the
+// marker the bucket keeps in its place; "" when the key was never written.
+// KeyValue.Get answers ErrKeyNotFound for both, so the marker is read as a
+// message of the bucket's stream, by the direct get the bridge may use.
+func (j *JetStream) removedFloor(ctx context.Context) (how string, at time.Time, err error) {
+	bucket := j.cfg.Bridge.StateBucket
+	s, err := j.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return "", time.Time{}, err
 	}
-	last := h[len(h)-1]
-	return last, last.Operation() != jetstream.KeyValuePut
-}
-
-func removal(op jetstream.KeyValueOp) string {
-	if op == jetstream.KeyValuePurge {
-		return "purged"
+	m, err := s.GetLastMsgForSubject(ctx, "$KV."+bucket+"."+j.floorKey())
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return "", time.Time{}, nil
 	}
-	return "deleted"
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	switch op, reason := m.Header.Get("KV-Operation"), m.Header.Get("Nats-Marker-Reason"); {
+	case op == "DEL":
+		return "deleted", m.Time, nil
+	case op == "PURGE" || reason != "":
+		return "purged", m.Time, nil
+	}
+	return "", time.Time{}, nil
 }
 
 // checkFloor refuses a floor above the stream's last sequence: the
