@@ -72,6 +72,10 @@ type Bridge struct {
 	// ConsumerStart is where a brand-new consumer starts: all, new, or an
 	// RFC 3339 time. A consumer with a recorded ack floor resumes after it.
 	ConsumerStart string
+	// ConsumerStartSet: BRIDGE_CONSUMER_START was given (environment, flag
+	// or YAML) rather than defaulted, so it is the operator's word even
+	// where the bucket says an ack floor was deleted.
+	ConsumerStartSet bool
 	// StateBucket is the JetStream key-value bucket that keeps each
 	// consumer's ack floor across consumer deletions.
 	StateBucket string

@@ -610,6 +610,8 @@ func TestExampleConfigurationIsCompleteAndLoads(t *testing.T) {
 	// The defaults, except the fence, which the example turns on.
 	want := config.Defaults()
 	want.Fence = config.Fence{Subjects: "agent.runs.{customer}", Customers: "acme=acme-inc"}
+	// The example names consumer_start, which makes it the operator's word.
+	want.Bridge.ConsumerStartSet = true
 	if cfg != want {
 		t.Errorf("the example does not show the defaults:\nloaded   %+v\ndefaults %+v", cfg, want)
 	}
@@ -683,6 +685,33 @@ func TestPlainHTTPTokenOnlyWhereItCannotBeRead(t *testing.T) {
 			}
 			if err := cfg.Validate(); err != nil {
 				t.Errorf("Validate refused it: %v", err)
+			}
+		})
+	}
+}
+
+// BRIDGE_CONSUMER_START given in any way, even as its default value, is the
+// operator's word on where a consumer without a floor starts; left out, it
+// is not (a deleted floor record is then refused).
+func TestConsumerStartKnowsWhetherItWasSet(t *testing.T) {
+	yaml := writeYAML(t, "bridge:\n  consumer_start: all\n")
+	for name, tc := range map[string]struct {
+		args []string
+		env  map[string]string
+		set  bool
+	}{
+		"left out": {nil, production(), false},
+		"env":      {nil, with(production(), "BRIDGE_CONSUMER_START", "all"), true},
+		"flag":     {[]string{"--consumer-start", "new"}, production(), true},
+		"YAML":     {[]string{"--config", yaml}, production(), true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg, _, err := load(t, tc.args, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Bridge.ConsumerStartSet != tc.set {
+				t.Errorf("ConsumerStartSet = %v, want %v", cfg.Bridge.ConsumerStartSet, tc.set)
 			}
 		})
 	}

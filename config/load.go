@@ -68,6 +68,7 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		return c, err
 	}
 	c.konnectURLSet = set["KONNECT_URL"]
+	c.Bridge.ConsumerStartSet = set["BRIDGE_CONSUMER_START"]
 	if !c.konnectURLSet && c.Konnect.Region != "" {
 		c.Konnect.URL = RegionURL(c.Konnect.Region)
 	}

@@ -91,10 +91,10 @@ func checkNATS(ctx context.Context, cfg config.Config, ok, warn, bad func(string
 		} else {
 			bad("stream %s captures %v, not BRIDGE_SUBJECT %s: change BRIDGE_SUBJECT or the stream's subjects", cfg.Bridge.Stream, subjects, cfg.Bridge.Subject)
 		}
-		if durable, says := consume.Durability(s.CachedInfo().Config); durable {
-			ok("%s", says)
+		if d := consume.Durability(s.CachedInfo().Config); d.OK {
+			ok("%s", d.Says)
 		} else {
-			warn("%s", says)
+			warn("%s", d.Says)
 		}
 		if c, err := s.Consumer(cctx, cfg.Bridge.Consumer); err == nil {
 			ok("consumer %s exists: %d pending, %d awaiting ack", cfg.Bridge.Consumer, c.CachedInfo().NumPending, c.CachedInfo().NumAckPending)

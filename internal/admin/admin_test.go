@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/admin"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
@@ -243,4 +244,51 @@ func TestStatusPageHidesCredentialsInURLs(t *testing.T) {
 			t.Errorf("the status page shows %q", secret)
 		}
 	}
+}
+
+// What holds delivery, and how safe the stream is, at a glance: a Konnect
+// asking to wait (one "paused until" line however often it asked), the last
+// answer that was not Konnect's as its log line names it, and the bound
+// stream's replicas, storage and the warning for R1 file storage. Without
+// them, none of those lines shows.
+func TestStatusPageShowsPauseUnexpectedAnswerAndDurability(t *testing.T) {
+	until := time.Now().Add(2 * time.Minute).UTC().Truncate(time.Second)
+	const answer = `127.0.0.1:8443 answered 200 OK (Content-Type "text/html"), which is not an answer of the Konnect ingest API (it answers 202): check KONNECT_URL`
+
+	t.Run("paused, an unexpected answer, an R1 stream", func(t *testing.T) {
+		h, m := allReady(), metrics.New()
+		for range 5 { // Konnect renews its pause again and again
+			m.PausedUntil.Set(float64(until.Unix()))
+		}
+		h.Unexpected(answer)
+		h.SetDurability(health.Durability{Stream: "AGENT_RUNS", Replicas: 1, Storage: "file", Says: "stream AGENT_RUNS has 1 replica(s) on file storage: a server crash may lose events it acknowledged unless the server runs with sync_interval: always"})
+		_, _, body := get(t, serve(t, h, m, nil)+"/")
+		if n := strings.Count(body, "paused by Konnect until"); n != 1 {
+			t.Errorf("the status page says %d times that Konnect paused delivery, want once", n)
+		}
+		for _, want := range []string{
+			"paused by Konnect until " + until.Format(time.RFC3339),
+			`id="last-unexpected"`, "127.0.0.1:8443 answered 200 OK (Content-Type &#34;text/html&#34;)",
+			`id="durability"><span class="bad">1 replica(s), file storage</span>`, "sync_interval: always",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the status page does not show %q", want)
+			}
+		}
+	})
+
+	t.Run("a pause that ended, an R3 stream", func(t *testing.T) {
+		h, m := allReady(), metrics.New()
+		m.PausedUntil.Set(float64(time.Now().Add(-time.Minute).Unix()))
+		h.SetDurability(health.Durability{Stream: "AGENT_RUNS", Replicas: 3, Storage: "file", OK: true, Says: "stream AGENT_RUNS keeps events on file storage with 3 replicas"})
+		_, _, body := get(t, serve(t, h, m, nil)+"/")
+		for _, unwanted := range []string{"paused by Konnect", `id="last-unexpected"`} {
+			if strings.Contains(body, unwanted) {
+				t.Errorf("the status page shows %q with nothing to say", unwanted)
+			}
+		}
+		if want := `<span class="ok">3 replica(s), file storage</span>`; !strings.Contains(body, want) {
+			t.Errorf("the status page does not show %q", want)
+		}
+	})
 }

@@ -47,9 +47,11 @@ type statusView struct {
 	AheadOfTime  float64
 	BeforePeriod float64
 	LastDelivery string
-	Usage        *usage
-	Billing      *billing.Report
-	Now          string
+	// PausedUntil is when Konnect's Retry-After pause ends, while one holds.
+	PausedUntil string
+	Usage       *usage
+	Billing     *billing.Report
+	Now         string
 }
 
 // statusPage renders the state at a glance: no build step, no external
@@ -59,7 +61,8 @@ type usage struct{ ByType, BySubject, ByAgentName map[string]int }
 
 func statusPage(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		v := statusView{Info: info, Report: h.Report(), Now: time.Now().UTC().Format(time.RFC3339)}
+		now := time.Now()
+		v := statusView{Info: info, Report: h.Report(), Now: now.UTC().Format(time.RFC3339)}
 		families, _ := m.Registry.Gather()
 		for _, f := range families {
 			switch f.GetName() {
@@ -80,6 +83,10 @@ func statusPage(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) htt
 			case "konnect_bridge_last_delivery_timestamp_seconds":
 				if s := sum(f); s > 0 {
 					v.LastDelivery = time.Unix(int64(s), 0).UTC().Format(time.RFC3339)
+				}
+			case "konnect_bridge_konnect_paused_until_seconds":
+				if t := time.Unix(int64(sum(f)), 0); t.After(now) {
+					v.PausedUntil = t.UTC().Format(time.RFC3339)
 				}
 			}
 		}
@@ -171,6 +178,7 @@ td,code{overflow-wrap:anywhere} .ok{color:#176f2c;font-weight:bold} .bad{color:#
 <h1>konnect-bridge {{if .Report.Ready}}<span id="state" class="ok">ready</span>{{else}}<span id="state" class="bad">not ready</span>{{end}}</h1>
 <p>Version <code>{{.Version}}</code> · NATS <code>{{.NATS}}</code> · stream <code>{{.Stream}}</code> · consumer <code>{{.Consumer}}</code> · delivering to <code>{{.Target}}</code> · {{.Now}}</p>
 {{with .Reading}}<p id="reading"><strong>{{.}}</strong></p>{{end}}
+{{with .PausedUntil}}<p id="paused" class="bad">paused by Konnect until {{.}} (Retry-After)</p>{{end}}
 <table id="parts"><thead><tr><th>part</th><th>state</th><th>since</th><th>reason</th></tr></thead>
 {{range .Report.Components}}<tr id="part-{{.Component}}"><td>{{.Component}}</td><td>{{if .Ready}}<span class="state ok">ready</span>{{else}}<span class="state bad">not ready</span>{{end}}</td><td class="since">{{.Since.UTC.Format "2006-01-02 15:04:05"}}</td><td class="reason">{{.Reason}}</td></tr>
 {{end}}</table>
@@ -185,6 +193,8 @@ td,code{overflow-wrap:anywhere} .ok{color:#176f2c;font-weight:bold} .bad{color:#
 <tr><td>core NATS messages dropped (slow consumer, lost)</td><td id="core-dropped">{{printf "%.0f" .CoreDropped}}</td></tr>
 <tr><td>last delivery</td><td>{{if .LastDelivery}}{{.LastDelivery}}{{else}}none yet{{end}}</td></tr>
 <tr><td>last error</td><td id="last-error">{{if .Report.LastError}}{{.Report.LastError}}{{else}}none{{end}}</td></tr>
+{{if .Report.LastUnexpected}}<tr><td>last answer not from Konnect</td><td id="last-unexpected">{{.Report.LastUnexpectedAt.UTC.Format "2006-01-02 15:04:05"}}: {{.Report.LastUnexpected}}</td></tr>{{end}}
+{{with .Report.Durability}}<tr><td>stream durability</td><td id="durability"><span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Replicas}} replica(s), {{.Storage}} storage</span>: {{.Says}}</td></tr>{{end}}
 </table>
 {{with .Billing}}<h2 id="billing">Billing {{if .OK}}<span class="ok">every event billable</span>{{else}}<span class="bad">usage that will not be invoiced</span>{{end}}</h2>
 <p>Checked {{.CheckedAt.Format "2006-01-02 15:04:05"}} UTC: {{.Events}} event(s) read from the stream since the previous check, against Konnect's meters and customers. JSON: <a href="/billing">/billing</a>.</p>

@@ -52,6 +52,11 @@ func TestMetricsAndStatusPageShowWhatHappened(t *testing.T) {
 	if !regexp.MustCompile(`id="delivered"[^>]*>\s*3\s*<`).MatchString(page) {
 		t.Errorf("the status page does not show 3 delivered:\n%s", page)
 	}
+	// The stream the bridge created has one replica on file storage: the
+	// page warns, as `bridge check` does.
+	if !regexp.MustCompile(`id="durability"><span class="bad">1 replica\(s\), file storage</span>: stream AGENT_RUNS has 1 replica\(s\) on file storage: a server crash may lose events it acknowledged unless the server runs with sync_interval: always`).MatchString(page) {
+		t.Errorf("the status page does not warn that the R1 stream may lose acknowledged events:\n%s", page)
+	}
 	heading := regexp.MustCompile(`(?s)<h1>(.*?)</h1>`).FindStringSubmatch(page)
 	if heading == nil {
 		t.Fatalf("the status page has no heading:\n%s", page)

@@ -52,7 +52,11 @@ func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front,
 		return nil, err
 	}
 	cfg = p.cfg // bind-only reads the consumer it found
-	p.pub = publish.New(publish.NewClient(f.st.IngestURL, f.token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 2*cfg.Batch.InFlight),
+	client := publish.NewClient(f.st.IngestURL, f.token, cfg.Konnect.Timeout, cfg.Konnect.ConnectTimeout, 2*cfg.Batch.InFlight)
+	if f.st.Sandbox != nil {
+		client.Own()
+	}
+	p.pub = publish.New(client,
 		publish.Limits{
 			Size: cfg.Batch.Size, Bytes: cfg.Batch.Bytes, Linger: cfg.Batch.Linger, InFlight: cfg.Batch.InFlight,
 			RetryBudget: cfg.Retry.Budget, MaxBackoff: cfg.Retry.MaxBackoff, NakDelay: cfg.Retry.NakDelay, ProbeMax: cfg.Retry.ProbeMax,

@@ -157,6 +157,8 @@ func TestRestoredStreamKeepsItsIDs(t *testing.T) {
 			for _, r := range anon {
 				testkit.Publish(t, js, "agent.runs.acme", r.JSON())
 			}
+			// With the record deleted, the operator says where to start.
+			cfg.Bridge.ConsumerStart, cfg.Bridge.ConsumerStartSet = config.StartAll, true
 			testkit.StartBridge(t, cfg)
 			testkit.Eventually(t, wait, func() bool { return k.AcceptedEvents() == 20 }, "the restored runs were not delivered again")
 			want := 20

@@ -52,6 +52,7 @@ func (j *JetStream) bind(ctx context.Context) error {
 	j.mu.Lock()
 	j.streamSeen = true
 	j.mu.Unlock()
+	j.health.SetDurability(Durability(info.Config))
 	if j.cfg.ReadingConsumer() == j.cfg.Bridge.Consumer {
 		j.openFloors(ctx, info.Config.Replicas)
 	}

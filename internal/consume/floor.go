@@ -77,8 +77,9 @@ func stateBucketConfig(bucket string, replicas int) jetstream.KeyValueConfig {
 // savedFloor reads the ack floor kept for streamID; zero when there is
 // none. A record that cannot be read or does not parse is an error, never
 // "no floor": starting as BRIDGE_CONSUMER_START says would send again what
-// was billed.
-func (j *JetStream) savedFloor(ctx context.Context, streamID string) (ackFloor, error) {
+// was billed. So is a record deleted or purged, unless the operator set
+// BRIDGE_CONSUMER_START explicitly, saying where to start without it.
+func (j *JetStream) savedFloor(ctx context.Context, streamID string, state jetstream.StreamState) (ackFloor, error) {
 	j.mu.Lock()
 	kv, mem := j.floors, j.floor
 	j.mu.Unlock()
@@ -86,6 +87,15 @@ func (j *JetStream) savedFloor(ctx context.Context, streamID string) (ackFloor, 
 	if kv != nil {
 		e, err := kv.Get(ctx, j.floorKey())
 		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound) && mem.StreamID != streamID && !j.cfg.Bridge.ConsumerStartSet:
+			how, at, err := j.removedFloor(ctx)
+			if err != nil {
+				return ackFloor{}, fmt.Errorf("cannot tell whether the ack floor %s in BRIDGE_STATE_BUCKET %s was deleted: %w", j.floorKey(), j.cfg.Bridge.StateBucket, err)
+			}
+			if how != "" {
+				return ackFloor{}, fmt.Errorf("the ack floor record %s in BRIDGE_STATE_BUCKET %s was %s at %s, so a floor existed for stream %s, which holds sequences %d to %d. Refusing to create the consumer by BRIDGE_CONSUMER_START's default (%q), which could send again what was billed: %s",
+					j.floorKey(), j.cfg.Bridge.StateBucket, how, at.UTC().Format(time.RFC3339), j.cfg.Bridge.Stream, state.FirstSeq, state.LastSeq, j.cfg.Bridge.ConsumerStart, j.floorWaysOut())
+			}
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 		case err != nil:
 			return ackFloor{}, fmt.Errorf("cannot read the ack floor %s in BRIDGE_STATE_BUCKET %s: %w", j.floorKey(), j.cfg.Bridge.StateBucket, err)
@@ -102,6 +112,33 @@ func (j *JetStream) savedFloor(ctx context.Context, streamID string) (ackFloor, 
 		saved = mem
 	}
 	return saved, nil
+}
+
+// removedFloor tells how the floor record was removed ("deleted" by nats
+// kv del, "purged" by nats kv purge or the bucket's limits), from the
+// marker the bucket keeps in its place; "" when the key was never written.
+// KeyValue.Get answers ErrKeyNotFound for both, so the marker is read as a
+// message of the bucket's stream, by the direct get the bridge may use.
+func (j *JetStream) removedFloor(ctx context.Context) (how string, at time.Time, err error) {
+	bucket := j.cfg.Bridge.StateBucket
+	s, err := j.js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	m, err := s.GetLastMsgForSubject(ctx, "$KV."+bucket+"."+j.floorKey())
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	switch op, reason := m.Header.Get("KV-Operation"), m.Header.Get("Nats-Marker-Reason"); {
+	case op == "DEL":
+		return "deleted", m.Time, nil
+	case op == "PURGE" || reason != "":
+		return "purged", m.Time, nil
+	}
+	return "", time.Time{}, nil
 }
 
 // checkFloor refuses a floor above the stream's last sequence: the
@@ -125,8 +162,8 @@ func (j *JetStream) checkFloor(f ackFloor, state jetstream.StreamState) error {
 
 // floorWaysOut is what an operator does about a floor the bridge refuses.
 func (j *JetStream) floorWaysOut() string {
-	return fmt.Sprintf("fix the record to the last sequence Konnect holds (nats kv put %s %s '{\"stream_id\":\"…\",\"ack_floor\":N}'), or delete it (nats kv del %s %s) so that the consumer starts as BRIDGE_CONSUMER_START says (now %q: set it to new or a time to leave what was billed alone)",
-		j.cfg.Bridge.StateBucket, j.floorKey(), j.cfg.Bridge.StateBucket, j.floorKey(), j.cfg.Bridge.ConsumerStart)
+	return fmt.Sprintf("fix the record to the last sequence Konnect holds (nats kv put %s %s '{\"stream_id\":\"…\",\"ack_floor\":N}'), or delete it (nats kv del %s %s) and set BRIDGE_CONSUMER_START explicitly, where the consumer then starts (new or an RFC 3339 time leaves what was billed alone; all sends the whole stream again)",
+		j.cfg.Bridge.StateBucket, j.floorKey(), j.cfg.Bridge.StateBucket, j.floorKey())
 }
 
 // noteFloor records the consumer's ack floor when it moved, in memory and
@@ -214,7 +251,7 @@ func (j *JetStream) SaveFloor(ctx context.Context) {
 // a floor it cannot trust (see savedFloor and checkFloor).
 func (j *JetStream) startAt(ctx context.Context, cc *jetstream.ConsumerConfig, streamID string, state jetstream.StreamState) error {
 	ev := j.log.Info().Str("stream", j.cfg.Bridge.Stream).Str("consumer", cc.Durable)
-	f, err := j.savedFloor(ctx, streamID)
+	f, err := j.savedFloor(ctx, streamID, state)
 	if err != nil {
 		return err
 	}

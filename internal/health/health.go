@@ -38,15 +38,37 @@ type Report struct {
 	Components  []Status  `json:"components"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// LastUnexpected is the last answer at KONNECT_URL that was not the
+	// ingest API's, as the log line says it (host, status, content type).
+	LastUnexpected   string    `json:"last_unexpected_answer,omitempty"`
+	LastUnexpectedAt time.Time `json:"last_unexpected_answer_at,omitzero"`
+	// Durability is how safely the bound stream keeps what it
+	// acknowledged; nil before the stream is bound. It never decides
+	// readiness.
+	Durability *Durability `json:"durability,omitempty"`
+}
+
+// Durability is the bound stream's durability posture.
+type Durability struct {
+	Stream   string `json:"stream"`
+	Replicas int    `json:"replicas"`
+	Storage  string `json:"storage"`
+	// OK is false where a crash may lose acknowledged events; Says words
+	// it, with what to set.
+	OK   bool   `json:"ok"`
+	Says string `json:"says"`
 }
 
 // Health is safe for concurrent use. The zero value is not usable: use New.
 type Health struct {
-	mu       sync.Mutex
-	parts    map[Component]*Status
-	lastErr  string
-	lastAt   time.Time
-	onChange func(Component, bool)
+	mu         sync.Mutex
+	parts      map[Component]*Status
+	lastErr    string
+	lastAt     time.Time
+	unexpected string
+	unexpAt    time.Time
+	durability *Durability
+	onChange   func(Component, bool)
 }
 
 // New starts with NATS and the consumer not ready (nothing is connected yet)
@@ -96,6 +118,21 @@ func (h *Health) Error(msg string) {
 	h.mu.Unlock()
 }
 
+// Unexpected records an answer that was not the ingest API's, without
+// changing readiness (the part it holds says that).
+func (h *Health) Unexpected(reason string) {
+	h.mu.Lock()
+	h.unexpected, h.unexpAt = reason, time.Now()
+	h.mu.Unlock()
+}
+
+// SetDurability records the bound stream's durability posture.
+func (h *Health) SetDurability(d Durability) {
+	h.mu.Lock()
+	h.durability = &d
+	h.mu.Unlock()
+}
+
 // Ready reports whether every component is ready.
 func (h *Health) Ready() bool { return h.Report().Ready }
 
@@ -103,7 +140,11 @@ func (h *Health) Ready() bool { return h.Report().Ready }
 func (h *Health) Report() Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt}
+	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt, LastUnexpected: h.unexpected, LastUnexpectedAt: h.unexpAt}
+	if h.durability != nil {
+		d := *h.durability
+		r.Durability = &d
+	}
 	for _, c := range order {
 		s := *h.parts[c]
 		r.Ready = r.Ready && s.Ready

@@ -27,12 +27,22 @@ type Client struct {
 	timeout time.Duration
 	http    *http.Client
 	now     func() time.Time
+	// own: url is the bridge's own sandbox (Own).
+	own bool
 }
 
 // NewClient sends to url with a bearer token (none when empty). timeout
 // bounds a whole request; connectTimeout bounds TCP and TLS set-up.
 func NewClient(url, token string, timeout, connectTimeout time.Duration, conns int) *Client {
 	return &Client{url: url, success: SuccessStatus(url), host: hostOf(url), token: token, timeout: timeout, http: NewHTTPClient(connectTimeout, conns), now: time.Now}
+}
+
+// Own marks the URL as the bridge's own sandbox, served by this process,
+// and the token as the one made for it, good nowhere else: Probe sends it
+// without asking first who answers. It returns c.
+func (c *Client) Own() *Client {
+	c.own = true
+	return c
 }
 
 // NewHTTPClient is the HTTP client every request to Konnect goes through:
@@ -61,12 +71,19 @@ func NewHTTPClient(connectTimeout time.Duration, conns int) *http.Client {
 // until Konnect answers, the timeout passes or ctx ends, and returns only
 // once the transport is done reading body, so the caller may reuse it.
 func (c *Client) Send(ctx context.Context, body []byte) Answer {
+	r, err := c.post(ctx, body, c.token)
+	return Classify(r, err, c.now())
+}
+
+// post posts body once, with token as the bearer (none when empty), and
+// reads the answer's first bytes.
+func (c *Client) post(ctx context.Context, body []byte, token string) (Reply, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, rb)
 	if err != nil {
-		return Classify(Reply{}, fmt.Errorf("build request: %w", Scrub(err, c.url)), c.now())
+		return Reply{}, fmt.Errorf("build request: %w", Scrub(err, c.url))
 	}
 	req.ContentLength = int64(len(body))
 	// net/http may still be writing the body after the answer came (an
@@ -74,17 +91,17 @@ func (c *Client) Send(ctx context.Context, body []byte) Answer {
 	defer rb.wait()
 	req.Header.Set("Content-Type", BatchContentType)
 	req.Header.Set("User-Agent", "konnect-bridge")
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Classify(Reply{}, Scrub(err, c.url), c.now())
+		return Reply{}, Scrub(err, c.url)
 	}
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // keep the connection reusable
-	return Classify(Reply{Status: resp.StatusCode, Header: resp.Header, Body: head, Success: c.success, Host: c.host}, nil, c.now())
+	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: head, Success: c.success, Host: c.host}, nil
 }
 
 // requestBody tells when the transport has closed a request's body.

@@ -44,20 +44,20 @@ func (g *gate) Wait(ctx context.Context) error {
 }
 
 // PauseUntil holds every request until t (a later pause wins). It returns
-// when the run of pauses that t extends began: a pause asked for within
-// longPause of the last one's end renews it, so that a Konnect that asks to
-// wait again and again shows as one long pause.
-func (g *gate) PauseUntil(t time.Time) time.Time {
+// when the run of pauses that t extends began, and whether t began it: a
+// pause asked for within longPause of the last one's end renews it, so that
+// a Konnect that asks to wait again and again shows as one long pause.
+func (g *gate) PauseUntil(t time.Time) (since time.Time, begun bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if now := time.Now(); g.since.IsZero() || now.Sub(g.until) > longPause {
-		g.since = now
+		g.since, begun = now, true
 	}
 	if t.After(g.until) {
 		g.until = t
 		g.signal()
 	}
-	return g.since
+	return g.since, begun
 }
 
 // SetOutage holds (true) or releases (false) every request but the probes.

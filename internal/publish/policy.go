@@ -51,6 +51,10 @@ type step struct {
 	next progress
 	// recovered: the answer ended an outage; delivery resumes.
 	recovered bool
+	// outage: the answer holds every request (an Outage, or a proxy's 413
+	// to one event), so the probe reports an outage rather than a failure
+	// on the way.
+	outage bool
 }
 
 // decide says what to do after answer a to a part of a batch. It is the
@@ -73,6 +77,7 @@ func decide(p progress, a Answer, l Limits) step {
 	case a.Verdict == Rejected:
 		s.do = split
 	case a.Verdict == Outage:
+		s.outage = true
 		s.next.probing = min(max(2*p.probing, time.Second), l.ProbeMax)
 		s.do, s.wait = probe, s.next.probing
 	case p.probing > 0:

@@ -13,6 +13,7 @@ func TestDecide(t *testing.T) {
 	busy := Answer{Verdict: RetryLater, Status: 503}
 	wait := Answer{Verdict: RetryLater, Status: 429, Delay: 3 * time.Second, Pause: true}
 	refused := Answer{Verdict: Outage, Status: 401}
+	proxy413 := Answer{Verdict: Rejected, Status: 413, Unexpected: true}
 	tests := map[string]struct {
 		p    progress
 		a    Answer
@@ -30,13 +31,15 @@ func TestDecide(t *testing.T) {
 		"Retry-After past the budget":      {progress{events: 10, elapsed: 8 * time.Second}, wait, step{do: handBack, wait: 30 * time.Second, next: progress{events: 10, retries: 1, elapsed: 8 * time.Second}}},
 		"the budget spans the splits": {progress{events: 50, retries: 4, elapsed: 9900 * time.Millisecond}, busy,
 			step{do: handBack, wait: 30 * time.Second, next: progress{events: 50, retries: 5, elapsed: 9900 * time.Millisecond}}},
-		"outage: probe after a second":     {progress{events: 10}, refused, step{do: probe, wait: time.Second, next: progress{events: 10, probing: time.Second}}},
-		"outage again: probe doubles":      {progress{events: 10, probing: 2 * time.Second}, refused, step{do: probe, wait: 4 * time.Second, next: progress{events: 10, probing: 4 * time.Second}}},
-		"outage: probe is capped":          {progress{events: 10, probing: 8 * time.Second}, refused, step{do: probe, wait: 8 * time.Second, next: progress{events: 10, probing: 8 * time.Second}}},
-		"probe fails on the way: hold":     {progress{events: 10, probing: 2 * time.Second}, busy, step{do: probe, wait: 2 * time.Second, next: progress{events: 10, probing: 2 * time.Second}}},
-		"probe answered Retry-After":       {progress{events: 10, probing: 2 * time.Second}, wait, step{do: probe, wait: 3 * time.Second, next: progress{events: 10, probing: 2 * time.Second}}},
-		"probe delivered: recovered":       {progress{events: 10, probing: 4 * time.Second}, ok, step{do: deliverAll, recovered: true, next: progress{events: 10}}},
-		"probe rejected: recovered, split": {progress{events: 10, probing: 4 * time.Second}, bad, step{do: split, recovered: true, next: progress{events: 10}}},
+		"outage: probe after a second":       {progress{events: 10}, refused, step{do: probe, wait: time.Second, outage: true, next: progress{events: 10, probing: time.Second}}},
+		"outage again: probe doubles":        {progress{events: 10, probing: 2 * time.Second}, refused, step{do: probe, wait: 4 * time.Second, outage: true, next: progress{events: 10, probing: 4 * time.Second}}},
+		"outage: probe is capped":            {progress{events: 10, probing: 8 * time.Second}, refused, step{do: probe, wait: 8 * time.Second, outage: true, next: progress{events: 10, probing: 8 * time.Second}}},
+		"a proxy's 413 to one event: outage": {progress{events: 1}, proxy413, step{do: probe, wait: time.Second, outage: true, next: progress{events: 1, probing: time.Second}}},
+		"a proxy's 413 to several: split":    {progress{events: 10}, proxy413, step{do: split, next: progress{events: 10}}},
+		"probe fails on the way: hold":       {progress{events: 10, probing: 2 * time.Second}, busy, step{do: probe, wait: 2 * time.Second, next: progress{events: 10, probing: 2 * time.Second}}},
+		"probe answered Retry-After":         {progress{events: 10, probing: 2 * time.Second}, wait, step{do: probe, wait: 3 * time.Second, next: progress{events: 10, probing: 2 * time.Second}}},
+		"probe delivered: recovered":         {progress{events: 10, probing: 4 * time.Second}, ok, step{do: deliverAll, recovered: true, next: progress{events: 10}}},
+		"probe rejected: recovered, split":   {progress{events: 10, probing: 4 * time.Second}, bad, step{do: split, recovered: true, next: progress{events: 10}}},
 		"probe spends no retry budget": {progress{events: 10, probing: time.Second, elapsed: time.Hour}, busy,
 			step{do: probe, wait: time.Second, next: progress{events: 10, probing: time.Second, elapsed: time.Hour}}},
 	}

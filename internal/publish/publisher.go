@@ -2,6 +2,7 @@ package publish
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
 
@@ -202,4 +203,11 @@ func (p *Publisher) handBack(items []delivery.Item, reason string, delay time.Du
 	for _, it := range items {
 		it.Done(o)
 	}
+}
+
+// unexpected counts an answer that is not the ingest API's and keeps it for
+// the status page, as its log line says it: host, status, content type.
+func (p *Publisher) unexpected(o Answer) {
+	p.metrics.UnexpectedAnswers.WithLabelValues(strconv.Itoa(o.Status), o.Class).Inc()
+	p.health.Unexpected(o.Reason)
 }

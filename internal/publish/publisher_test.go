@@ -958,3 +958,37 @@ func gaugeValue(g prometheus.Gauge) float64 {
 	}
 	return m.GetGauge().GetValue()
 }
+
+// TestRetryAfterRenewedIsOnePause: Konnect asks to wait again and again,
+// five times in a row, then takes the event. That is one run of pauses:
+// konnect_pauses_total counts 1, not one per answer, and the paused-until
+// gauge holds the last time asked for. The event is delivered once.
+func TestRetryAfterRenewedIsOnePause(t *testing.T) {
+	const renewals = 5
+	var asked atomic.Int32
+	k := testkit.NewKonnect(t, sandbox.WithToken(token), sandbox.WithFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if asked.Add(1) > renewals {
+			return false
+		}
+		w.Header().Set("Retry-After-Ms", "50")
+		return sandbox.Answer(http.StatusTooManyRequests, 0)(w, r)
+	}))
+	lim := limits()
+	lim.Size, lim.InFlight = 1, 1
+	p := startPublisher(t, k.URL, token, lim, nil, zerolog.Nop())
+	l := newLedger(t)
+	ids := runIDs(1)
+	start := time.Now()
+	p.send(t, items(l, ids)...)
+	testkit.Eventually(t, 10*time.Second, func() bool { return l.delivered.Load() == 1 }, "after %d pauses, %s", renewals, l.counts())
+	l.settledOnce(ids)
+	if n := asked.Load(); n != renewals+1 {
+		t.Errorf("Konnect was asked %d times, want %d (five pauses, then the delivery)", n, renewals+1)
+	}
+	if got := counterValue(p.metrics.Pauses); got != 1 {
+		t.Errorf("konnect_pauses_total = %v after one run of %d renewed pauses, want 1", got, renewals)
+	}
+	if got := gaugeValue(p.metrics.PausedUntil); got < float64(start.Unix()) || got > float64(time.Now().Unix()+1) {
+		t.Errorf("konnect_paused_until_seconds = %v, want the last pause's end, between the start and now", got)
+	}
+}

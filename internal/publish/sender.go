@@ -106,15 +106,15 @@ func (s *sender) report(a Answer, st step, events int) {
 		p.health.Set(health.KonnectReachable, true, "")
 		p.log.Debug().Int("events", events).Str("reason", a.Reason).Msg("Konnect rejected a batch; splitting it")
 	case probe:
-		s.reportProbe(a)
+		s.reportProbe(a, st.outage)
 	case retry, handBack:
 		s.reportRetry(a, st, events)
 	}
 }
 
-func (s *sender) reportProbe(a Answer) {
+func (s *sender) reportProbe(a Answer, outage bool) {
 	p := s.p
-	if a.Verdict != Outage {
+	if !outage {
 		p.metrics.Retries.WithLabelValues(a.Cause).Inc()
 		p.log.Debug().Int("status", a.Status).Str("reason", a.Reason).Msg("the probe during a Konnect outage failed on the way; probing again")
 		return
@@ -132,9 +132,12 @@ func (s *sender) reportRetry(a Answer, st step, events int) {
 	until := time.Now().Add(a.Delay)
 	var since time.Time
 	if a.Pause {
-		since = p.gate.PauseUntil(until)
+		var begun bool
+		since, begun = p.gate.PauseUntil(until)
 		p.metrics.PausedUntil.Set(float64(until.Unix()))
-		p.metrics.Pauses.Inc()
+		if begun {
+			p.metrics.Pauses.Inc()
+		}
 	}
 	switch {
 	case a.Pause && until.Sub(since) > longPause:
@@ -187,7 +190,7 @@ func (s *sender) post(ctx context.Context, items []delivery.Item) Answer {
 	}
 	p.metrics.KonnectResponses.WithLabelValues(code).Inc()
 	if o.Unexpected {
-		p.metrics.UnexpectedAnswers.WithLabelValues(code, o.Class).Inc()
+		p.unexpected(o)
 	}
 	if s.batch != nil {
 		s.batch.Request(o.Status, o.Verdict.String(), o.Verdict == RetryLater || o.Verdict == Outage)

@@ -23,8 +23,10 @@ func unexpected(r Reply, detail string) (Answer, bool) {
 		// An HTML 413 is a proxy's: Rejected splits a batch of several
 		// (halves are smaller); the sender holds a single event (decide)
 		// as an outage instead of dead-lettering it.
+		reason := fmt.Sprintf("%s answered %d %s (Content-Type %q), a proxy in front of Konnect: raise its body limit, or lower BRIDGE_BATCH_BYTES",
+			r.Host, r.Status, http.StatusText(r.Status), ct)
 		return Answer{Verdict: Rejected, Status: r.Status, Cause: "too_large", Kind: delivery.KindTooLarge,
-			Reason: orStatus(detail, r.Status) + " (a proxy in front of Konnect)", Unexpected: true, Class: class, ContentType: ct}, true
+			Reason: reason, Unexpected: true, Class: class, ContentType: ct}, true
 	case class == "html" && !retried(r.Status):
 	case r.Status >= 200 && r.Status < 300 && r.Status != r.Success:
 	case r.Status == http.StatusBadRequest && class != "problem":

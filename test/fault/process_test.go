@@ -220,44 +220,76 @@ type bridge struct {
 	*process
 	t     *testing.T
 	admin string // base URL of its admin server
+	log   string // path of the file its output goes to
 }
 
 // startBridge runs the bridge against NATS and the Konnect stand-in, with
 // the suite's settings and then env, and waits until it is ready. It is
 // killed when the test ends if it still runs.
 func (s *suite) startBridge(name string, env ...string) *bridge {
+	s.t.Helper()
+	return s.startBridgeOn(name, "127.0.0.1", env...)
+}
+
+// startBridgeOn is startBridge with the admin server bound to host (such
+// as 0.0.0.0, every address), reached through 127.0.0.1.
+func (s *suite) startBridgeOn(name, host string, env ...string) *bridge {
+	s.t.Helper()
+	b := s.spawnBridge(name, host, env...)
+	b.waitServing("/readyz")
+	return b
+}
+
+// spawnBridge runs the bridge as startBridgeOn does, and returns once its
+// admin server answers /healthz, ready or not.
+func (s *suite) spawnBridge(name, host string, env ...string) *bridge {
 	t := s.t
 	t.Helper()
 	port := freePort(t)
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logOnFailure(t, name, logPath)
 	all := append(cleanEnv(), "NATS_URL="+s.nats.URL, "KONNECT_URL="+s.konnect.URL,
-		"BRIDGE_HTTP_ADDR=127.0.0.1:"+strconv.Itoa(port))
+		"BRIDGE_HTTP_ADDR="+net.JoinHostPort(host, strconv.Itoa(port)))
 	all = append(append(append(all, bridgeSettings...), s.env...), env...)
-	b := &bridge{process: spawn(t, name, logPath, all, bridgeBin, "run"), t: t, admin: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	b := &bridge{process: spawn(t, name, logPath, all, bridgeBin, "run"), t: t, admin: fmt.Sprintf("http://127.0.0.1:%d", port), log: logPath}
 	t.Cleanup(func() { b.kill(t) })
-	for _, path := range []string{"/healthz", "/readyz"} {
-		testkit.Eventually(t, 30*time.Second, func() bool {
-			if !b.running() {
-				t.Fatalf("%s exited before it was ready: %s", name, b.state)
-			}
-			code, _ := b.get(path)
-			return code == http.StatusOK
-		}, "%s: %s does not answer 200", name, path)
-	}
+	b.waitServing("/healthz")
 	return b
+}
+
+// waitServing waits until the bridge answers 200 on path.
+func (b *bridge) waitServing(path string) {
+	b.t.Helper()
+	testkit.Eventually(b.t, 30*time.Second, func() bool {
+		if !b.running() {
+			b.t.Fatalf("%s exited before it was ready: %s", b.name, b.state)
+		}
+		code, _ := b.get(path)
+		return code == http.StatusOK
+	}, "%s: %s does not answer 200", b.name, path)
 }
 
 var adminClient = &http.Client{Timeout: 3 * time.Second}
 
 // get asks the admin server for path; the code is 0 when it did not answer.
-func (b *bridge) get(path string) (code int, body []byte) {
-	resp, err := adminClient.Get(b.admin + path)
+func (b *bridge) get(path string) (code int, body []byte) { return b.request(path, "") }
+
+// request asks the admin server for path, with a bearer token unless it is
+// empty; the code is 0 when it did not answer.
+func (b *bridge) request(path, token string) (int, []byte) {
+	req, err := http.NewRequest(http.MethodGet, b.admin+path, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := adminClient.Do(req)
 	if err != nil {
 		return 0, nil
 	}
 	defer resp.Body.Close()
-	body, _ = io.ReadAll(resp.Body)
+	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, body
 }
 
