@@ -24,6 +24,7 @@ import (
 //	GET  {prefix}/openmeter/plans[/{planId}]                  list-plans (page pages), get-plan
 //	GET  {prefix}/openmeter/subscriptions[/{subscriptionId}]  list-subscriptions (page pages), get-subscription
 //	GET  {prefix}/openmeter/customers/{customerId}/charges    list-customer-charges, page pages
+//	GET  {prefix}/openmeter/profiles                          list-billing-profiles, page pages
 func (s *Sandbox) routeReads() {
 	for _, prefix := range []string{"/v3", "/api/v3"} {
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/events", s.reading(s.listEvents))
@@ -37,6 +38,7 @@ func (s *Sandbox) routeReads() {
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/subscriptions", s.reading(s.listSubscriptions))
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/subscriptions/{subscriptionId}", s.reading(s.getSubscription))
 		s.mux.HandleFunc("GET "+prefix+"/openmeter/customers/{customerId}/charges", s.reading(s.listCharges))
+		s.mux.HandleFunc("GET "+prefix+"/openmeter/profiles", s.reading(s.listProfiles))
 	}
 }
 
