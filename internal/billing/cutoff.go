@@ -62,8 +62,10 @@ type Undelivered struct {
 	// Consumer is the durable consumer delivery reads through; "" reads
 	// no messages of the stream.
 	Consumer string
-	// Letters, when set, are the dead letters (BRIDGE_DLQ_STREAM).
+	// Letters, when set, are the dead letters (BRIDGE_DLQ_STREAM), those
+	// Filter picks.
 	Letters *consume.DeadLetters
+	Filter  consume.Filter
 	// Limit is the most messages, and the most dead letters, read.
 	Limit int
 }
@@ -96,7 +98,7 @@ func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *cons
 		return nil
 	}
 	n := 0
-	err := u.Letters.Each(ctx, consume.Filter{}, func(st consume.Stored) error {
+	err := u.Letters.Each(ctx, u.Filter, func(st consume.Stored) error {
 		if n++; u.Limit > 0 && n > u.Limit {
 			return errEnough
 		}
@@ -141,9 +143,12 @@ func (u Undelivered) periodClose(ctx context.Context, iv *invoicing, warning tim
 // cannotCutoff says that the cutoff of the undelivered events cannot be
 // checked, since err kept the customers from being read.
 func cannotCutoff(ctx context.Context, u Undelivered, err error) string {
-	n := 0
+	n, where := 0, "dead-lettered"
+	if u.Consumer != "" {
+		where = "in the stream above the ack floor, or dead-lettered"
+	}
 	_ = u.each(ctx, func(*ce.Event, *consume.Stored) { n++ })
-	return fmt.Sprintf("the period cutoff of %d undelivered event(s) (in the stream above the ack floor, or dead-lettered) is not checked: %s", n, cannot("customers", err))
+	return fmt.Sprintf("the period cutoff of %d undelivered event(s) (%s) is not checked: %s", n, where, cannot("customers", err))
 }
 
 type periodKey struct {
