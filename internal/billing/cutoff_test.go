@@ -206,3 +206,45 @@ func waitAckFloor(t *testing.T, js jetstream.JetStream, cfg config.Config, seq u
 		return err == nil && info.AckFloor.Stream >= seq
 	}, "the consumer's ack floor did not reach %d", seq)
 }
+
+// TestCutoffWithoutTheBillingProfiles: a token that may read customers and
+// subscriptions but not the billing profiles says so, and takes OpenMeter's
+// default collection interval: a backlog of a closing period is still
+// reported, its cutoff an hour after the period ends.
+func TestCutoffWithoutTheBillingProfiles(t *testing.T) {
+	activeFrom := time.Now().UTC().Truncate(time.Minute).Add(-30 * time.Minute)
+	s := natsStage(t)
+	s.sb = sandbox.New(hourly(activeFrom)...)
+	noProfiles := sandbox.New()
+	noProfiles.SetReadRights(false)
+	srv := testkit.SpecChecked(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/openmeter/profiles") {
+			noProfiles.ServeHTTP(w, r)
+			return
+		}
+		s.sb.ServeHTTP(w, r)
+	}))
+	client := billing.NewClient(srv.URL+"/v3/openmeter/events", "", 5*time.Second, 2*time.Second)
+	ctx := context.Background()
+	if _, err := s.js.CreateOrUpdateConsumer(ctx, "AGENT_RUNS", jetstream.ConsumerConfig{Durable: "konnect-bridge", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	s.publish(t, run("h-1", "hourly-co", time.Now()), run("a-1", "acme-inc", time.Now()))
+
+	p := billing.Preflight{Client: client, Stream: s.stream, Warning: 2 * time.Hour,
+		Undelivered: &billing.Undelivered{Stream: s.stream, Consumer: "konnect-bridge"}}
+	r := p.Check(ctx, billing.NewSeen(10), lastHour(), billing.ScanLimit)
+	said := strings.Join(r.CannotCheck, "\n")
+	if !strings.Contains(said, "lacks the right to read billing profiles") || !strings.Contains(said, "taken as period end + PT1H") {
+		t.Errorf("cannot check says %q, want the billing profiles unread and PT1H taken", said)
+	}
+	end := activeFrom.Add(time.Hour)
+	if r.Count(billing.PeriodClosing) != 1 || r.Count(billing.PeriodMissed) != 0 {
+		t.Fatalf("findings %+v, want hourly-co's period closing", r.Findings)
+	}
+	for _, f := range r.Findings {
+		if f.Kind == billing.PeriodClosing && (f.Customer != "hourly-co" || f.Waiting != 1 || !f.Cutoff.Equal(end.Add(time.Hour))) {
+			t.Errorf("closing %+v, want hourly-co's 1 waiting event, cut off at %s", f, end.Add(time.Hour))
+		}
+	}
+}
