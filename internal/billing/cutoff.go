@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
 
 // Period-close findings: events not delivered yet (waiting in the stream
@@ -74,7 +75,9 @@ type Undelivered struct {
 var errEnough = errors.New("enough")
 
 // each calls fn for every undelivered event, with the dead letter it is in
-// (nil: it waits in the stream). Events that do not decode are left out.
+// (nil: it waits in the stream). Left out: events that do not decode,
+// those the fence refused (not the customer's to bill), and dead letters
+// the bridge did not seal (forged or unsealed: replay refuses them too).
 func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *consume.Stored)) error {
 	if u.Consumer != "" {
 		if u.Stream.JS == nil {
@@ -102,9 +105,12 @@ func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *cons
 		if n++; u.Limit > 0 && n > u.Limit {
 			return errEnough
 		}
+		if st.Auth == consume.Forged || st.Auth == consume.Unsealed {
+			return nil
+		}
 		raw := &nats.Msg{Subject: st.Subject, Header: st.Header, Data: st.Data}
-		return consume.Deliverables(u.Stream.Rules, raw, func() string { return "" }, st.Time, func(_ int, e *ce.Event, _ error) error {
-			if e != nil {
+		return consume.Deliverables(u.Stream.Rules, raw, func() string { return "" }, st.Time, func(_ int, e *ce.Event, err error) error {
+			if e != nil && !errors.Is(err, fence.ErrRefused) {
 				fn(e, &st)
 			}
 			return nil

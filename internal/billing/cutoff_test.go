@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -127,6 +128,13 @@ func TestDeadLettersOfAClosedPeriodAreMissed(t *testing.T) {
 	_, js := testkit.Connect(t, s.natsURL)
 	letters := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 	testkit.Eventually(t, 20*time.Second, func() bool { return deadLetters(t, letters) == 2 }, "the refused runs were not dead-lettered")
+	// One not sealed by the bridge, written by someone else: not counted.
+	forged := nats.NewMsg(cfg.Bridge.DLQSubject + ".rejected")
+	forged.Header.Set(consume.HeaderSubject, "agent.runs.acme")
+	forged.Data, _ = json.Marshal(run("forged-1", "hourly-co", old))
+	if _, err := js.PublishMsg(context.Background(), forged); err != nil {
+		t.Fatal(err)
+	}
 	s.publish(t, run("now-1", "hourly-co", time.Now()))
 	testkit.Eventually(t, 20*time.Second, func() bool { return len(s.sb.Events()) == 1 }, "the run of the current period was not delivered")
 	waitAckFloor(t, s.js, cfg, 3)
