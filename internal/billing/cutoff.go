@@ -89,7 +89,7 @@ func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *cons
 		}
 		err = u.Stream.Above(ctx, c.CachedInfo().AckFloor.Stream, u.Limit, func(rd Read) error {
 			if rd.Err == nil {
-				fn(rd.Event, nil) // one delivery dead-letters is counted there
+				fn(rd.Event, nil) // one delivery will dead-letter counts once it is a dead letter
 			}
 			return nil
 		})
