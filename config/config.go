@@ -143,6 +143,9 @@ type Billing struct {
 	CheckInterval time.Duration
 	// MaxSubjects bounds how many recently seen subjects are remembered.
 	MaxSubjects int
+	// PeriodCloseWarning is how long before a service period's ingestion
+	// cutoff its undelivered events are reported (period_closing).
+	PeriodCloseWarning time.Duration
 }
 
 // Regions are the Konnect regions that serve Metering & Billing.
@@ -202,8 +205,9 @@ func Defaults() Config {
 			ProbeMax:   time.Minute,
 		},
 		Billing: Billing{
-			CheckInterval: time.Minute,
-			MaxSubjects:   1000,
+			CheckInterval:      time.Minute,
+			MaxSubjects:        1000,
+			PeriodCloseWarning: 2 * time.Hour,
 		},
 	}
 }

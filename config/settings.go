@@ -86,6 +86,7 @@ var Settings = []Setting{
 
 	{"BRIDGE_BILLING_CHECK", "billing-check", "billing.check_interval", "how often the running bridge checks that meters and customers bill what it delivers; 0: never", func(c *Config) flag.Value { return (*durationValue)(&c.Billing.CheckInterval) }},
 	{"BRIDGE_BILLING_MAX_SUBJECTS", "billing-max-subjects", "billing.max_subjects", "most recently seen subjects the billing check remembers", func(c *Config) flag.Value { return (*intValue)(&c.Billing.MaxSubjects) }},
+	{"BRIDGE_PERIOD_CLOSE_WARNING", "period-close-warning", "billing.period_close_warning", "how long before a service period's ingestion cutoff (period end + collection interval) the billing check warns of its events not delivered yet; 0: only once missed", func(c *Config) flag.Value { return (*durationValue)(&c.Billing.PeriodCloseWarning) }},
 }
 
 type stringValue string

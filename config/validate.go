@@ -212,6 +212,9 @@ func (c Config) checkBatching(p *problems) {
 	if c.Billing.CheckInterval != 0 && c.Billing.CheckInterval < 10*time.Second {
 		p.add("BRIDGE_BILLING_CHECK %s is too short: use at least 10s (1m is a good start), or 0 to turn the check off (each check reads meters and customers from Konnect)", c.Billing.CheckInterval)
 	}
+	if c.Billing.PeriodCloseWarning < 0 {
+		p.add("BRIDGE_PERIOD_CLOSE_WARNING %s is negative: use how long before a period's cutoff to warn (2h is a good start), or 0 to say only what missed it", c.Billing.PeriodCloseWarning)
+	}
 	if c.Billing.MaxSubjects < 1 || c.Billing.MaxSubjects > 100000 {
 		p.add("BRIDGE_BILLING_MAX_SUBJECTS %d is out of range: use 1 to 100000 (1000 is a good start)", c.Billing.MaxSubjects)
 	}

@@ -36,6 +36,8 @@ var bridgeMetrics = map[string]string{
 	"konnect_bridge_core_dropped_total":              "counter",
 	"konnect_bridge_dead_letters_foreign_total":      "counter", // found: forged|unsealed|other-key
 	"konnect_bridge_events_not_invoiced_total":       "counter", // reason: no_subscription|before_subscription|subscription_ended
+	"konnect_bridge_billing_period_close_events":     "gauge",   // state: closing|missed
+	"konnect_bridge_billing_period_cutoff_seconds":   "gauge",   // 0 when no period is closing
 	"konnect_bridge_ready":                           "gauge",   // component: nats|consumer|konnect_auth|konnect_reachable
 	"konnect_bridge_build_info":                      "gauge",   // version, revision, goversion
 }
@@ -152,6 +154,7 @@ func TestAlertRules(t *testing.T) {
 		"KonnectBridgeCoreNATSDrops",
 		"KonnectBridgeDeadLettersForged",
 		"KonnectBridgeEventsNotInvoiced",
+		"KonnectBridgeUsageMissesInvoice",
 	} {
 		if !seen[want] {
 			t.Errorf("no alert %s", want)

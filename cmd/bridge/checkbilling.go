@@ -8,9 +8,12 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
 
@@ -33,7 +36,11 @@ func checkBilling(ctx context.Context, cfg config.Config, w io.Writer, ok, bad f
 		js = j
 	}
 	st, _ := billing.StreamOf(js, cfg) // check has already said what is wrong with the fence
-	p := billing.Preflight{Client: billingClient(cfg), Stream: st}
+	p := billing.Preflight{Client: billingClient(cfg), Stream: st, Warning: cfg.Billing.PeriodCloseWarning}
+	if js != nil {
+		letters := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
+		p.Undelivered = &billing.Undelivered{Stream: st, Consumer: cfg.ReadingConsumer(), Letters: letters, Limit: billing.ScanLimit}
+	}
 	r := p.Check(ctx, billing.NewSeen(cfg.Billing.MaxSubjects), billing.Window{From: time.Now().Add(-billing.Recent)}, billing.ScanLimit)
 	for _, c := range r.CannotCheck {
 		fmt.Fprintf(w, "warn  billing: %s\n", termsafe.String(fmt.Sprint(c)))
@@ -42,7 +49,7 @@ func checkBilling(ctx context.Context, cfg config.Config, w io.Writer, ok, bad f
 		bad("billing: %s", describe(f))
 	}
 	if len(r.Findings) == 0 {
-		ok("billing: %s in the last hour; every event type has a meter, every subject a customer, and every event a subscription at its time (as far as could be read)", plural(r.Events, "event"))
+		ok("billing: %s in the last hour; every event type has a meter, every subject a customer, every event a subscription at its time, and no undelivered event misses its period's cutoff (as far as could be read)", plural(r.Events, "event"))
 	}
 }
 
@@ -57,6 +64,8 @@ func describe(f billing.Finding) string {
 		return fmt.Sprintf("no meter counts event type %s (%s%s): %s", f.Type, plural(f.Events, "event"), since, f.Fix)
 	case billing.UnattributedSubject:
 		return fmt.Sprintf("subject %s maps to no customer (%s%s): %s", f.Subject, plural(f.Events, "event"), since, f.Fix)
+	case billing.PeriodClosing, billing.PeriodMissed:
+		return "period cutoff: " + f.Fix
 	case billing.NoSubscription, billing.BeforeSubscription, billing.AfterSubscription, billing.NotPriced:
 		return fmt.Sprintf("not invoiced: %s of subject %s timed %s .. %s, e.g. id %s: %s", plural(f.Events, "event"), f.Subject,
 			f.Since.UTC().Format(time.RFC3339), f.Until.UTC().Format(time.RFC3339), f.Example, f.Fix)

@@ -10,9 +10,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
@@ -63,12 +65,37 @@ func dlqFlags(fs *flag.FlagSet) action {
 			fmt.Fprintf(stdout, "%s\n", n)
 			return err
 		}
-		return listDeadLetters(ctx, dlq, f, *showData, cfg.Bridge.DLQStream, stdout)
+		n, err := listDeadLetters(ctx, dlq, f, *showData, cfg.Bridge.DLQStream, stdout)
+		if err == nil && n > 0 {
+			periodsAtRisk(ctx, cfg, js, dlq, f, stdout)
+		}
+		return err
 	}
 }
 
-// listDeadLetters prints the dead letters f picks, a page at a time.
-func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Filter, showData bool, stream string, stdout io.Writer) error {
+// periodsAtRisk prints a line per customer and service period whose
+// invoice the dead letters f picks miss, or will miss within
+// BRIDGE_PERIOD_CLOSE_WARNING, as the running bridge's billing check says
+// it; one line when Konnect's read API cannot say.
+func periodsAtRisk(ctx context.Context, cfg config.Config, js jetstream.JetStream, dlq *consume.DeadLetters, f consume.Filter, stdout io.Writer) {
+	st, err := billing.StreamOf(js, cfg)
+	if err != nil {
+		return // check says what is wrong with the fence
+	}
+	u := billing.Undelivered{Stream: st, Letters: dlq, Filter: f, Limit: billing.ScanLimit}
+	found, cannot := u.PeriodClose(ctx, billingClient(cfg), cfg.Billing.PeriodCloseWarning, cfg.Billing.MaxSubjects)
+	for _, p := range found {
+		// Customer keys and subjects come from Konnect and producers.
+		fmt.Fprintf(stdout, "%s: %s\n", strings.ReplaceAll(p.Kind, "_", " "), termsafe.String(p.Fix))
+	}
+	for _, c := range cannot {
+		fmt.Fprintf(stdout, "period cutoff not checked: %s\n", termsafe.String(c))
+	}
+}
+
+// listDeadLetters prints the dead letters f picks, a page at a time, and
+// says how many there were.
+func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Filter, showData bool, stream string, stdout io.Writer) (int, error) {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tSEAL\tREASON")
 	n, foreign, unchecked := 0, 0, ""
@@ -105,7 +132,7 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 	if foreign > 0 {
 		fmt.Fprintf(stdout, "not sealed by the bridge: %d of them (SEAL column), which replay refuses unless --unverified; keep producers off BRIDGE_DLQ_SUBJECT.> (bridge permissions)\n", foreign)
 	}
-	return err
+	return n, err
 }
 
 // sealColumn is who wrote a dead letter, in a word.

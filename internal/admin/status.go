@@ -200,7 +200,7 @@ td,code{overflow-wrap:anywhere} .ok{color:#176f2c;font-weight:bold} .bad{color:#
 <p>Checked {{.CheckedAt.Format "2006-01-02 15:04:05"}} UTC: {{.Events}} event(s) read from the stream since the previous check, against Konnect's meters and customers. JSON: <a href="/billing">/billing</a>.</p>
 {{range .CannotCheck}}<p class="bad">{{.}}</p>{{end}}
 {{if .Findings}}<table><tr><th>finding</th><th>what</th><th>events</th><th>since</th><th>fix</th></tr>
-{{range .Findings}}<tr><td>{{.Kind}}</td><td>{{.Type}}{{.Subject}} {{.Meter}} {{.Property}}</td><td>{{.Events}}</td><td>{{if not .Since.IsZero}}{{.Since.UTC.Format "2006-01-02 15:04:05"}}{{end}}</td><td>{{.Fix}}</td></tr>
+{{range .Findings}}<tr><td>{{.Kind}}</td><td>{{.Type}}{{.Subject}} {{.Meter}} {{.Property}}{{if not .Subject}}{{.Customer}}{{end}}</td><td>{{.Events}}</td><td>{{if not .Since.IsZero}}{{.Since.UTC.Format "2006-01-02 15:04:05"}}{{end}}</td><td>{{.Fix}}</td></tr>
 {{end}}</table>{{end}}{{if .Untracked}}<p>{{.Untracked}} event(s) of subjects past BRIDGE_BILLING_MAX_SUBJECTS were not tracked.</p>{{end}}
 {{end}}
 {{with .Usage}}<h2>Sandbox usage</h2>

@@ -73,24 +73,13 @@ func (iv *invoicing) note(ctx context.Context, typ, subject string, t time.Time,
 	if cust == nil {
 		return // unattributed: a finding of its own
 	}
-	s, ok := iv.subs[cust.ID]
+	subs, ok := iv.subscriptionsOf(ctx, *cust)
 	if !ok {
-		if len(iv.subs) >= iv.max {
-			return
-		}
-		if s, ok = iv.cache.subscriptions(ctx, iv.client, cust.ID); !ok {
-			iv.skipped++
-			return
-		}
-		iv.subs[cust.ID] = s
-	}
-	if s.err != nil {
-		iv.say(cannot("subscriptions", s.err))
 		return
 	}
-	reason, fix := notInvoiced(*cust, s.subs, t)
+	reason, fix := notInvoiced(*cust, subs, t)
 	if reason == "" {
-		reason, fix = iv.notPriced(ctx, s.subs, typ, t)
+		reason, fix = iv.notPriced(ctx, subs, typ, t)
 	}
 	if reason == "" {
 		return
@@ -103,6 +92,27 @@ func (iv *invoicing) note(ctx context.Context, typ, subject string, t time.Time,
 	}
 	f.Events++
 	f.Since, f.Until = minTime(f.Since, t), maxTime(f.Until, t)
+}
+
+// subscriptionsOf are cust's subscriptions, read once a check; false when
+// they could not be read (said once) or cust is past the max customers.
+func (iv *invoicing) subscriptionsOf(ctx context.Context, cust Customer) ([]Subscription, bool) {
+	s, ok := iv.subs[cust.ID]
+	if !ok {
+		if len(iv.subs) >= iv.max {
+			return nil, false
+		}
+		if s, ok = iv.cache.subscriptions(ctx, iv.client, cust.ID); !ok {
+			iv.skipped++
+			return nil, false
+		}
+		iv.subs[cust.ID] = s
+	}
+	if s.err != nil {
+		iv.say(cannot("subscriptions", s.err))
+		return nil, false
+	}
+	return s.subs, true
 }
 
 // notInvoiced says why an event of cust timed t is on no invoice, and the

@@ -34,7 +34,16 @@ type Finding struct {
 	// Until is the time of the last such event, where it is a time range.
 	Until   time.Time `json:"until,omitzero"`
 	Example string    `json:"example_id,omitempty"`
-	Fix     string    `json:"fix"`
+	// PeriodEnd and Cutoff, of a period-close finding: the end of the
+	// service period the events belong to, and when Konnect must have
+	// stored them to be on its invoice (period end + collection interval).
+	PeriodEnd time.Time `json:"period_end,omitzero"`
+	Cutoff    time.Time `json:"cutoff,omitzero"`
+	// Waiting and DeadLettered split a period-close finding's Events:
+	// still in the stream (pending or in flight), or dead-lettered.
+	Waiting      int    `json:"waiting,omitempty"`
+	DeadLettered int    `json:"dead_lettered,omitempty"`
+	Fix          string `json:"fix"`
 }
 
 // Report is what one preflight found.
@@ -76,6 +85,11 @@ type Preflight struct {
 	// Cache keeps subscriptions and the catalog across checks; nil reads
 	// them afresh for this one.
 	Cache *Cache
+	// Undelivered, when set, is checked against the ingestion cutoff of
+	// the service periods its events belong to: period_closing when the
+	// cutoff is at most Warning away, period_missed when it passed.
+	Undelivered *Undelivered
+	Warning     time.Duration
 }
 
 // Check reads the events stored in w (at most newest messages when > 0),
@@ -91,6 +105,9 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	customers, cerr := p.Client.Customers(ctx)
 	if cerr != nil {
 		r.CannotCheck = append(r.CannotCheck, cannot("customers", cerr))
+	}
+	if cerr != nil && p.Undelivered != nil {
+		r.CannotCheck = append(r.CannotCheck, cannotCutoff(ctx, *p.Undelivered, cerr))
 	}
 	if merr != nil && cerr != nil {
 		return r // nothing to check the events against
@@ -126,9 +143,12 @@ func (p Preflight) Check(ctx context.Context, seen *Seen, w Window, newest uint6
 	if cerr == nil {
 		r.Findings = append(r.Findings, unattributed(customers, seen)...)
 		r.Findings = append(r.Findings, iv.findings()...)
+		if p.Undelivered != nil {
+			r.Findings = append(r.Findings, p.Undelivered.periodClose(ctx, iv, p.Warning)...)
+		}
 		r.CannotCheck = append(r.CannotCheck, iv.cannot...)
 		if iv.skipped > 0 {
-			r.CannotCheck = append(r.CannotCheck, fmt.Sprintf("%d events of customers whose subscriptions this check did not read (at most %d reads a check, BRIDGE_BILLING_CHECK): the next checks read them", iv.skipped, p.Cache.budget))
+			r.CannotCheck = append(r.CannotCheck, fmt.Sprintf("%d events of customers whose subscriptions this check did not read (at most %d reads a check, BRIDGE_BILLING_CHECK): the next checks read them", iv.skipped, iv.cache.budget))
 		}
 	}
 	return r

@@ -66,6 +66,33 @@ const fetchBatch = 256
 // that many of the latest messages. Messages stored after Read started are
 // left out. It stops at each's first error.
 func (s Stream) Read(ctx context.Context, w Window, newest uint64, each func(Read) error) error {
+	return s.read(ctx, w, 0, func(state jetstream.StreamState) *jetstream.OrderedConsumerConfig {
+		if state.Msgs == 0 || state.LastTime.Before(w.From) {
+			return nil
+		}
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{s.Subject}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &w.From}
+		if newest > 0 && state.LastSeq > newest {
+			cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, state.LastSeq-newest+1
+		}
+		return &cfg
+	}, each)
+}
+
+// Above calls each, oldest first, for every event of the messages stored
+// after sequence floor (a consumer's ack floor: what it has not delivered
+// yet), as Read does, reading at most limit messages (0: no limit).
+func (s Stream) Above(ctx context.Context, floor uint64, limit int, each func(Read) error) error {
+	return s.read(ctx, Window{}, limit, func(state jetstream.StreamState) *jetstream.OrderedConsumerConfig {
+		if state.Msgs == 0 || state.LastSeq <= floor {
+			return nil
+		}
+		return &jetstream.OrderedConsumerConfig{FilterSubjects: []string{s.Subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: floor + 1}
+	}, each)
+}
+
+// read calls each for the events of the messages stored in w, from where
+// start says (nil: none to read), at most limit messages when > 0.
+func (s Stream) read(ctx context.Context, w Window, limit int, start func(jetstream.StreamState) *jetstream.OrderedConsumerConfig, each func(Read) error) error {
 	if s.JS == nil {
 		return errors.New("NATS is not reachable")
 	}
@@ -75,17 +102,15 @@ func (s Stream) Read(ctx context.Context, w Window, newest uint64, each func(Rea
 	}
 	info := st.CachedInfo()
 	last := info.State.LastSeq
-	if info.State.Msgs == 0 || info.State.LastTime.Before(w.From) {
+	cfg := start(info.State)
+	if cfg == nil {
 		return nil
 	}
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{s.Subject}, DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &w.From}
-	if newest > 0 && last > newest {
-		cfg.DeliverPolicy, cfg.OptStartTime, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, nil, last-newest+1
-	}
-	oc, err := st.OrderedConsumer(ctx, cfg)
+	oc, err := st.OrderedConsumer(ctx, *cfg)
 	if err != nil {
 		return fmt.Errorf("read stream %s: %w", s.Name, err)
 	}
+	read := 0
 	for {
 		// No wait: the messages are stored already; an empty answer means
 		// there are no more.
@@ -109,7 +134,8 @@ func (s Stream) Read(ctx context.Context, w Window, newest uint64, each func(Rea
 					return err
 				}
 			}
-			done = md.NumPending == 0 || md.Sequence.Stream == last
+			read++
+			done = md.NumPending == 0 || md.Sequence.Stream == last || read == limit
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 			return fmt.Errorf("read stream %s: %w", s.Name, err)

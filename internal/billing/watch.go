@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
@@ -59,9 +60,11 @@ func NewWatcher(cfg config.Config, ingestURL, token string, log zerolog.Logger, 
 }
 
 // Run checks until ctx ends: first the messages stored in the last Recent,
-// then, every interval, those stored since the previous check. It returns
-// at once when the check is off.
-func (w *Watcher) Run(ctx context.Context, js jetstream.JetStream) {
+// then, every interval, those stored since the previous check; each check
+// also reads what is not delivered yet (the stream above the consumer's
+// ack floor, and letters) against the cutoff of its periods. It returns at
+// once when the check is off.
+func (w *Watcher) Run(ctx context.Context, js jetstream.JetStream, letters *consume.DeadLetters) {
 	if w.interval <= 0 {
 		return
 	}
@@ -69,7 +72,8 @@ func (w *Watcher) Run(ctx context.Context, js jetstream.JetStream) {
 	if err != nil {
 		return // refused at start: Validate checks the fence
 	}
-	p := Preflight{Client: w.client, Stream: st, Cache: NewCache(CacheFor, ReadsPerCheck)}
+	p := Preflight{Client: w.client, Stream: st, Cache: NewCache(CacheFor, ReadsPerCheck), Warning: w.cfg.Billing.PeriodCloseWarning,
+		Undelivered: &Undelivered{Stream: st, Consumer: w.cfg.ReadingConsumer(), Letters: letters, Limit: ScanLimit}}
 	from := time.Now().Add(-Recent)
 	t := time.NewTicker(w.interval)
 	defer t.Stop()
@@ -121,6 +125,7 @@ func (w *Watcher) publish(r Report) {
 	w.metrics.UnresolvedProperties.Set(float64(r.Count(UnresolvedProperty)))
 	w.metrics.UnbillableEvents.Set(float64(unbillable))
 	w.metrics.LastCheck.Set(float64(r.CheckedAt.Unix()))
+	w.publishPeriodClose(r)
 	for _, f := range r.Findings {
 		if slices.Contains(NotInvoicedReasons, f.Kind) {
 			w.metrics.NotInvoiced.WithLabelValues(f.Kind).Add(float64(f.Events))
@@ -151,10 +156,31 @@ func (w *Watcher) publish(r Report) {
 			w.log.Warn().Int("more", len(r.Findings)-logLimit).Msg("more billing findings: see the status page")
 			break
 		}
-		w.log.Warn().Str("kind", f.Kind).Str("type", f.Type).Str("subject", f.Subject).Str("meter", f.Meter).
+		w.log.Warn().Str("kind", f.Kind).Str("type", f.Type).Str("subject", f.Subject).Str("customer", f.Customer).Str("meter", f.Meter).
 			Int("events", f.Events).Time("since", f.Since).Str("fix", f.Fix).Msg("usage arriving that will not be invoiced")
 	}
 	if r.OK() && (!had || !prev.OK()) {
 		w.log.Info().Int("events", r.Events).Msg("billing check: every event type has a meter and every subject a customer")
 	}
+}
+
+// publishPeriodClose sets the period-close gauges: the undelivered events
+// of closing and missed periods, and the seconds to the nearest cutoff of
+// a closing one (0 when none is).
+func (w *Watcher) publishPeriodClose(r Report) {
+	closing, missed, next := 0, 0, time.Duration(0)
+	for _, f := range r.Findings {
+		switch f.Kind {
+		case PeriodMissed:
+			missed += f.Events
+		case PeriodClosing:
+			closing += f.Events
+			if left := f.Cutoff.Sub(r.CheckedAt); next == 0 || left < next {
+				next = max(left, time.Second)
+			}
+		}
+	}
+	w.metrics.PeriodClose.WithLabelValues("closing").Set(float64(closing))
+	w.metrics.PeriodClose.WithLabelValues("missed").Set(float64(missed))
+	w.metrics.NextCutoff.Set(next.Seconds())
 }

@@ -56,7 +56,7 @@ func (p *parts) run(ctx context.Context, started func(Started)) error {
 	// Held messages are kept alive for as long as the publisher may still
 	// deliver them, past the end of pulling.
 	g.add("keep-alive", func() error { p.source.KeepAlive(hard); return nil }, stopping)
-	g.background(ctx, "billing check", func(ctx context.Context) { p.front.bill.Run(ctx, p.js) }) // off the delivery path
+	g.background(ctx, "billing check", func(ctx context.Context) { p.front.bill.Run(ctx, p.js, p.dlq) }) // off the delivery path
 	if refused {
 		g.background(ctx, "token check", p.pub.WatchAuth)
 	}

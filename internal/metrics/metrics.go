@@ -60,6 +60,11 @@ type Billing struct {
 	// NotInvoiced counts events, as the check reads them, that no invoice
 	// will show for their customer's subscriptions.
 	NotInvoiced *prometheus.CounterVec // reason
+	// PeriodClose is how many events not delivered yet belong to service
+	// periods whose ingestion cutoff is near (closing) or past (missed);
+	// NextCutoff the seconds until the nearest cutoff of a closing one.
+	PeriodClose *prometheus.GaugeVec // state: closing, missed
+	NextCutoff  prometheus.Gauge
 }
 
 func newBilling(f func(prometheus.Collector)) Billing {
@@ -80,8 +85,14 @@ func newBilling(f func(prometheus.Collector)) Billing {
 	for _, reason := range []string{"no_subscription", "before_subscription", "subscription_ended", "not_priced"} {
 		b.NotInvoiced.WithLabelValues(reason)
 	}
+	b.NextCutoff = g("period_cutoff_seconds", "Seconds until the nearest ingestion cutoff (period end + the billing profile's collection interval) of a service period with events not delivered yet, among those within BRIDGE_PERIOD_CLOSE_WARNING; 0 when none is.")
+	b.PeriodClose = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Subsystem: "billing", Name: "period_close_events", Help: "Events not delivered yet (in the stream above the ack floor, or dead-lettered) of service periods whose ingestion cutoff is within BRIDGE_PERIOD_CLOSE_WARNING (closing) or passed (missed): they miss, or missed, their invoice."}, []string{"state"})
+	for _, state := range []string{"closing", "missed"} {
+		b.PeriodClose.WithLabelValues(state)
+	}
 	f(b.Check)
 	f(b.NotInvoiced)
+	f(b.PeriodClose)
 	return b
 }
 

@@ -24,6 +24,7 @@ import (
 //	GET  {prefix}/openmeter/plans[/{planId}]                  list-plans (page pages), get-plan
 //	GET  {prefix}/openmeter/subscriptions[/{subscriptionId}]  list-subscriptions (page pages), get-subscription
 //	GET  {prefix}/openmeter/customers/{customerId}/charges    list-customer-charges, page pages
+//	GET  {prefix}/openmeter/profiles                          list-billing-profiles, page pages
 func (s *Sandbox) routeReads() {
 	for _, prefix := range []string{"/v3", "/api/v3"} {
 		read := func(method, path string, h func(w http.ResponseWriter, r *http.Request) *problem) {
@@ -40,6 +41,7 @@ func (s *Sandbox) routeReads() {
 		read("GET", "/openmeter/subscriptions", s.listSubscriptions)
 		read("GET", "/openmeter/subscriptions/{subscriptionId}", s.getSubscription)
 		read("GET", "/openmeter/customers/{customerId}/charges", s.listCharges)
+		read("GET", "/openmeter/profiles", s.listProfiles)
 	}
 }
 
