@@ -107,11 +107,15 @@ func deadLetterLookup(ctx context.Context, js jetstream.JetStream, cfg config.Co
 	streamID := consume.StreamIdentity(s.CachedInfo())
 	return func(ctx context.Context, seq uint64, index int) (string, bool, error) {
 		st, found, err := dlq.LetterOf(ctx, streamID, seq, index)
-		what := st.Kind + ": " + st.Reason
-		if st.Auth != consume.Genuine {
-			what += " (" + st.Authenticity() + ")"
+		switch st.Auth {
+		case consume.Forged, consume.OtherKey:
+			// Not the bridge's: the event was not dead-lettered by it, so
+			// a delivered event that Konnect lacks stays "missing".
+			return "", false, err
+		case consume.Genuine:
+			return st.Kind + ": " + st.Reason, found, err
 		}
-		return what, found, err
+		return st.Kind + ": " + st.Reason + " (" + st.Authenticity() + ")", found, err
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,35 @@ func TestCreatesWithTheDocumentedPermissionsAndRunsWithoutServiceAPI(t *testing.
 	testkit.Publish(t, js, "agent.runs.acme", run("created").JSON())
 	testkit.Eventually(t, wait, func() bool { return k.IDs()["acme-platform/created"] }, "the event was not delivered")
 	testkit.Eventually(t, wait, func() bool { return log.Contains("not registered with the NATS service API") }, "no warning that the service API is not registered")
+
+	// A decoy on the subject of the next bad run's dead letter: with the
+	// documented permissions the bridge reads what holds it, checks its
+	// seal, and stores the genuine dead letter beside it.
+	ctx, cancel := brief()
+	defer cancel()
+	info, err := js.Stream(ctx, cfg.Bridge.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := info.CachedInfo()
+	decoy := nats.NewMsg("dlq.agent.runs." + consume.StreamIdentity(st) + "." + strconv.FormatUint(st.State.LastSeq+1, 10) + ".all")
+	decoy.Header.Set(consume.HeaderReason, "nothing to see")
+	decoy.Data = []byte("{}")
+	if _, err := js.PublishMsg(ctx, decoy); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Publish(t, js, "agent.runs.acme", []byte(`{"specversion":"1.0","type":"agent_run","id":"no-source","subject":"acme-inc"}`))
+	testkit.Eventually(t, wait, func() bool {
+		dlq, err := js.Stream(ctx, cfg.Bridge.DLQStream)
+		if err != nil {
+			return false
+		}
+		c, err := js.Consumer(ctx, cfg.Bridge.Stream, cfg.Bridge.Consumer)
+		return err == nil && dlq.CachedInfo().State.Msgs == 2 && c.CachedInfo().AckFloor.Stream == st.State.LastSeq+1
+	}, "the bad run's dead letter was not stored beside the decoy, and the run acked")
+	if log.Contains("Permissions Violation for Publish") {
+		t.Error("a subject of the documented permission set was refused; see the log")
+	}
 }
 
 // In bind-only mode a missing stream or consumer, or a consumer the bridge

@@ -92,6 +92,12 @@ type DeadLetters struct {
 	stateBucket string
 	mu          sync.Mutex
 	sealer      *sealer
+	// ephemeral: sealer is a key of this process, tried again for the
+	// shared one after sealRetry; sealReplicas is what a bucket created
+	// then gets.
+	ephemeral    bool
+	sealRetry    time.Time
+	sealReplicas int
 }
 
 // NewDeadLetters stores on subjects under cfg's BRIDGE_DLQ_SUBJECT in
@@ -194,14 +200,17 @@ var errStoreStalled = errors.New("dead letters cannot be stored")
 // seals) is left where it is, counted and said, and the dead letter goes
 // on a subject beside it that only the key's holder can name.
 func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Kind, subject string) error {
-	d.openSeal(ctx, 1)
+	d.openSeal(ctx, 0)
+	d.mu.Lock()
+	sl := d.sealer
+	d.mu.Unlock()
 	taken := ""
-	stored, err := d.put(ctx, m)
+	stored, err := d.put(ctx, sl, m)
 	var held *heldBy
 	if errors.As(err, &held) {
 		taken = m.Subject
-		m.Subject = d.sealer.aside(m.Subject)
-		stored, err = d.put(ctx, m)
+		m.Subject = sl.aside(m.Subject)
+		stored, err = d.put(ctx, sl, m)
 	}
 	d.traceDeadLetter(m, string(kind), subject, err)
 	if streamFull(err) {
@@ -236,8 +245,8 @@ func (h *heldBy) Error() string {
 // message is. A dead-letter stream deleted under the bridge is created
 // again. A dead letter too large for the server is stored without its
 // payload, the reason still whole, rather than handed back forever.
-func (d *DeadLetters) put(ctx context.Context, m *nats.Msg) (stored bool, err error) {
-	d.sealer.seal(m)
+func (d *DeadLetters) put(ctx context.Context, sl *sealer, m *nats.Msg) (stored bool, err error) {
+	sl.seal(m)
 	ack, err := d.js.PublishMsg(ctx, m)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
 		d.log.Warn().Str("stream", d.stream).Msg("the dead-letter stream is gone; creating it again")
@@ -248,7 +257,7 @@ func (d *DeadLetters) put(ctx context.Context, m *nats.Msg) (stored bool, err er
 	if errors.Is(err, nats.ErrMaxPayload) {
 		m.Header.Set(HeaderTruncated, fmt.Sprintf("payload of %d bytes left out: larger than the server's max_payload with the reason headers", len(m.Data)))
 		m.Data = nil
-		d.sealer.seal(m)
+		sl.seal(m)
 		ack, err = d.js.PublishMsg(ctx, m)
 	}
 	if !alreadyStored(err) && (err != nil || !ack.Duplicate) {
@@ -265,7 +274,7 @@ func (d *DeadLetters) put(ctx context.Context, m *nats.Msg) (stored bool, err er
 	if err != nil {
 		return false, fmt.Errorf("look up what holds %s: %w", m.Subject, err)
 	}
-	if a := d.sealer.check(there.Subject, there.Header, there.Data); a != Genuine {
+	if a := sl.check(there.Subject, there.Header, there.Data); a != Genuine {
 		return false, &heldBy{what: a}
 	}
 	return false, nil

@@ -45,7 +45,7 @@ func (s Stored) Authenticity() string {
 	case Forged:
 		return "FORGED: its seal does not match what it holds"
 	case OtherKey:
-		return "sealed with another key (BRIDGE_DLQ_KEY changed, or a bridge that could not keep its key)"
+		return "sealed with a key this bridge does not have: BRIDGE_DLQ_KEY changed, a bridge that could not keep its key, or a forgery (a key id proves nothing)"
 	}
 	return "not checked: " + s.AuthNote
 }
@@ -196,10 +196,16 @@ type ReplayCounts struct {
 	// Refused: not sent, for they are not the bridge's or the fence
 	// refuses them; kept in the dead-letter stream.
 	Refused int
+	// Would: a dry run's, those it would send.
+	Would int
 }
 
 func (c ReplayCounts) String() string {
-	return fmt.Sprintf("replayed %d, stored %d, kept %d, refused %d", c.Replayed, c.Stored, c.Kept, c.Refused)
+	s := fmt.Sprintf("replayed %d, stored %d, kept %d, refused %d", c.Replayed, c.Stored, c.Kept, c.Refused)
+	if c.Would > 0 {
+		s = fmt.Sprintf("dry run: would send %d; %s", c.Would, s)
+	}
+	return s
 }
 
 // Replay sends the dead letters f picks back the way they came, each as
@@ -240,6 +246,7 @@ func (d *DeadLetters) Replay(ctx context.Context, f Filter, o ReplayOptions, rep
 		}
 		m, how := replayMsg(s)
 		if o.DryRun {
+			n.Would++
 			report(s, "would replay to "+s.Subject+" "+how)
 			return nil
 		}

@@ -57,21 +57,32 @@ func (d *DeadLetters) LetterOf(ctx context.Context, streamID string, seq uint64,
 		}
 		return verified(check, why, storedAt(m.Sequence, m.Time, m.Subject, m.Header, m.Data)), true, nil
 	}
+	// The event's own dead letter, else the whole message's; on either
+	// subject, the one the bridge sealed beside someone else's message.
+	// Someone else's alone is returned only when nothing better is found,
+	// marked as such.
+	var foreign *Stored
 	for _, place := range []string{strconv.Itoa(index), "all"} {
 		subject := streamLetterSubject(d.subject, streamID, seq, place)
 		st, found, err := get(subject)
-		if err != nil || !found {
-			if err != nil {
-				return Stored{}, false, err
-			}
+		if err != nil {
+			return Stored{}, false, err
+		}
+		if !found {
 			continue
 		}
-		if st.Auth != Genuine && check != nil {
-			if own, ok, err := get(check.aside(subject)); err != nil || ok {
-				return own, ok, err
-			}
+		if st.Auth == Genuine || check == nil {
+			return st, true, nil
 		}
-		return st, true, nil
+		if own, ok, err := get(check.aside(subject)); err != nil || ok {
+			return own, ok, err
+		}
+		if foreign == nil {
+			foreign = &st
+		}
+	}
+	if foreign != nil {
+		return *foreign, true, nil
 	}
 	return Stored{}, false, nil
 }

@@ -40,6 +40,9 @@ func NeededPermissions(cfg config.Config, serviceSubjects ...string) Permissions
 		fmt.Sprintf("%s.CONSUMER.MSG.NEXT.%s.%s", api, b.Stream, b.Consumer),
 		fmt.Sprintf("$JS.ACK.%s.%s.>", b.Stream, b.Consumer),
 		DeadLetterSubjects(cfg),
+		// What holds a dead letter's subject when the stream refuses it as
+		// held: the bridge checks its seal before it believes it.
+		api + ".STREAM.MSG.GET." + b.DLQStream,
 		// The ack floor in BRIDGE_STATE_BUCKET: look it up, read, write.
 		api + ".STREAM.INFO." + kv,
 		api + ".DIRECT.GET." + kv + ".>",
