@@ -53,15 +53,13 @@ func commandHelp(w io.Writer, cmd *command, all bool) {
 	if cmd.flags == nil {
 		return
 	}
-	fs, own := flag.NewFlagSet("", flag.ContinueOnError), []string{}
-	cmd.flags(fs)
-	fs.VisitAll(func(f *flag.Flag) { own = append(own, f.Name) })
-	if len(own) > 0 {
+	fs := newFlagSet(cmd)
+	if own := ownFlags(cmd); len(own) > 0 {
 		fmt.Fprint(w, "\nFlags:\n")
 		printFlags(w, fs, own)
 	}
 	if all || cmd.validate {
-		printSettings(w, newFlagSet(cmd))
+		printSettings(w, fs)
 		return
 	}
 	fmt.Fprintf(w, "\nIt also takes the %d settings (NATS connection, Konnect, ...) as flags or environment variables: `bridge %s --help-all` lists them.\n", len(config.Settings), cmd.name)
@@ -161,6 +159,17 @@ func newFlagSet(cmd *command) *flag.FlagSet {
 	}
 	config.Register(fs)
 	return fs
+}
+
+// ownFlags names the flags cmd adds to the settings, sorted.
+func ownFlags(cmd *command) []string {
+	var own []string
+	if cmd.flags != nil {
+		fs := flag.NewFlagSet("", flag.ContinueOnError)
+		cmd.flags(fs)
+		fs.VisitAll(func(f *flag.Flag) { own = append(own, f.Name) })
+	}
+	return own
 }
 
 // isHelp: a is -h, --help or --help-all (with one dash or two).

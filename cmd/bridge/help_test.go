@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -121,3 +122,52 @@ func TestAWrongFlagIsOneLineNamingItAndTheHelp(t *testing.T) {
 	}
 }
 
+func TestCompletionCompletesCommandsAndFlags(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish"} {
+		code, out, stderr := helpOf("completion", shell)
+		if code != 0 || stderr != "" {
+			t.Fatalf("completion %s: exit %d: %s", shell, code, stderr)
+		}
+		for _, c := range commands {
+			if !strings.Contains(out, c.name) {
+				t.Errorf("completion %s does not mention %s", shell, c.name)
+			}
+		}
+		if !strings.Contains(out, "customer") || !strings.Contains(out, "nats-url") {
+			t.Errorf("completion %s does not complete emit's --customer or --nats-url:\n%s", shell, out)
+		}
+	}
+	if code, _, stderr := helpOf("completion", "tcsh"); code != 2 || !strings.Contains(stderr, "bash, zsh or fish") {
+		t.Errorf("completion tcsh: exit %d: %s", code, stderr)
+	}
+
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash to run the script in")
+	}
+	_, script, _ := helpOf("completion", "bash")
+	complete := func(words ...string) string {
+		t.Helper()
+		line := `COMP_WORDS=(` + strings.Join(words, " ") + `); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _bridge; echo "${COMPREPLY[*]}"`
+		out, err := exec.Command(bash, "--norc", "-c", script+"\n"+line).CombinedOutput()
+		if err != nil {
+			t.Fatalf("bash: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	for _, tc := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"bridge", "em"}, "emit"},
+		{[]string{"bridge", "emit", "--cust"}, "--customer"},
+		{[]string{"bridge", "dlq", "--seq", "7", "rep"}, "replay"},
+		{[]string{"bridge", "--nats-ur"}, "--nats-url"},
+		{[]string{"bridge", "completion", "''"}, "bash zsh fish"},
+		{[]string{"bridge", "emit", "--customer", "''"}, ""}, // a value: the shell's own completion
+	} {
+		if got := complete(tc.words...); got != tc.want {
+			t.Errorf("completing %v: %q, want %q", tc.words, got, tc.want)
+		}
+	}
+}

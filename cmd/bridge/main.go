@@ -34,8 +34,8 @@ type command struct {
 	flags    func(fs *flag.FlagSet) action
 }
 
-// commands are listed in this order by `bridge help`. help has no flags:
-// run answers it before any configuration is read.
+// commands are listed in this order by `bridge help`. help and completion
+// have no flags: run answers them before any configuration is read.
 var commands = []command{
 	{name: "run", use: "run [settings]", summary: "run the bridge (the default command)", validate: true, flags: runFlags},
 	{name: "emit", use: "emit [--guide] [--binary] [--no-id] [--customer KEY] [--count N]", summary: "publish a test agent_run event (or the guide's three) to NATS", flags: emitFlags},
@@ -47,6 +47,7 @@ var commands = []command{
 	{name: "health", use: "health [--ready]", summary: "exit 0 when the admin server answers /healthz (container healthchecks)", flags: healthFlags},
 	{name: "version", use: "version", summary: "print the build", flags: versionFlags},
 	{name: "help", use: "help [COMMAND]", summary: "list the commands, or show a command's flags"},
+	{name: "completion", use: "completion bash|zsh|fish", summary: "print a shell completion script"},
 }
 
 func main() {
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		all, _ := helpWanted(args)
 		usage(stdout, all)
 		return 0
+	case "completion":
+		return completion(args, stdout, stderr)
 	}
 	cmd := lookup(name)
 	if cmd == nil {
