@@ -27,12 +27,7 @@ const ConfigEnv = "BRIDGE_CONFIG"
 func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, error) {
 	c := Defaults()
 	var path string
-	fs.StringVar(&path, "config", "", "YAML configuration file (env "+ConfigEnv+")")
-	byFlag := make(map[string]Setting, len(Settings))
-	for _, s := range Settings {
-		fs.Var(s.value(&c), s.Flag, s.Usage+" (env "+s.Env+")")
-		byFlag[s.Flag] = s
-	}
+	byFlag := register(fs, &c, &path)
 
 	// The file comes below the environment and the flags, so find its path
 	// before anything else is applied.
@@ -73,6 +68,23 @@ func Load(fs *flag.FlagSet, args []string, getenv func(string) string) (Config, 
 		c.Konnect.URL = RegionURL(c.Konnect.Region)
 	}
 	return c, nil
+}
+
+// Register adds --config and every setting to fs, on their defaults, the
+// way Load does, and reads nothing: for a usage text or a completion.
+func Register(fs *flag.FlagSet) {
+	c := Defaults()
+	register(fs, &c, new(string))
+}
+
+func register(fs *flag.FlagSet, c *Config, path *string) map[string]Setting {
+	fs.StringVar(path, "config", "", "YAML configuration file (env "+ConfigEnv+")")
+	byFlag := make(map[string]Setting, len(Settings))
+	for _, s := range Settings {
+		fs.Var(s.value(c), s.Flag, s.Usage+" (env "+s.Env+")")
+		byFlag[s.Flag] = s
+	}
+	return byFlag
 }
 
 func lookupEnv(getenv func(string) string, name string) (string, bool) {

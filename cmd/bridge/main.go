@@ -24,23 +24,30 @@ type action func(ctx context.Context, cfg config.Config, fs *flag.FlagSet, stdou
 
 // command is one subcommand: its flags are added to the configuration's.
 type command struct {
-	name, summary string
+	name string
+	// use is what follows "bridge" in the command's usage line; summary
+	// is its line in `bridge help`; note, if any, says more (exit codes).
+	use, summary, note string
 	// validate: the command needs the whole configuration to make sense,
 	// not only the NATS part.
 	validate bool
 	flags    func(fs *flag.FlagSet) action
 }
 
+// commands are listed in this order by `bridge help`. help and completion
+// have no flags: run answers them before any configuration is read.
 var commands = []command{
-	{"run", "run the bridge (the default)", true, runFlags},
-	{"emit", "publish a test agent_run event (or the guide's three) to NATS", false, emitFlags},
-	{"dlq", "dlq list [--data] | dlq replay [--seq N]: show dead letters with their reasons, or send them back", false, dlqFlags},
-	{"check", "check the configuration, NATS, the stream and Konnect; exit 1 when something is wrong", false, checkFlags},
-	{"usage", "usage [--customer acme-inc] [--from …] [--to …]: what the meter counted, by agent_name", false, usageFlags},
-	{"invoice", "invoice --customer KEY [--period current|previous] [--json]: the invoice so far, next to what the bridge delivered; exit 1 if they disagree, 2 if it cannot tell", false, invoiceFlags},
-	{"reconcile", "reconcile --since 1h [--until …] [--customer SUBJECT] [--json]: is every delivered event stored and billable? exit 1 if not", false, reconcileFlags},
-	{"health", "exit 0 when the admin server answers /healthz (container healthchecks)", false, healthFlags},
-	{"version", "print the build", false, versionFlags},
+	{name: "run", use: "run [settings]", summary: "run the bridge (the default command)", validate: true, flags: runFlags},
+	{name: "emit", use: "emit [--guide] [--binary] [--no-id] [--customer KEY] [--count N]", summary: "publish a test agent_run event (or the guide's three) to NATS", flags: emitFlags},
+	{name: "dlq", use: "dlq list|replay [--seq N] [--kind K] [--since 1h] [--data] [--dry-run]", summary: "show dead letters with their reasons, or send them back", note: "Flags go before or after list/replay; both take the filters --seq, --kind, --original-subject and --since.", flags: dlqFlags},
+	{name: "check", use: "check", summary: "check the configuration, NATS, the stream and Konnect", note: "Exits 1 when something is wrong.", flags: checkFlags},
+	{name: "usage", use: "usage [--customer acme-inc] [--from …] [--to …]", summary: "what the meter counted, by agent_name", flags: usageFlags},
+	{name: "invoice", use: "invoice --customer KEY [--period current|previous] [--json]", summary: "the invoice so far, next to what the bridge delivered", note: "Exits 1 if they disagree, 2 if it cannot tell.", flags: invoiceFlags},
+	{name: "reconcile", use: "reconcile --since 1h [--until …] [--customer SUBJECT] [--json]", summary: "is every delivered event stored and billable?", note: "Exits 1 if not.", flags: reconcileFlags},
+	{name: "health", use: "health [--ready]", summary: "exit 0 when the admin server answers /healthz (container healthchecks)", flags: healthFlags},
+	{name: "version", use: "version", summary: "print the build", flags: versionFlags},
+	{name: "help", use: "help [COMMAND]", summary: "list the commands, or show a command's flags"},
+	{name: "completion", use: "completion bash|zsh|fish", summary: "print a shell completion script"},
 }
 
 func main() {
@@ -51,21 +58,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 	name := "run"
 	if len(args) > 0 && !startsWithDash(args[0]) {
 		name, args = args[0], args[1:]
+	} else if len(args) > 0 && isHelp(args[0]) {
+		name, args = "help", args[:1] // `bridge --help` lists the commands, not run's flags
 	}
-	if name == "help" {
-		usage(stderr)
-		return 0
-	}
-	var cmd *command
-	for i := range commands {
-		if commands[i].name == name {
-			cmd = &commands[i]
+	switch name {
+	case "help":
+		if len(args) > 0 && !startsWithDash(args[0]) {
+			return run([]string{args[0], "--help"}, stdout, stderr)
 		}
+		all, _ := helpWanted(args)
+		usage(stdout, all)
+		return 0
+	case "completion":
+		return completion(args, stdout, stderr)
 	}
+	cmd := lookup(name)
 	if cmd == nil {
 		fmt.Fprintf(stderr, "bridge: unknown command %q\n", name)
-		usage(stderr)
+		usage(stderr, false)
 		return 2
+	}
+	if all, ok := helpWanted(args); ok {
+		commandHelp(stdout, cmd, all)
+		return 0
 	}
 	if name == "dlq" {
 		// The action word goes after the flags, so that flags work on any
@@ -75,18 +90,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 			args = append(slices.Delete(slices.Clone(args), i, i+1), args[i])
 		}
 	}
+	// The flag package's own usage text is replaced by commandHelp above;
+	// its errors are returned and said once, below.
 	fs := flag.NewFlagSet("bridge "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
 	body := cmd.flags(fs)
 	cfg, err := config.Load(fs, args, os.Getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err == nil && cmd.validate {
 		err = cfg.Validate()
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "bridge: configuration is not valid:\n%s\n", indent(err.Error()))
+		if flagErr := newFlagSet(cmd).Parse(args); flagErr != nil { // the command line itself
+			fmt.Fprintf(stderr, "bridge %s: %v; `bridge %s --help` lists its flags, --help-all every setting\n", name, flagErr, name)
+		} else {
+			fmt.Fprintf(stderr, "bridge: configuration is not valid:\n%s\n", indent(err.Error()))
+		}
 		return 2
 	}
 	// Whatever a command prints, its own text or a library's error, goes
@@ -125,12 +143,13 @@ func signalContext(stderr io.Writer) (context.Context, func()) {
 	return ctx, func() { signal.Stop(sig); cancel() }
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: bridge [command] [flags]")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
+		}
 	}
-	fmt.Fprintln(w, "Every command takes the configuration flags; see `bridge run -h` and the README.")
+	return nil
 }
 
 func startsWithDash(s string) bool { return len(s) > 0 && s[0] == '-' }
