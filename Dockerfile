@@ -9,6 +9,9 @@
 # Build stage.
 FROM golang:1.26 AS build
 WORKDIR /src
+# The image builds the bridge's module alone: go.work (which adds the deploy
+# module and its test dependencies) is not in the build context.
+ENV GOWORK=off
 
 # Modules first: this layer is reused until go.mod or go.sum change.
 COPY go.mod go.sum ./

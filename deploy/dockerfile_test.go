@@ -123,10 +123,15 @@ func TestDockerfile(t *testing.T) {
 			t.Fatal("no RUN go build")
 		}
 		run := build.body[i].args
-		cgoOff := strings.Contains(run, "CGO_ENABLED=0") ||
-			slices.ContainsFunc(build.all("ENV"), func(in instruction) bool { return strings.Contains(in.args, "CGO_ENABLED=0") })
-		if !cgoOff {
+		sets := func(env string) bool {
+			return strings.Contains(run, env) ||
+				slices.ContainsFunc(build.all("ENV"), func(in instruction) bool { return strings.Contains(in.args, env) })
+		}
+		if !sets("CGO_ENABLED=0") {
 			t.Errorf("go build runs with cgo: the binary would need libc, which distroless/static lacks")
+		}
+		if !sets("GOWORK=off") {
+			t.Errorf("go build runs in workspace mode: go.work names ./deploy, which the build context leaves out; set GOWORK=off")
 		}
 		for _, want := range []string{"-trimpath", "./cmd/bridge", "-o /out/bridge"} {
 			if !strings.Contains(run, want) {

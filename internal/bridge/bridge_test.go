@@ -76,16 +76,7 @@ func (e *env) publishMsg(msg *nats.Msg) *jetstream.PubAck {
 // for each acknowledgement in turn, as a busy producer does.
 func (e *env) publishRuns(runs []testkit.Run) {
 	e.t.Helper()
-	for _, r := range runs {
-		if _, err := e.js.PublishAsync("agent.runs.acme", r.JSON()); err != nil {
-			e.t.Fatalf("publish: %v", err)
-		}
-	}
-	select {
-	case <-e.js.PublishAsyncComplete():
-	case <-time.After(wait):
-		e.t.Fatalf("the stream did not store %d events in %s", len(runs), wait)
-	}
+	testkit.PublishRuns(e.t, e.js, "agent.runs.acme", runs, wait)
 }
 
 // consumer reads the bridge's durable consumer as an operator would.
@@ -118,15 +109,12 @@ func (e *env) waitSettled() {
 }
 
 // lazy is formatted when a wait fails, not when it starts.
-type lazy func() string
-
-func (l lazy) String() string { return l() }
+type lazy = testkit.Lazy
 
 // waitHeld waits until Konnect holds n events.
 func (e *env) waitHeld(n int) {
 	e.t.Helper()
-	testkit.Eventually(e.t, wait, func() bool { return len(e.konnect.Events()) >= n },
-		"Konnect holds %v, want %d events", lazy(func() string { return strconv.Itoa(len(e.konnect.Events())) }), n)
+	e.konnect.WaitHeld(e.t, n, wait)
 }
 
 // deadLetters reads every dead letter stored so far, in order.
@@ -217,20 +205,9 @@ func (x exposition) value(t *testing.T, series string) float64 {
 	return v
 }
 
-// run is a distinct agent run of acme-inc.
-func run(id string) testkit.Run {
-	return testkit.Run{ID: id, Source: "acme-platform", Subject: "acme-inc", Agent: "summarizer",
-		Time: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
-}
-
-// runs makes n distinct runs, ids prefix-000, prefix-001, ...
-func runs(prefix string, n int) []testkit.Run {
-	out := make([]testkit.Run, n)
-	for i := range out {
-		out[i] = run(fmt.Sprintf("%s-%03d", prefix, i))
-	}
-	return out
-}
+// run is a distinct agent run of acme-inc; runs makes n of them, ids
+// prefix-000, prefix-001, ...
+var run, runs = testkit.AcmeRun, testkit.AcmeRuns
 
 // keys are the (source, id) keys of runs as testkit.Konnect.IDs gives them.
 func keys(runs ...testkit.Run) map[string]bool {

@@ -2,7 +2,6 @@ package bridge_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -22,11 +21,7 @@ import (
 
 // structured is a valid agent run with id as JSON, changed by change.
 func structured(id string, change func(ev map[string]any)) []byte {
-	ev := map[string]any{}
-	_ = json.Unmarshal(run(id).JSON(), &ev)
-	change(ev)
-	b, _ := json.Marshal(ev)
-	return b
+	return run(id).JSONChanged(change)
 }
 
 func payload(subject string, data []byte) *nats.Msg {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -92,6 +93,13 @@ func (k *Konnect) IDs() map[string]bool {
 	return ids
 }
 
+// WaitHeld waits until Konnect holds n events.
+func (k *Konnect) WaitHeld(t testing.TB, n int, within time.Duration) {
+	t.Helper()
+	Eventually(t, within, func() bool { return len(k.Events()) >= n },
+		"Konnect holds %v, want %d events", Lazy(func() string { return strconv.Itoa(len(k.Events())) }), n)
+}
+
 // AcceptedEvents adds up the events of every request Konnect accepted,
 // counting again those it already held: with nothing sent twice, the number
 // of events published.
@@ -149,6 +157,31 @@ func (r Run) JSON() []byte {
 	return b
 }
 
+// JSONChanged is the run as JSON after change edits the event, as a
+// producer's mistake would.
+func (r Run) JSONChanged(change func(ev map[string]any)) []byte {
+	ev := map[string]any{}
+	_ = json.Unmarshal(r.JSON(), &ev)
+	change(ev)
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// AcmeRun is a distinct summarizer run of acme-inc.
+func AcmeRun(id string) Run {
+	return Run{ID: id, Source: "acme-platform", Subject: "acme-inc", Agent: "summarizer",
+		Time: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+}
+
+// AcmeRuns makes n distinct AcmeRuns, ids prefix-000, prefix-001, ...
+func AcmeRuns(prefix string, n int) []Run {
+	out := make([]Run, n)
+	for i := range out {
+		out[i] = AcmeRun(fmt.Sprintf("%s-%03d", prefix, i))
+	}
+	return out
+}
+
 // Guide is the Konnect guide's walk-through: two summarizer runs and one
 // translator run for acme-inc.
 func Guide() []Run {
@@ -173,6 +206,22 @@ func Publish(t testing.TB, js jetstream.JetStream, subject string, data []byte) 
 	return ack
 }
 
+// PublishRuns stores each run on subject as a structured-mode event
+// without waiting for each acknowledgement in turn, as a busy producer does.
+func PublishRuns(t testing.TB, js jetstream.JetStream, subject string, runs []Run, within time.Duration) {
+	t.Helper()
+	for _, r := range runs {
+		if _, err := js.PublishAsync(subject, r.JSON()); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-time.After(within):
+		t.Fatalf("the stream did not store %d events in %s", len(runs), within)
+	}
+}
+
 // Eventually polls cond every 20ms until it holds or within passes; then
 // it fails the test with what, formatted.
 func Eventually(t testing.TB, within time.Duration, cond func() bool, what string, args ...any) {
@@ -185,3 +234,8 @@ func Eventually(t testing.TB, within time.Duration, cond func() bool, what strin
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Lazy is formatted when a wait fails, not when it starts.
+type Lazy func() string
+
+func (l Lazy) String() string { return l() }

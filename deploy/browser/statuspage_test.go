@@ -1,4 +1,4 @@
-package bridge_test
+package browser_test
 
 import (
 	"fmt"
@@ -61,8 +61,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 	k := testkit.NewKonnect(t, sandbox.WithToken("spat_test"))
 	cfg := testkit.Config(natsURL, k.URL)
 	b := testkit.StartBridge(t, cfg)
-	nc, js := testkit.Connect(t, natsURL)
-	e := &env{t: t, nats: nats.srv, natsURL: natsURL, cfg: cfg, konnect: k, bridge: b, nc: nc, js: js}
+	_, js := testkit.Connect(t, natsURL)
 
 	p := openPhone(t, browser, "http://"+b.AdminAddr+"/")
 	p.eventually("the bridge ready", state("ready"))
@@ -75,18 +74,18 @@ func TestStatusPageInABrowser(t *testing.T) {
 	}
 	p.eventually("the guide's 3 runs delivered", count("delivered", "=== 3"))
 
-	testkit.Publish(t, js, "agent.runs.acme", structured("no-subject", func(ev map[string]any) { delete(ev, "subject") }))
+	testkit.Publish(t, js, "agent.runs.acme", testkit.AcmeRun("no-subject").JSONChanged(func(ev map[string]any) { delete(ev, "subject") }))
 	p.eventually("one event dead-lettered", count("dead-lettered", "=== 1"))
 
 	// Konnect refuses the token: delivery is held. The bridge keeps what it
 	// pulled awaiting an ack and pulls until its own queue is full (MaxAckPending
 	// is sized from the batch settings), so the rest waits in the stream as lag.
 	k.SetToken("spat_rotated")
-	held, waiting := runs("held", 50), runs("waiting", 400)
-	e.publishRuns(held)
+	held, waiting := testkit.AcmeRuns("held", 50), testkit.AcmeRuns("waiting", 400)
+	testkit.PublishRuns(t, js, "agent.runs.acme", held, wait)
 	p.eventually("delivery held", state("not ready")+` && `+part("konnect_auth", "not ready", "KONNECT_TOKEN"))
 	p.eventually("the held events awaiting an ack", count("ack-pending", "> 0"))
-	e.publishRuns(waiting)
+	testkit.PublishRuns(t, js, "agent.runs.acme", waiting, wait)
 	p.eventually("a lag", count("lag", "> 0"))
 	p.fitsScreen("delivery held")
 	p.screenshot("held")
@@ -95,7 +94,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 	// the page counts deliveries.
 	k.SetToken("spat_test")
 	all := len(guide) + len(held) + len(waiting)
-	e.waitHeld(all)
+	k.WaitHeld(t, all, wait)
 	p.eventually("every run delivered once the token is accepted", count("delivered", fmt.Sprintf(">= %d", all)))
 	p.eventually("no lag", count("lag", "=== 0"))
 	p.eventually("the bridge ready again", state("ready"))

@@ -1,4 +1,4 @@
-package bridge_test
+package browser_test
 
 import (
 	"context"
@@ -14,6 +14,10 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
 )
+
+// wait bounds every wait of this package: generous, since the machine is
+// shared and -race is slow, but far below the test binary's timeout.
+const wait = 20 * time.Second
 
 // chromium is the browser the status page is checked in: the OS package
 // (Debian's chromium), which .ci/run installs. Outside CI a machine without
