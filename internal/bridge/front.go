@@ -55,7 +55,15 @@ func newFront(cfg config.Config, log zerolog.Logger) (*front, error) {
 	f.ln = ln
 	f.st.AdminAddr = ln.Addr().String()
 	if cfg.Target() == config.TargetSandbox {
-		f.st.Sandbox = sandbox.New(sandbox.WithGuide(), sandbox.WithKeep(cfg.Bridge.SandboxKeep))
+		opts := []sandbox.Option{sandbox.WithGuide(), sandbox.WithKeep(cfg.Bridge.SandboxKeep)}
+		if cfg.Embedded() {
+			started, err := sandboxStarted(cfg.NATS.DataDir, time.Now())
+			if err != nil {
+				log.Warn().Err(err).Msg("the sandbox's first start is not kept: its guide subscription starts now")
+			}
+			opts = append(opts, sandbox.WithStarted(started))
+		}
+		f.st.Sandbox = sandbox.New(opts...)
 		f.st.IngestURL = "http://" + f.st.AdminAddr + "/v3/openmeter/events"
 		f.token = ownToken() // the sandbox's API opens to it, never anything else
 	}
