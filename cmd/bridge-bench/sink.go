@@ -269,8 +269,14 @@ func (s *sink) missing(source string, ids []string) []string {
 	return out
 }
 
+// problem answers as Konnect does (the ingest API's problem shape, with
+// its trace instance): the bridge sends its token only to a server whose
+// tokenless 401 reads so.
 func problem(w http.ResponseWriter, status int, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
+	_ = json.NewEncoder(w).Encode(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail,
+		"instance": "kong:trace:" + strconv.FormatUint(traces.Add(1), 10)})
 }
+
+var traces atomic.Uint64
