@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -13,12 +15,8 @@ import (
 // TestUsageAndReconcileFromTheCommandLine: the guide's walk-through, then a
 // run for a subject no customer has.
 func TestUsageAndReconcileFromTheCommandLine(t *testing.T) {
-	ns := testkit.NATS(t)
 	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide())
-	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
-	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
-	cfg.Konnect.Token = "spat_reader"
-	testkit.StartBridge(t, cfg)
+	_, env := startBilled(t, konnect)
 
 	if code, out := bridgeCmd(t, env, "emit", "--guide"); code != 0 {
 		t.Fatalf("emit --guide: exit %d\n%s", code, out)
@@ -66,17 +64,13 @@ func TestUsageAndReconcileFromTheCommandLine(t *testing.T) {
 // with the reason, not as missing; once its dead letter is gone (replayed
 // elsewhere, or purged), the same event is missing.
 func TestReconcileTellsRefusedFromMissing(t *testing.T) {
-	ns := testkit.NATS(t)
 	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithReject(func(e sandbox.Event) string {
 		if e.ID == "refused-1" {
 			return "customer acme-inc has no subscription for refused-1"
 		}
 		return ""
 	}))
-	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
-	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
-	cfg.Konnect.Token = "spat_reader"
-	testkit.StartBridge(t, cfg)
+	ns, env := startBilled(t, konnect)
 
 	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
 		if code, out := bridgeCmd(t, env, args...); code != 0 {
@@ -98,7 +92,7 @@ func TestReconcileTellsRefusedFromMissing(t *testing.T) {
 
 	// An operator purges the dead letters.
 	_, js := testkit.Connect(t, ns.ClientURL())
-	dlq, err := js.Stream(context.Background(), cfg.Bridge.DLQStream)
+	dlq, err := js.Stream(context.Background(), "AGENT_RUNS_DLQ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +105,7 @@ func TestReconcileTellsRefusedFromMissing(t *testing.T) {
 	}
 
 	// The dead-letter stream deleted under the running bridge: the same.
-	if err := js.DeleteStream(context.Background(), cfg.Bridge.DLQStream); err != nil {
+	if err := js.DeleteStream(context.Background(), "AGENT_RUNS_DLQ"); err != nil {
 		t.Fatal(err)
 	}
 	code, out = bridgeCmd(t, env, "reconcile", "--since", "1h")
@@ -125,12 +119,8 @@ func TestReconcileTellsRefusedFromMissing(t *testing.T) {
 // shows agent runs with quantity 3. A run timed before the subscription
 // is delivered, left off the invoice, and flagged by `bridge check`.
 func TestGuideEndsOnTheInvoice(t *testing.T) {
-	ns := testkit.NATS(t)
 	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide())
-	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
-	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
-	cfg.Konnect.Token = "spat_reader"
-	testkit.StartBridge(t, cfg)
+	ns, env := startBilled(t, konnect)
 
 	if code, out := bridgeCmd(t, env, "emit", "--guide"); code != 0 {
 		t.Fatalf("emit --guide: exit %d\n%s", code, out)
@@ -155,4 +145,17 @@ func TestGuideEndsOnTheInvoice(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "timed before the subscription of `acme-inc` starts") {
 		t.Errorf("check with a run before the subscription: exit %d, want 1 flagging it:\n%s", code, out)
 	}
+}
+
+// startBilled runs a bridge delivering to konnect with the token
+// spat_reader, which may read Metering & Billing too: what the billing
+// commands are tried against. env is what those commands run with.
+func startBilled(t *testing.T, konnect *testkit.Konnect) (*server.Server, map[string]string) {
+	t.Helper()
+	ns := testkit.NATS(t)
+	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
+	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
+	cfg.Konnect.Token = "spat_reader"
+	testkit.StartBridge(t, cfg)
+	return ns, env
 }

@@ -90,7 +90,6 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 // by the bridge; invoice counts it as dead-lettered, not delivered, and
 // agrees.
 func TestInvoiceExplainsARefusedRun(t *testing.T) {
-	ns := testkit.NATS(t)
 	konnect := testkit.NewCheckedKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithStarted(time.Now().Add(-time.Hour)),
 		sandbox.WithReject(func(e sandbox.Event) string {
 			if e.ID == "refused-1" {
@@ -98,10 +97,7 @@ func TestInvoiceExplainsARefusedRun(t *testing.T) {
 			}
 			return ""
 		}))
-	env := map[string]string{"NATS_URL": ns.ClientURL(), "KONNECT_URL": konnect.URL, "KONNECT_TOKEN": "spat_reader"}
-	cfg := testkit.Config(ns.ClientURL(), konnect.URL)
-	cfg.Konnect.Token = "spat_reader"
-	testkit.StartBridge(t, cfg)
+	_, env := startBilled(t, konnect)
 
 	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
 		if code, out := bridgeCmd(t, env, args...); code != 0 {
