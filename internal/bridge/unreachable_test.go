@@ -2,8 +2,15 @@ package bridge_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"strings"
@@ -51,6 +58,22 @@ func silent(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// selfSigned is a certificate for 127.0.0.1 that no CA signed.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "nats"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
 // A bridge that cannot reach NATS says where it tried and why, in the log,
 // in /readyz and on the status page, and keeps trying; the password it was
 // refused with shows nowhere.
@@ -59,6 +82,7 @@ func TestUnreachableNATSNamesTheAddressAndTheCause(t *testing.T) {
 	const password = "Wr0ngS3cretPW"
 	ns := testkit.NATSWith(t, &server.Options{Users: []*server.User{{Username: "bridge", Password: "right-pw"}}})
 	addr := ns.Addr().String()
+	secured := testkit.NATSWith(t, &server.Options{TLS: true, TLSConfig: &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}, MinVersion: tls.VersionTLS12}})
 	konnect := testkit.NewKonnect(t)
 	tests := map[string]struct {
 		url, user, password string
@@ -69,6 +93,7 @@ func TestUnreachableNATSNamesTheAddressAndTheCause(t *testing.T) {
 		"a password the server refuses": {url: "nats://" + addr, user: "bridge", password: password, cause: "authorization violation"},
 		"the password in the URL":       {url: "nats://bridge:" + password + "@" + addr, cause: "authorization violation"},
 		"TLS the server does not offer": {url: "tls://" + addr, user: "bridge", password: "right-pw", cause: "TLS: the server does not offer TLS"},
+		"a certificate nobody signed":   {url: "nats://" + secured.Addr().String(), cause: "TLS: the server's certificate is not trusted"},
 		"a port that never answers":     {url: "nats://" + silent(t), cause: "timeout: no NATS answer within 2s"},
 	}
 	for name, tc := range tests {
@@ -132,4 +157,28 @@ func fetch(t *testing.T, addr, path string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// A bridge that loses NATS says the same: where it tries to reconnect and
+// why it cannot.
+func TestLostNATSNamesTheAddressAndTheCause(t *testing.T) {
+	t.Parallel()
+	ns := testkit.NATS(t)
+	url := ns.ClientURL()
+	logged, log := testkit.NewLog(t)
+	b := testkit.StartBridgeLog(t, testkit.Config(url, testkit.NewKonnect(t).URL), log)
+	ns.Shutdown()
+	want := "NATS at " + url + " is not reachable: connection refused"
+	var reason string
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		var r health.Report
+		if err := json.Unmarshal([]byte(fetch(t, b.AdminAddr, "/readyz")), &r); err != nil {
+			return false
+		}
+		reason = component(r, health.NATS).Reason
+		return strings.HasPrefix(reason, want)
+	}, "/readyz's nats reason never said %q (last %q)", want, lazy(func() string { return reason }))
+	testkit.Eventually(t, 5*time.Second, func() bool {
+		return logged.Contains(`"nats":"` + url + `","cause":"connection refused`)
+	}, "the log never named %s and the refused connection", url)
 }

@@ -54,8 +54,12 @@ func cause(err error) string {
 		return "TLS: the server does not offer TLS; use nats:// or enable TLS on the server"
 	case errors.Is(err, nats.ErrSecureConnRequired):
 		return "TLS: the server requires TLS; use tls:// (and NATS_CA if its certificate is not publicly trusted)"
-	case errors.As(err, &unknownCA), errors.As(err, &hostname), errors.As(err, &invalid):
-		return "TLS: the server's certificate is not trusted (" + err.Error() + "); set NATS_CA to the CA that signed it, or fix the host name"
+	case errors.As(err, &unknownCA):
+		return "TLS: the server's certificate is not trusted (" + err.Error() + "); set NATS_CA to the CA that signed it"
+	case errors.As(err, &hostname):
+		return "TLS: the server's certificate is not for this host (" + err.Error() + "); use a host name it holds in NATS_URL"
+	case errors.As(err, &invalid):
+		return "TLS: the server's certificate is not valid (" + err.Error() + "); renew it on the server"
 	case errors.As(err, &record), strings.Contains(err.Error(), "tls:"):
 		return "TLS: the handshake failed (" + err.Error() + "); check NATS_CA, NATS_CERT and NATS_KEY and that the port speaks TLS"
 	case errors.Is(err, nats.ErrTimeout), errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
