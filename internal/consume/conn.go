@@ -45,7 +45,7 @@ func Connect(ctx context.Context, url string, n config.NATS, log zerolog.Logger,
 			if err != nil {
 				reason = err.Error()
 			}
-			set(false, reason)
+			set(false, "disconnected from NATS at "+tries.addr+": "+reason)
 			if c.IsClosed() || c.IsDraining() {
 				log.Info().Msg("disconnected from NATS")
 				return
@@ -61,7 +61,7 @@ func Connect(ctx context.Context, url string, n config.NATS, log zerolog.Logger,
 			set(false, "connection closed")
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
-			ev := log.Warn().Err(err)
+			ev := log.Warn().Str("nats", tries.addr).Err(err)
 			if sub != nil {
 				ev = ev.Str("subscription", sub.Subject)
 			}
