@@ -138,6 +138,13 @@ func TestDockerfile(t *testing.T) {
 				t.Errorf("RUN %s: missing %q", run, want)
 			}
 		}
+		// Without .git in the context, the build arguments stamp what
+		// `bridge version` shows.
+		for arg, v := range map[string]string{"VERSION": "version", "REVISION": "revision", "BUILD_TIME": "buildTime", "MODIFIED": "modified"} {
+			if build.index("ARG", arg) < 0 || !strings.Contains(run, "-X github.com/konnect-bridge/konnect-bridge/internal/metrics."+v+"=${"+arg+"}") {
+				t.Errorf("the build does not stamp metrics.%s from ARG %s", v, arg)
+			}
+		}
 	})
 
 	t.Run("final stage", func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,15 +28,15 @@ func openNATS(ctx context.Context, cfg config.Config) (*nats.Conn, jetstream.Jet
 		url = "nats://" + cfg.NATS.EmbeddedAddr
 	}
 	shown := config.RedactURL(url)
-	nc, err := consume.Connect(url, cfg.NATS, zerolog.Nop(), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("NATS at %s: %s", shown, redactURLs(err.Error(), url))
-	}
 	wctx, cancel := context.WithTimeout(ctx, natsWait)
 	defer cancel()
-	if err := consume.WaitConnected(wctx, nc); err != nil {
-		nc.Close()
-		return nil, nil, fmt.Errorf("NATS at %s is not reachable in %s: check NATS_URL, the network and the credentials (is the bridge or NATS running?)", shown, natsWait)
+	nc, err := consume.Connect(wctx, url, cfg.NATS, zerolog.Nop(), nil)
+	var u *consume.Unreachable
+	switch {
+	case errors.As(err, &u):
+		return nil, nil, fmt.Errorf("%s (tried for %s)", redactURLs(u.Error(), url), natsWait)
+	case err != nil:
+		return nil, nil, fmt.Errorf("NATS at %s: %s", shown, redactURLs(err.Error(), url))
 	}
 	js, err := consume.OpenJetStream(nc, cfg.NATS)
 	if err != nil {

@@ -5,8 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
-	"strings"
 
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
@@ -46,31 +46,55 @@ func newLogger(cfg config.Config, w io.Writer) zerolog.Logger {
 	return zerolog.New(w).Level(level).With().Timestamp().Logger()
 }
 
-// banner says what the bridge runs on, and which defaults are in use. URLs
-// show without their credentials.
+// banner is the start summary, at most five lines: the build, the mode
+// and the admin URL; where events are read; where they are delivered; in
+// sandbox mode, how to try it. URLs show without their credentials.
 func banner(log zerolog.Logger, cfg config.Config, st bridge.Started) {
 	v := metrics.Build()
-	natsURL := config.RedactURL(st.NATSURL)
-	log.Info().Str("version", v.Version).Str("nats", natsURL).Str("stream", cfg.Bridge.Stream).
-		Str("consumer", cfg.ReadingConsumer()).Str("konnect", config.RedactURL(st.IngestURL)).Bool("konnect_token", cfg.Konnect.Token != "").
-		Str("admin", "http://"+st.AdminAddr).Msg("konnect-bridge started")
-	var notes []string
-	if cfg.NATS.Context != "" {
-		notes = append(notes, fmt.Sprintf("NATS from the natscli context %q (NATS_CONTEXT, or the one `nats context select` chose)", cfg.NATS.Context))
+	admin := "http://" + st.AdminAddr + "/"
+	mode := "live"
+	if st.Sandbox != nil {
+		mode = "sandbox"
 	}
+	log.Info().Str("version", v.Version).Str("revision", v.Revision).Str("mode", mode).Str("admin", admin).
+		Msgf("konnect-bridge %s started in %s mode; status page %s", v.Version, mode, admin)
+
+	natsURL := config.RedactURL(st.NATSURL)
+	from := natsURL
 	if cfg.Embedded() {
-		notes = append(notes, fmt.Sprintf("dev mode: embedded NATS with JetStream at %s (data in %s/); set NATS_URL to use your own server", natsURL, cfg.NATS.DataDir))
+		from += fmt.Sprintf(" (embedded, data in %s/; set NATS_URL to use your own server)", cfg.NATS.DataDir)
+	}
+	if cfg.NATS.Context != "" {
+		from += fmt.Sprintf(" (natscli context %q: NATS_CONTEXT, or the one `nats context select` chose)", cfg.NATS.Context)
+	}
+	subjects := cfg.Bridge.Subject
+	if cfg.Bridge.CoreSubject != "" {
+		subjects += ", core NATS " + cfg.Bridge.CoreSubject
+	}
+	log.Info().Str("nats", natsURL).Str("stream", cfg.Bridge.Stream).Str("consumer", cfg.ReadingConsumer()).Str("subjects", subjects).
+		Msgf("reads %s: stream %s, consumer %s, subjects %s", from, cfg.Bridge.Stream, cfg.ReadingConsumer(), subjects)
+
+	konnect := config.RedactURL(st.IngestURL)
+	host := konnect
+	if u, err := url.Parse(konnect); err == nil && u.Host != "" {
+		host = u.Host
 	}
 	if st.Sandbox != nil {
-		notes = append(notes,
-			cfg.Reading()+"; set KONNECT_TOKEN (and KONNECT_REGION) to bill for real",
-			fmt.Sprintf("usage so far: http://%s/sandbox/usage   events: http://%s/sandbox/events   status: http://%s/", st.AdminAddr, st.AdminAddr, st.AdminAddr),
-			"publish the guide's three runs: go run ./cmd/bridge emit --guide")
+		log.Info().Str("konnect", konnect).Bool("konnect_token", false).
+			Msgf("delivers to %s: %s; set KONNECT_TOKEN (and KONNECT_REGION) to bill for real", host, cfg.Reading())
+		log.Info().Msgf("try it: go run ./cmd/bridge emit --guide, then %ssandbox/usage and %ssandbox/events", admin, admin)
+		return
 	}
-	for _, n := range notes {
-		log.Info().Msg(n)
+	region := cfg.Konnect.Region
+	for _, r := range config.Regions {
+		if region == "" && config.RegionURL(r) == cfg.Konnect.URL {
+			region = r
+		}
 	}
-	if len(notes) > 0 {
-		log.Debug().Str("defaults", strings.Join(notes, "; ")).Msg("banner")
+	where := "Konnect region " + region
+	if region == "" {
+		where = "KONNECT_URL"
 	}
+	log.Info().Str("konnect", konnect).Str("region", region).Bool("konnect_token", cfg.Konnect.Token != "").
+		Msgf("delivers to %s (%s)", host, where)
 }

@@ -38,14 +38,14 @@ type parts struct {
 // no error when ctx ended while it waited for NATS.
 func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front, o options) (*parts, error) {
 	h, m := f.st.Health, f.st.Metrics
-	nc, err := consume.Connect(f.st.NATSURL, cfg.NATS, log, h)
+	nc, err := consume.Connect(ctx, f.st.NATSURL, cfg.NATS, log, h)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil // stopped while waiting
+		}
 		return nil, err
 	}
 	p := &parts{cfg: cfg, log: log, front: f, nc: nc}
-	if !nc.IsConnected() {
-		log.Warn().Str("nats", config.RedactURL(nc.Opts.Url)).Msg("NATS is not reachable yet; retrying")
-	}
 	ok, err := p.bind(ctx)
 	if !ok || err != nil {
 		nc.Close()
@@ -66,13 +66,10 @@ func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front,
 	return p, nil
 }
 
-// bind waits for NATS, the dead-letter stream, the stream and the consumer,
-// and subscribes to core NATS. false: ctx ended while it waited.
+// bind waits for the dead-letter stream, the stream and the consumer, and
+// subscribes to core NATS. false: ctx ended while it waited.
 func (p *parts) bind(ctx context.Context) (bool, error) {
 	cfg, log, h, m := p.cfg, p.log, p.front.st.Health, p.front.st.Metrics
-	if err := consume.WaitConnected(ctx, p.nc); err != nil {
-		return false, nil
-	}
 	js, err := consume.OpenJetStream(p.nc, cfg.NATS)
 	if err != nil {
 		return false, fmt.Errorf("JetStream: %w", err)

@@ -4,8 +4,6 @@
 package metrics
 
 import (
-	"runtime/debug"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -151,43 +149,4 @@ func New() *Metrics {
 	bi.WithLabelValues(v.Version, v.Revision, v.GoVersion).Set(1)
 	f(bi)
 	return m
-}
-
-// version, when set at build time (-ldflags "-X .../internal/metrics.version=v1.2.3",
-// as the Dockerfile does), names the build where the Go build metadata has
-// no module version, as in a build from a source tree.
-var version string
-
-// Version is the build the binary carries in its Go build metadata.
-type Version struct {
-	Version, Revision, GoVersion string
-	Modified                     bool
-}
-
-// Build reads the Go build metadata of the running binary.
-func Build() Version {
-	v := Version{Version: "(devel)", Revision: "unknown", GoVersion: "unknown"}
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		if version != "" {
-			v.Version = version
-		}
-		return v
-	}
-	v.GoVersion = bi.GoVersion
-	if bi.Main.Version != "" {
-		v.Version = bi.Main.Version
-	}
-	if version != "" {
-		v.Version = version
-	}
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			v.Revision = s.Value
-		case "vcs.modified":
-			v.Modified = s.Value == "true"
-		}
-	}
-	return v
 }

@@ -133,7 +133,7 @@ func Register(nc *nats.Conn, info Info, h *health.Health, m *metrics.Metrics, lo
 	// A refusal of the subscriptions comes back on its own; it is mostly
 	// in by the time the server answers a flush.
 	if nc.FlushTimeout(2*time.Second) == nil && !refused.Load() {
-		log.Info().Str("service", Name).Str("id", svc.Info().ID).Msg("registered with the NATS service API")
+		log.Debug().Str("service", Name).Str("id", svc.Info().ID).Msg("registered with the NATS service API")
 	}
 	return func() {
 		_ = svc.Stop()
