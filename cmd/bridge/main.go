@@ -44,6 +44,7 @@ var commands = []command{
 	{name: "usage", use: "usage [--customer acme-inc] [--from …] [--to …]", summary: "what the meter counted, by agent_name", flags: usageFlags},
 	{name: "invoice", use: "invoice --customer KEY [--period current|previous] [--json]", summary: "the invoice so far, next to what the bridge delivered", note: "Exits 1 if they disagree, 2 if it cannot tell.", flags: invoiceFlags},
 	{name: "reconcile", use: "reconcile --since 1h [--until …] [--customer SUBJECT] [--json]", summary: "is every delivered event stored and billable?", note: "Exits 1 if not.", flags: reconcileFlags},
+	{name: "permissions", use: "permissions [settings]", summary: "print the least NATS permissions the bridge's user needs, as a nats-server user block", flags: permissionsFlags},
 	{name: "health", use: "health [--ready]", summary: "exit 0 when the admin server answers /healthz (container healthchecks)", flags: healthFlags},
 	{name: "version", use: "version", summary: "print the build", flags: versionFlags},
 	{name: "help", use: "help [COMMAND]", summary: "list the commands, or show a command's flags"},
