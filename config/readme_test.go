@@ -8,22 +8,23 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 )
 
-// TestReadmeDocumentsEverySetting keeps the README's configuration table
-// complete: a setting a user cannot find is a setting they cannot use.
-func TestReadmeDocumentsEverySetting(t *testing.T) {
-	raw, err := os.ReadFile("../README.md")
+// TestConfigurationDocumentsEverySetting keeps the settings table of
+// docs/configuration.md complete: a setting a user cannot find is a setting
+// they cannot use.
+func TestConfigurationDocumentsEverySetting(t *testing.T) {
+	raw, err := os.ReadFile("../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	readme := string(raw)
+	doc := string(raw)
 	for _, s := range config.Settings {
 		for _, name := range []string{"`" + s.Env + "`", "`--" + s.Flag + "`", "`" + s.YAML + "`"} {
-			if !strings.Contains(readme, name) {
-				t.Errorf("README does not mention %s", name)
+			if !strings.Contains(doc, name) {
+				t.Errorf("docs/configuration.md does not mention %s", name)
 			}
 		}
 	}
-	if !strings.Contains(readme, config.ConfigEnv) {
-		t.Errorf("README does not mention %s", config.ConfigEnv)
+	if !strings.Contains(doc, config.ConfigEnv) {
+		t.Errorf("docs/configuration.md does not mention %s", config.ConfigEnv)
 	}
 }

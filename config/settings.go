@@ -9,7 +9,7 @@ import (
 
 // Setting is one configurable value: its environment variable, flag and YAML
 // key, all parsed by the same Value. The table below is the single list the
-// loader, the usage text and the README follow.
+// loader, the usage text and docs/configuration.md follow.
 type Setting struct {
 	Env   string
 	Flag  string
@@ -18,7 +18,8 @@ type Setting struct {
 	value func(c *Config) flag.Value
 }
 
-// Settings lists every setting in the order the README documents them.
+// Settings lists every setting in the order docs/configuration.md documents
+// them.
 var Settings = []Setting{
 	{"NATS_CONTEXT", "context", "nats.context", "natscli context to connect with (URL, credentials, TLS, inbox prefix, JetStream domain); empty: the selected one, if any", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.Context) }},
 	{"NATS_URL", "nats-url", "nats.url", "NATS server URL(s), comma separated; empty runs an embedded NATS server (dev mode)", func(c *Config) flag.Value { return (*stringValue)(&c.NATS.URL) }},

@@ -68,7 +68,7 @@ func commandHelp(w io.Writer, cmd *command, all bool) {
 // printSettings lists every setting under the heading of its group, in the
 // order of the settings table.
 func printSettings(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, "\nSettings (flags, or the environment variables named; the README's Configuration explains them):\n")
+	fmt.Fprint(w, "\nSettings (flags, or the environment variables named; docs/configuration.md explains them):\n")
 	printFlags(w, fs, []string{"config"})
 	var group string
 	var names []string

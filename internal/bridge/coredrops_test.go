@@ -31,7 +31,8 @@ func stalled(release <-chan struct{}) sandbox.Fault {
 // BRIDGE_CORE_PENDING messages (plus what the bridge's pipeline holds) wait,
 // and NATS drops the rest. Every message is either delivered once Konnect
 // is back or counted as dropped, in the metric, the log and the status
-// page. The test logs how many it absorbed: the README's figure.
+// page. The test logs how many it absorbed: the figure in
+// docs/delivery.md.
 func TestCoreNATSLossIsCountedAndSaid(t *testing.T) {
 	const subject, published, pending = "core.agent.runs.acme", 3000, 500
 	release := make(chan struct{})

@@ -22,8 +22,8 @@ import (
 )
 
 // restricted starts NATS with two users: "admin", who may do anything, and
-// "bridge", who may do exactly what p says, as the README's permission
-// set does. It returns the admin's connection and JetStream.
+// "bridge", who may do exactly what p says, as the permission set of
+// docs/nats.md does. It returns the admin's connection and JetStream.
 func restricted(t *testing.T, p consume.Permissions, change func(*server.Options)) (*server.Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	perms := &server.Permissions{

@@ -16,8 +16,8 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
-// NATS permissions and the fence together, as the README's "Fencing
-// producers" sets them up with deploy/nats/fence.conf: acme's producer
+// NATS permissions and the fence together, as "Fencing producers" in
+// docs/nats.md sets them up with deploy/nats/fence.conf: acme's producer
 // cannot publish on globex's subject at all, and what it publishes on its
 // own subject bills acme-inc only.
 func TestNATSPermissionsAndTheFenceTogether(t *testing.T) {

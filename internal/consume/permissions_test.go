@@ -9,11 +9,11 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 )
 
-// The README's least-privilege permission set is the one the bridge's
+// The least-privilege permission set of docs/nats.md is the one the bridge's
 // tests run under (internal/bridge), for the default names in bind-only
 // mode.
-func TestReadmeShowsTheTestedPermissionSet(t *testing.T) {
-	raw, err := os.ReadFile("../../README.md")
+func TestDocsShowTheTestedPermissionSet(t *testing.T) {
+	raw, err := os.ReadFile("../../docs/nats.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +21,6 @@ func TestReadmeShowsTheTestedPermissionSet(t *testing.T) {
 	cfg.Bridge.BindOnly = true
 	want := consume.NeededPermissions(cfg, "$SRV.>").ServerConfig()
 	if !strings.Contains(string(raw), "```\n"+want+"```\n") {
-		t.Errorf("the README's permission block is not:\n%s", want)
+		t.Errorf("the permission block of docs/nats.md is not:\n%s", want)
 	}
 }
