@@ -12,6 +12,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/service"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
@@ -38,7 +39,7 @@ type parts struct {
 // no error when ctx ended while it waited for NATS.
 func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front, o options) (*parts, error) {
 	h, m := f.st.Health, f.st.Metrics
-	nc, err := consume.Connect(ctx, f.st.NATSURL, cfg.NATS, log, h)
+	nc, err := natsconn.Connect(ctx, f.st.NATSURL, cfg.NATS, log, h)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil // stopped while waiting
@@ -70,7 +71,7 @@ func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front,
 // subscribes to core NATS. false: ctx ended while it waited.
 func (p *parts) bind(ctx context.Context) (bool, error) {
 	cfg, log, h, m := p.cfg, p.log, p.front.st.Health, p.front.st.Metrics
-	js, err := consume.OpenJetStream(p.nc, cfg.NATS)
+	js, err := natsconn.OpenJetStream(p.nc, cfg.NATS)
 	if err != nil {
 		return false, fmt.Errorf("JetStream: %w", err)
 	}

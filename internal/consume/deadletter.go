@@ -16,6 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // Dead-letter headers: the reason and where the message came from. A dead
@@ -104,7 +105,7 @@ type DeadLetters struct {
 // BRIDGE_DLQ_STREAM. h, when not nil, hears whether storing works.
 func NewDeadLetters(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health) *DeadLetters {
 	d := &DeadLetters{
-		js: js, subject: cfg.Bridge.DLQSubject, subjects: DeadLetterSubjects(cfg), stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes, bindOnly: cfg.Bridge.BindOnly,
+		js: js, subject: cfg.Bridge.DLQSubject, subjects: natsconn.DeadLetterSubjects(cfg), stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes, bindOnly: cfg.Bridge.BindOnly,
 		log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, health: h, retryDelay: cfg.Retry.NakDelay,
 		key: cfg.Bridge.DLQKey.Reveal(), stateBucket: cfg.Bridge.StateBucket,
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
@@ -35,7 +35,7 @@ func NATSWith(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
 	opts.Host, opts.Port, opts.JetStream = "127.0.0.1", server.RANDOM_PORT, true
 	opts.StoreDir = t.TempDir()
-	ns, err := consume.StartServer(opts)
+	ns, err := natsconn.StartServer(opts)
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
 	}

@@ -1,4 +1,4 @@
-package consume_test
+package natsconn_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // The README's least-privilege permission set is the one the bridge's
@@ -19,7 +19,7 @@ func TestReadmeShowsTheTestedPermissionSet(t *testing.T) {
 	}
 	cfg := config.Defaults()
 	cfg.Bridge.BindOnly = true
-	want := consume.NeededPermissions(cfg, "$SRV.>").ServerConfig()
+	want := natsconn.NeededPermissions(cfg, "$SRV.>").ServerConfig()
 	if !strings.Contains(string(raw), "```\n"+want+"```\n") {
 		t.Errorf("the README's permission block is not:\n%s", want)
 	}
