@@ -11,6 +11,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
@@ -26,7 +27,7 @@ type parts struct {
 	front  *front
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	dlq    *consume.DeadLetters
+	dlq    *deadletter.DeadLetters
 	source *consume.JetStream
 	core   *consume.Core // nil without BRIDGE_CORE_SUBJECT
 	pub    *publish.Publisher
@@ -83,7 +84,7 @@ func (p *parts) bind(ctx context.Context) (bool, error) {
 		p.cfg = cfg
 	}
 	// Dead letters must have a place before the first message is read.
-	p.dlq = consume.NewDeadLetters(js, cfg, log, m, h)
+	p.dlq = deadletter.NewDeadLetters(js, cfg, log, m, h)
 	err = wait.Retry(ctx, func() error { return p.dlq.Ensure(ctx) }, func(err error, retryIn time.Duration) {
 		h.Set(health.DeadLetters, false, err.Error())
 		log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the dead-letter stream")

@@ -17,6 +17,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/service"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -167,7 +168,7 @@ func TestCreatesWithTheDocumentedPermissionsAndRunsWithoutServiceAPI(t *testing.
 	}
 	st := info.CachedInfo()
 	decoy := nats.NewMsg("dlq.agent.runs." + consume.StreamIdentity(st) + "." + strconv.FormatUint(st.State.LastSeq+1, 10) + ".all")
-	decoy.Header.Set(consume.HeaderReason, "nothing to see")
+	decoy.Header.Set(deadletter.HeaderReason, "nothing to see")
 	decoy.Data = []byte("{}")
 	if _, err := js.PublishMsg(ctx, decoy); err != nil {
 		t.Fatal(err)
@@ -226,7 +227,7 @@ func TestBindOnlyRefusesToStartWithoutWhatItBindsTo(t *testing.T) {
 			rctx, stop := context.WithTimeout(context.Background(), wait)
 			defer stop()
 			err := bridge.Run(rctx, cfg, logger, nil)
-			if !errors.Is(err, consume.ErrNotBound) {
+			if !errors.Is(err, natsconn.ErrNotBound) {
 				t.Fatalf("Run = %v, want a refusal to start (ErrNotBound)", err)
 			}
 			for _, w := range tt.want {

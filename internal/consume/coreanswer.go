@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
@@ -37,5 +38,7 @@ func (s *coreSettler) handBack(delay time.Duration, reason string) error {
 	}
 	return s.respond(delivery.Answer{Status: delivery.AnswerRetry, Reason: reason, RetryAfterMS: delay.Milliseconds()})
 }
-func (s *coreSettler) progress()      {}
-func (s *coreSettler) origin() Origin { return Origin{Subject: s.msg.Subject} }
+func (s *coreSettler) progress() {}
+func (s *coreSettler) origin() deadletter.Origin {
+	return deadletter.Origin{Subject: s.msg.Subject}
+}

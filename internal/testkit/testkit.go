@@ -58,6 +58,23 @@ func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstre
 	return nc, js
 }
 
+// Stream is an embedded NATS server holding the bridge's stream, empty,
+// and a configuration pointing at it with the default names.
+func Stream(t testing.TB) (jetstream.JetStream, config.Config, jetstream.Stream) {
+	t.Helper()
+	ns := NATS(t)
+	_, js := Connect(t, ns.ClientURL())
+	cfg := config.Defaults()
+	cfg.NATS.URL = ns.ClientURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, cfg, s
+}
+
 // Konnect is the Konnect stand-in: the sandbox behind an httptest server.
 type Konnect struct {
 	*sandbox.Sandbox
