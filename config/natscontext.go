@@ -12,7 +12,7 @@ import (
 // $XDG_CONFIG_HOME/nats, or ~/.config/nats), if any. The context's URL and
 // JetStream domain or API prefix fill what the bridge's own settings left
 // empty; its credentials and TLS files are applied when connecting, under
-// the bridge's settings (internal/consume). Reading the files is left to
+// the bridge's settings (internal/natsconn). Reading the files is left to
 // natscli's own implementation, so that every context natscli writes works.
 func applyContext(c *Config) error {
 	name := c.NATS.Context

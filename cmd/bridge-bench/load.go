@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // Stream and subject as the bridge's defaults name them.
@@ -24,7 +26,7 @@ const (
 // storing in dir, with maxPayload as its max_payload (0: the server's
 // default, 1 MiB).
 func startNATS(dir string, maxPayload int32) (*server.Server, error) {
-	return consume.StartServer(&server.Options{
+	return natsconn.StartServer(&server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
 		StoreDir: dir, NoSigs: true, NoLog: true,
 		JetStreamMaxMemory: 1 << 30, JetStreamMaxStore: 64 << 30,

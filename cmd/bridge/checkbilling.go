@@ -12,7 +12,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
@@ -38,7 +38,7 @@ func checkBilling(ctx context.Context, cfg config.Config, w io.Writer, ok, bad f
 	st, _ := billing.StreamOf(js, cfg) // check has already said what is wrong with the fence
 	p := billing.Preflight{Client: billingClient(cfg), Stream: st, Warning: cfg.Billing.PeriodCloseWarning}
 	if js != nil {
-		letters := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
+		letters := deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 		p.Undelivered = &billing.Undelivered{Stream: st, Consumer: cfg.ReadingConsumer(), Letters: letters, Limit: billing.ScanLimit}
 	}
 	r := p.Check(ctx, billing.NewSeen(cfg.Billing.MaxSubjects), billing.Window{From: time.Now().Add(-billing.Recent)}, billing.ScanLimit)

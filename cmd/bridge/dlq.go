@@ -15,7 +15,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
@@ -38,7 +38,7 @@ func dlqFlags(fs *flag.FlagSet) action {
 		if fs.NArg() != 1 || (action != "list" && action != "replay") {
 			return fmt.Errorf(`say "dlq list" or "dlq replay [--seq N]": one action, with flags on either side of it (not understood: %q)`, strings.Join(fs.Args(), " "))
 		}
-		f := consume.Filter{Seq: *seq, Kind: *kind, Subject: *subject}
+		f := deadletter.Filter{Seq: *seq, Kind: *kind, Subject: *subject}
 		if *since != "" {
 			t, err := parseWhen("since", *since, time.Now())
 			if err != nil {
@@ -51,14 +51,14 @@ func dlqFlags(fs *flag.FlagSet) action {
 			return err
 		}
 		defer nc.Close()
-		dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
+		dlq := deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 		if action == "replay" {
 			rule, err := cfg.Fence.Rule()
 			if err != nil {
 				return err
 			}
-			o := consume.ReplayOptions{Stream: cfg.Bridge.Stream, Timeout: *timeout, DryRun: *dryRun, Unverified: *unverified, Fence: rule}
-			n, err := dlq.Replay(ctx, f, o, func(s consume.Stored, what string) {
+			o := deadletter.ReplayOptions{Stream: cfg.Bridge.Stream, Timeout: *timeout, DryRun: *dryRun, Unverified: *unverified, Fence: rule}
+			n, err := dlq.Replay(ctx, f, o, func(s deadletter.Stored, what string) {
 				// What is said holds producers' subjects and reasons.
 				fmt.Fprintf(stdout, "%d\t%s\n", s.Seq, termsafe.String(what))
 			})
@@ -77,7 +77,7 @@ func dlqFlags(fs *flag.FlagSet) action {
 // invoice the dead letters f picks miss, or will miss within
 // BRIDGE_PERIOD_CLOSE_WARNING, as the running bridge's billing check says
 // it; one line when Konnect's read API cannot say.
-func periodsAtRisk(ctx context.Context, cfg config.Config, js jetstream.JetStream, dlq *consume.DeadLetters, f consume.Filter, stdout io.Writer) {
+func periodsAtRisk(ctx context.Context, cfg config.Config, js jetstream.JetStream, dlq *deadletter.DeadLetters, f deadletter.Filter, stdout io.Writer) {
 	st, err := billing.StreamOf(js, cfg)
 	if err != nil {
 		return // check says what is wrong with the fence
@@ -95,11 +95,11 @@ func periodsAtRisk(ctx context.Context, cfg config.Config, js jetstream.JetStrea
 
 // listDeadLetters prints the dead letters f picks, a page at a time, and
 // says how many there were.
-func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Filter, showData bool, stream string, stdout io.Writer) (int, error) {
+func listDeadLetters(ctx context.Context, dlq *deadletter.DeadLetters, f deadletter.Filter, showData bool, stream string, stdout io.Writer) (int, error) {
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SEQ\tTIME\tSUBJECT\tKIND\tSTATUS\tSEAL\tREASON")
 	n, foreign, unchecked := 0, 0, ""
-	err := dlq.Each(ctx, f, func(s consume.Stored) error {
+	err := dlq.Each(ctx, f, func(s deadletter.Stored) error {
 		n++
 		status := "-"
 		if s.Status != 0 {
@@ -110,8 +110,8 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Seq, s.Time.UTC().Format(time.RFC3339),
 			termsafe.String(s.Subject), termsafe.String(string(s.Kind)), status, sealColumn(s), termsafe.String(s.Reason))
 		switch s.Auth {
-		case consume.Genuine:
-		case consume.Unchecked:
+		case deadletter.Genuine:
+		case deadletter.Unchecked:
 			unchecked = s.AuthNote
 		default:
 			foreign++
@@ -136,11 +136,11 @@ func listDeadLetters(ctx context.Context, dlq *consume.DeadLetters, f consume.Fi
 }
 
 // sealColumn is who wrote a dead letter, in a word.
-func sealColumn(s consume.Stored) string {
+func sealColumn(s deadletter.Stored) string {
 	switch s.Auth {
-	case consume.Genuine:
+	case deadletter.Genuine:
 		return "ok"
-	case consume.Unchecked:
+	case deadletter.Unchecked:
 		return "unchecked"
 	}
 	return strings.ToUpper(string(s.Auth))

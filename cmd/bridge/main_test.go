@@ -16,7 +16,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -194,11 +194,11 @@ func deadLetters(t *testing.T) (env map[string]string, js jetstream.JetStream) {
 	}
 	for i := 1; i <= 3; i++ {
 		msg := nats.NewMsg("dlq.agent.runs")
-		msg.Header.Set(consume.HeaderSubject, "agent.runs.acme")
-		msg.Header.Set(consume.HeaderStream, "AGENT_RUNS")
-		msg.Header.Set(consume.HeaderSequence, strconv.Itoa(i))
-		msg.Header.Set(consume.HeaderKind, "invalid")
-		msg.Header.Set(consume.HeaderReason, "subject must not be empty")
+		msg.Header.Set(deadletter.HeaderSubject, "agent.runs.acme")
+		msg.Header.Set(deadletter.HeaderStream, "AGENT_RUNS")
+		msg.Header.Set(deadletter.HeaderSequence, strconv.Itoa(i))
+		msg.Header.Set(deadletter.HeaderKind, "invalid")
+		msg.Header.Set(deadletter.HeaderReason, "subject must not be empty")
 		msg.Data = fmt.Appendf(nil, `{"dead letter":%d}`, i)
 		if _, err := js.PublishMsg(ctx, msg); err != nil {
 			t.Fatal(err)
@@ -392,9 +392,9 @@ func TestBannerHidesCredentialsInURLs(t *testing.T) {
 func TestDLQListEscapesWhatATerminalWouldObey(t *testing.T) {
 	env, js := deadLetters(t)
 	msg := nats.NewMsg("dlq.agent.runs")
-	msg.Header.Set(consume.HeaderSubject, "agent.runs.acme")
-	msg.Header.Set(consume.HeaderKind, "invalid")
-	msg.Header.Set(consume.HeaderReason, "bad\x1b]0;owned\x07 reason")
+	msg.Header.Set(deadletter.HeaderSubject, "agent.runs.acme")
+	msg.Header.Set(deadletter.HeaderKind, "invalid")
+	msg.Header.Set(deadletter.HeaderReason, "bad\x1b]0;owned\x07 reason")
 	msg.Data = []byte("{\"x\":\"\x1b[2J\x1b[31mred\"}")
 	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // natsWait is how long a command waits for NATS to answer.
@@ -30,15 +30,15 @@ func openNATS(ctx context.Context, cfg config.Config) (*nats.Conn, jetstream.Jet
 	shown := config.RedactURL(url)
 	wctx, cancel := context.WithTimeout(ctx, natsWait)
 	defer cancel()
-	nc, err := consume.Connect(wctx, url, cfg.NATS, zerolog.Nop(), nil)
-	var u *consume.Unreachable
+	nc, err := natsconn.Connect(wctx, url, cfg.NATS, zerolog.Nop(), nil)
+	var u *natsconn.Unreachable
 	switch {
 	case errors.As(err, &u):
 		return nil, nil, fmt.Errorf("%s (tried for %s)", redactURLs(u.Error(), url), natsWait)
 	case err != nil:
 		return nil, nil, fmt.Errorf("NATS at %s: %s", shown, redactURLs(err.Error(), url))
 	}
-	js, err := consume.OpenJetStream(nc, cfg.NATS)
+	js, err := natsconn.OpenJetStream(nc, cfg.NATS)
 	if err != nil {
 		nc.Close()
 		return nil, nil, fmt.Errorf("JetStream at %s: %s", shown, redactURLs(err.Error(), url))

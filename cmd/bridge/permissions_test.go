@@ -6,7 +6,7 @@ import (
 )
 
 // `bridge permissions` prints the very set the bridge is tested with as a
-// restricted NATS user (consume.NeededPermissions), for the names given,
+// restricted NATS user (natsconn.NeededPermissions), for the names given,
 // and what producers must not have.
 func TestPermissionsPrintsTheTestedSetForTheNamesGiven(t *testing.T) {
 	code, out := bridgeCmd(t, nil, "permissions", "--bind-only", "--stream", "ORDERS", "--dlq-stream", "ORDERS_DLQ")

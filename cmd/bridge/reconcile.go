@@ -16,6 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/termsafe"
 )
@@ -103,16 +104,16 @@ func deadLetterLookup(ctx context.Context, js jetstream.JetStream, cfg config.Co
 	if _, err := js.Stream(ctx, cfg.Bridge.DLQStream); err != nil {
 		return nil
 	}
-	dlq := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
+	dlq := deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 	streamID := consume.StreamIdentity(s.CachedInfo())
 	return func(ctx context.Context, seq uint64, index int) (string, bool, error) {
 		st, found, err := dlq.LetterOf(ctx, streamID, seq, index)
 		switch st.Auth {
-		case consume.Forged, consume.OtherKey:
+		case deadletter.Forged, deadletter.OtherKey:
 			// Not the bridge's: the event was not dead-lettered by it, so
 			// a delivered event that Konnect lacks stays "missing".
 			return "", false, err
-		case consume.Genuine:
+		case deadletter.Genuine:
 			return st.Kind + ": " + st.Reason, found, err
 		}
 		return st.Kind + ": " + st.Reason + " (" + st.Authenticity() + ")", found, err

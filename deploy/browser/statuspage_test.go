@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -34,7 +34,7 @@ func startRestartableNATS(t *testing.T) *restartableNATS {
 func (n *restartableNATS) start() {
 	n.t.Helper()
 	opts := n.opts
-	srv, err := consume.StartServer(&opts)
+	srv, err := natsconn.StartServer(&opts)
 	if err != nil {
 		n.t.Fatalf("start NATS: %v", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
 
@@ -65,8 +67,8 @@ type Undelivered struct {
 	Consumer string
 	// Letters, when set, are the dead letters (BRIDGE_DLQ_STREAM), those
 	// Filter picks.
-	Letters *consume.DeadLetters
-	Filter  consume.Filter
+	Letters *deadletter.DeadLetters
+	Filter  deadletter.Filter
 	// Limit is the most messages, and the most dead letters, read.
 	Limit int
 }
@@ -78,7 +80,7 @@ var errEnough = errors.New("enough")
 // (nil: it waits in the stream). Left out: events that do not decode,
 // those the fence refused (not the customer's to bill), and dead letters
 // the bridge did not seal (forged or unsealed: replay refuses them too).
-func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *consume.Stored)) error {
+func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *deadletter.Stored)) error {
 	if u.Consumer != "" {
 		if u.Stream.JS == nil {
 			return errors.New("NATS is not reachable")
@@ -101,11 +103,11 @@ func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *cons
 		return nil
 	}
 	n := 0
-	err := u.Letters.Each(ctx, u.Filter, func(st consume.Stored) error {
+	err := u.Letters.Each(ctx, u.Filter, func(st deadletter.Stored) error {
 		if n++; u.Limit > 0 && n > u.Limit {
 			return errEnough
 		}
-		if st.Auth == consume.Forged || st.Auth == consume.Unsealed {
+		if st.Auth == deadletter.Forged || st.Auth == deadletter.Unsealed {
 			return nil
 		}
 		raw := &nats.Msg{Subject: st.Subject, Header: st.Header, Data: st.Data}
@@ -140,7 +142,7 @@ func (u Undelivered) PeriodClose(ctx context.Context, c *Client, warning time.Du
 // what it cannot check it says to iv.
 func (u Undelivered) periodClose(ctx context.Context, iv *invoicing, warning time.Duration) []Finding {
 	cw := closeWatch{iv: iv, now: time.Now(), warning: warning, found: map[periodKey]*atRisk{}}
-	if err := u.each(ctx, func(e *ce.Event, l *consume.Stored) { cw.note(ctx, e, l) }); err != nil {
+	if err := u.each(ctx, func(e *ce.Event, l *deadletter.Stored) { cw.note(ctx, e, l) }); err != nil {
 		iv.say(fmt.Sprintf("cannot check the period cutoff of undelivered events: %v", err))
 	}
 	return cw.findings()
@@ -153,7 +155,7 @@ func cannotCutoff(ctx context.Context, u Undelivered, err error) string {
 	if u.Consumer != "" {
 		where = "in the stream above the ack floor, or dead-lettered"
 	}
-	_ = u.each(ctx, func(*ce.Event, *consume.Stored) { n++ })
+	_ = u.each(ctx, func(*ce.Event, *deadletter.Stored) { n++ })
 	return fmt.Sprintf("the period cutoff of %d undelivered event(s) (%s) is not checked: %s", n, where, cannot("customers", err))
 }
 
@@ -181,7 +183,7 @@ type closeWatch struct {
 	found    map[periodKey]*atRisk
 }
 
-func (cw *closeWatch) note(ctx context.Context, e *ce.Event, letter *consume.Stored) {
+func (cw *closeWatch) note(ctx context.Context, e *ce.Event, letter *deadletter.Stored) {
 	cust := CustomerOf(cw.iv.customers, e.Subject())
 	if cust == nil {
 		return // unattributed: on no invoice whenever it arrives

@@ -14,7 +14,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -126,11 +126,11 @@ func TestDeadLettersOfAClosedPeriodAreMissed(t *testing.T) {
 	s.publish(t, run("late-1", "hourly-co", old), run("late-2", "hourly-co", old.Add(time.Minute)))
 
 	_, js := testkit.Connect(t, s.natsURL)
-	letters := consume.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
+	letters := deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), metrics.New(), nil)
 	testkit.Eventually(t, 20*time.Second, func() bool { return deadLetters(t, letters) == 2 }, "the refused runs were not dead-lettered")
 	// One not sealed by the bridge, written by someone else: not counted.
 	forged := nats.NewMsg(cfg.Bridge.DLQSubject + ".rejected")
-	forged.Header.Set(consume.HeaderSubject, "agent.runs.acme")
+	forged.Header.Set(deadletter.HeaderSubject, "agent.runs.acme")
 	forged.Data, _ = json.Marshal(run("forged-1", "hourly-co", old))
 	if _, err := js.PublishMsg(context.Background(), forged); err != nil {
 		t.Fatal(err)
@@ -192,10 +192,10 @@ func TestPeriodCloseWithoutReadRights(t *testing.T) {
 	}
 }
 
-func deadLetters(t *testing.T, d *consume.DeadLetters) int {
+func deadLetters(t *testing.T, d *deadletter.DeadLetters) int {
 	t.Helper()
 	n := 0
-	if err := d.Each(context.Background(), consume.Filter{}, func(consume.Stored) error { n++; return nil }); err != nil {
+	if err := d.Each(context.Background(), deadletter.Filter{}, func(deadletter.Stored) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return n

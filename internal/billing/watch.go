@@ -10,7 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
@@ -64,7 +64,7 @@ func NewWatcher(cfg config.Config, ingestURL, token string, log zerolog.Logger, 
 // also reads what is not delivered yet (the stream above the consumer's
 // ack floor, and letters) against the cutoff of its periods. It returns at
 // once when the check is off.
-func (w *Watcher) Run(ctx context.Context, js jetstream.JetStream, letters *consume.DeadLetters) {
+func (w *Watcher) Run(ctx context.Context, js jetstream.JetStream, letters *deadletter.DeadLetters) {
 	if w.interval <= 0 {
 		return
 	}

@@ -11,7 +11,9 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/service"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
@@ -25,7 +27,7 @@ type parts struct {
 	front  *front
 	nc     *nats.Conn
 	js     jetstream.JetStream
-	dlq    *consume.DeadLetters
+	dlq    *deadletter.DeadLetters
 	source *consume.JetStream
 	core   *consume.Core // nil without BRIDGE_CORE_SUBJECT
 	pub    *publish.Publisher
@@ -38,7 +40,7 @@ type parts struct {
 // no error when ctx ended while it waited for NATS.
 func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front, o options) (*parts, error) {
 	h, m := f.st.Health, f.st.Metrics
-	nc, err := consume.Connect(ctx, f.st.NATSURL, cfg.NATS, log, h)
+	nc, err := natsconn.Connect(ctx, f.st.NATSURL, cfg.NATS, log, h)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil // stopped while waiting
@@ -70,7 +72,7 @@ func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front,
 // subscribes to core NATS. false: ctx ended while it waited.
 func (p *parts) bind(ctx context.Context) (bool, error) {
 	cfg, log, h, m := p.cfg, p.log, p.front.st.Health, p.front.st.Metrics
-	js, err := consume.OpenJetStream(p.nc, cfg.NATS)
+	js, err := natsconn.OpenJetStream(p.nc, cfg.NATS)
 	if err != nil {
 		return false, fmt.Errorf("JetStream: %w", err)
 	}
@@ -82,7 +84,7 @@ func (p *parts) bind(ctx context.Context) (bool, error) {
 		p.cfg = cfg
 	}
 	// Dead letters must have a place before the first message is read.
-	p.dlq = consume.NewDeadLetters(js, cfg, log, m, h)
+	p.dlq = deadletter.NewDeadLetters(js, cfg, log, m, h)
 	err = wait.Retry(ctx, func() error { return p.dlq.Ensure(ctx) }, func(err error, retryIn time.Duration) {
 		h.Set(health.DeadLetters, false, err.Error())
 		log.Warn().Err(err).Dur("retry_in", retryIn).Msg("waiting for the dead-letter stream")

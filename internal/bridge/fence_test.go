@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -123,15 +123,15 @@ func TestFenceHoldsEachEventToItsSubject(t *testing.T) {
 	// Replayed, each goes back the way it came and is checked again on
 	// arrival: the stream's dead letters are republished and refused anew;
 	// the core one is sent as a request, refused again, and kept.
-	dlq := consume.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
+	dlq := deadletter.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
 	ctx, cancel := brief()
 	var said []string
 	// Without the fence in the options, as an older dlq tool did: the
 	// bridge still checks each replayed event on arrival.
-	n, err := dlq.Replay(ctx, consume.Filter{}, consume.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ consume.Stored, what string) { said = append(said, what) })
+	n, err := dlq.Replay(ctx, deadletter.Filter{}, deadletter.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ deadletter.Stored, what string) { said = append(said, what) })
 	replayed := n.Stored
 	cancel()
-	if !errors.Is(err, consume.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again: fenced") {
+	if !errors.Is(err, deadletter.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again: fenced") {
 		t.Fatalf("replay: %v; want the core dead letter kept as fenced again (%q)", err, said)
 	}
 	if replayed != len(refused)-1 {

@@ -16,9 +16,9 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/admin"
 	"github.com/konnect-bridge/konnect-bridge/internal/billing"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
@@ -68,7 +68,7 @@ func newFront(cfg config.Config, log zerolog.Logger) (*front, error) {
 		f.token = ownToken() // the sandbox's API opens to it, never anything else
 	}
 	if cfg.Embedded() {
-		ns, err := consume.Embedded(cfg.NATS.EmbeddedAddr, cfg.NATS.DataDir)
+		ns, err := natsconn.Embedded(cfg.NATS.EmbeddedAddr, cfg.NATS.DataDir)
 		if err != nil {
 			ln.Close()
 			return nil, err

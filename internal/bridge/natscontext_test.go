@@ -9,7 +9,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
@@ -34,10 +34,10 @@ func TestNATSContexts(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	want := testkit.Config("", "")
 	want.NATS.JSDomain = "hub"
-	perms := consume.NeededPermissions(want, "$SRV.>")
+	perms := natsconn.NeededPermissions(want, "$SRV.>")
 	// A server in the domain maps $JS.hub.API to $JS.API before it checks
 	// permissions; consume's tests check that the domain's prefix is used.
-	perms.Publish = append(perms.Publish, consume.NeededPermissions(testkit.Config("", "")).Publish...)
+	perms.Publish = append(perms.Publish, natsconn.NeededPermissions(testkit.Config("", "")).Publish...)
 	ns, _, js := restricted(t, perms, func(o *server.Options) { o.JetStreamDomain = "hub" })
 	save := func(name, password string) {
 		nctx, err := natscontext.New(name, false, natscontext.WithServerURL(ns.ClientURL()), natscontext.WithUser("bridge"),

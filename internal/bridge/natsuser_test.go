@@ -17,6 +17,8 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/bridge"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/service"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -24,7 +26,7 @@ import (
 // restricted starts NATS with two users: "admin", who may do anything, and
 // "bridge", who may do exactly what p says, as the permission set of
 // docs/nats.md does. It returns the admin's connection and JetStream.
-func restricted(t *testing.T, p consume.Permissions, change func(*server.Options)) (*server.Server, *nats.Conn, jetstream.JetStream) {
+func restricted(t *testing.T, p natsconn.Permissions, change func(*server.Options)) (*server.Server, *nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	perms := &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: p.Publish},
@@ -59,7 +61,7 @@ func createForBindOnly(t *testing.T, js jetstream.JetStream, cfg config.Config) 
 	ctx, cancel := brief()
 	defer cancel()
 	b := cfg.Bridge
-	for _, sc := range []jetstream.StreamConfig{{Name: b.Stream, Subjects: []string{b.Subject}}, {Name: b.DLQStream, Subjects: []string{consume.DeadLetterSubjects(cfg)}}} {
+	for _, sc := range []jetstream.StreamConfig{{Name: b.Stream, Subjects: []string{b.Subject}}, {Name: b.DLQStream, Subjects: []string{natsconn.DeadLetterSubjects(cfg)}}} {
 		if _, err := js.CreateStream(ctx, sc); err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +90,7 @@ func TestBindOnlyRunsWithTheDocumentedPermissions(t *testing.T) {
 	t.Parallel()
 	cfg := testkit.Config("", "")
 	cfg.Bridge.BindOnly = true
-	ns, admin, js := restricted(t, consume.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
+	ns, admin, js := restricted(t, natsconn.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
 	createForBindOnly(t, js, cfg)
 	k := testkit.NewKonnect(t)
 	cfg.Konnect.URL = k.URL
@@ -144,7 +146,7 @@ func TestBindOnlyRunsWithTheDocumentedPermissions(t *testing.T) {
 func TestCreatesWithTheDocumentedPermissionsAndRunsWithoutServiceAPI(t *testing.T) {
 	t.Parallel()
 	cfg := testkit.Config("", "")
-	ns, _, js := restricted(t, consume.NeededPermissions(cfg), func(*server.Options) {})
+	ns, _, js := restricted(t, natsconn.NeededPermissions(cfg), func(*server.Options) {})
 	k := testkit.NewKonnect(t)
 	cfg.Konnect.URL = k.URL
 	asBridgeUser(&cfg, ns)
@@ -166,7 +168,7 @@ func TestCreatesWithTheDocumentedPermissionsAndRunsWithoutServiceAPI(t *testing.
 	}
 	st := info.CachedInfo()
 	decoy := nats.NewMsg("dlq.agent.runs." + consume.StreamIdentity(st) + "." + strconv.FormatUint(st.State.LastSeq+1, 10) + ".all")
-	decoy.Header.Set(consume.HeaderReason, "nothing to see")
+	decoy.Header.Set(deadletter.HeaderReason, "nothing to see")
 	decoy.Data = []byte("{}")
 	if _, err := js.PublishMsg(ctx, decoy); err != nil {
 		t.Fatal(err)
@@ -205,10 +207,10 @@ func TestBindOnlyRefusesToStartWithoutWhatItBindsTo(t *testing.T) {
 			t.Parallel()
 			cfg := testkit.Config("", "")
 			cfg.Bridge.BindOnly = true
-			ns, _, js := restricted(t, consume.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
+			ns, _, js := restricted(t, natsconn.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
 			ctx, cancel := brief()
 			defer cancel()
-			subjects := map[string]string{"AGENT_RUNS": cfg.Bridge.Subject, "AGENT_RUNS_DLQ": consume.DeadLetterSubjects(cfg)}
+			subjects := map[string]string{"AGENT_RUNS": cfg.Bridge.Subject, "AGENT_RUNS_DLQ": natsconn.DeadLetterSubjects(cfg)}
 			for _, s := range tt.streams {
 				if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: s, Subjects: []string{subjects[s]}}); err != nil {
 					t.Fatal(err)
@@ -225,7 +227,7 @@ func TestBindOnlyRefusesToStartWithoutWhatItBindsTo(t *testing.T) {
 			rctx, stop := context.WithTimeout(context.Background(), wait)
 			defer stop()
 			err := bridge.Run(rctx, cfg, logger, nil)
-			if !errors.Is(err, consume.ErrNotBound) {
+			if !errors.Is(err, natsconn.ErrNotBound) {
 				t.Fatalf("Run = %v, want a refusal to start (ErrNotBound)", err)
 			}
 			for _, w := range tt.want {

@@ -1,7 +1,7 @@
 package bridge
 
 import (
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
 )
@@ -21,7 +21,7 @@ func WithTracer(t *tracing.Tracer) Option {
 // trace hands the tracer to the parts that make spans: the dead letters
 // (and with them the sources that dead-letter through them, which then
 // carry each event's trace context) and the publisher.
-func (o options) trace(dlq *consume.DeadLetters, pub *publish.Publisher) {
+func (o options) trace(dlq *deadletter.DeadLetters, pub *publish.Publisher) {
 	dlq.Trace(o.tracer)
 	pub.Trace(o.tracer)
 }

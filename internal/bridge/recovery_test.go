@@ -17,7 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -129,14 +129,14 @@ func TestDeadLetterKeepsProducerHeadersInert(t *testing.T) {
 	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) == 1 }, "no dead letter stored")
 	e.waitSettled()
 	dl := e.deadLetters()[0]
-	if got := dl.Header.Get(consume.HeaderOriginal + jetstream.ExpectedStreamHeader); got != e.cfg.Bridge.Stream {
+	if got := dl.Header.Get(deadletter.HeaderOriginal + jetstream.ExpectedStreamHeader); got != e.cfg.Bridge.Stream {
 		t.Errorf("dead letter keeps Nats-Expected-Stream as %q, want %q", got, e.cfg.Bridge.Stream)
 	}
 	if dl.Header.Get(jetstream.ExpectedStreamHeader) != "" || dl.Header.Get(jetstream.MsgIDHeader) == "producer-42" {
 		t.Errorf("dead letter carries live JetStream headers: %v", dl.Header)
 	}
-	if !strings.Contains(dl.Header.Get(consume.HeaderReason), "subject") {
-		t.Errorf("reason %q does not name the missing subject", dl.Header.Get(consume.HeaderReason))
+	if !strings.Contains(dl.Header.Get(deadletter.HeaderReason), "subject") {
+		t.Errorf("reason %q does not name the missing subject", dl.Header.Get(deadletter.HeaderReason))
 	}
 }
 
@@ -153,10 +153,10 @@ func TestOversizedDeadLetterIsStoredWithoutItsPayload(t *testing.T) {
 	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) == 1 }, "no dead letter stored")
 	e.waitSettled()
 	dl := e.deadLetters()[0]
-	if dl.Header.Get(consume.HeaderTruncated) == "" || len(dl.Data) != 0 {
-		t.Errorf("dead letter: %d bytes, truncated header %q; want no payload and the header", len(dl.Data), dl.Header.Get(consume.HeaderTruncated))
+	if dl.Header.Get(deadletter.HeaderTruncated) == "" || len(dl.Data) != 0 {
+		t.Errorf("dead letter: %d bytes, truncated header %q; want no payload and the header", len(dl.Data), dl.Header.Get(deadletter.HeaderTruncated))
 	}
-	if kind := dl.Header.Get(consume.HeaderKind); kind != "undecodable" {
+	if kind := dl.Header.Get(deadletter.HeaderKind); kind != "undecodable" {
 		t.Errorf("kind %q, want undecodable", kind)
 	}
 	if ids := slices.Collect(maps.Keys(e.konnect.IDs())); len(ids) != 0 {

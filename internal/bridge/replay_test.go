@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
@@ -85,16 +85,16 @@ func TestReplayNeverLosesAndNeverBillsTwice(t *testing.T) {
 	e.bridge.Stop(t)
 	k.broken.Store(false) // the meter is fixed
 
-	dlq := consume.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
-	replay := func() (consume.ReplayCounts, error, []string) {
+	dlq := deadletter.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
+	replay := func() (deadletter.ReplayCounts, error, []string) {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
 		var said []string
-		n, err := dlq.Replay(ctx, consume.Filter{}, consume.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ consume.Stored, what string) { said = append(said, what) })
+		n, err := dlq.Replay(ctx, deadletter.Filter{}, deadletter.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ deadletter.Stored, what string) { said = append(said, what) })
 		return n, err, said
 	}
 	n, err, said := replay()
-	if n != (consume.ReplayCounts{Stored: 1, Kept: 1}) || !errors.Is(err, consume.ErrNotReplayed) {
+	if n != (deadletter.ReplayCounts{Stored: 1, Kept: 1}) || !errors.Is(err, deadletter.ErrNotReplayed) {
 		t.Fatalf("replay with no bridge running: %v, %v; want the stream's stored again and the core one kept (%q)", n, err, said)
 	}
 	if left := e.deadLetters(); len(left) != 1 || left[0].Header.Get("Konnect-Bridge-Stream") != "" {
@@ -113,7 +113,7 @@ func TestReplayNeverLosesAndNeverBillsTwice(t *testing.T) {
 	if !sameTime(times[len(times)-1], storedAt) {
 		t.Errorf("the replayed run was sent with time %s, want %s, when the stream first stored it", times[len(times)-1], storedAt)
 	}
-	if n, err, said := replay(); n != (consume.ReplayCounts{Replayed: 1}) || err != nil {
+	if n, err, said := replay(); n != (deadletter.ReplayCounts{Replayed: 1}) || err != nil {
 		t.Fatalf("replay with a bridge reading core NATS: %v, %v (%q); want the core one accepted", n, err, said)
 	}
 	if got := e.konnect.IDs(); !got["acme-platform/"+coreID] || len(got) != 2 {
@@ -125,7 +125,7 @@ func TestReplayNeverLosesAndNeverBillsTwice(t *testing.T) {
 
 	putBack(t, e, fromStream)
 	before := e.konnect.AcceptedEvents()
-	if n, err, _ := replay(); n != (consume.ReplayCounts{Stored: 1}) || err != nil {
+	if n, err, _ := replay(); n != (deadletter.ReplayCounts{Stored: 1}) || err != nil {
 		t.Fatalf("replaying again: %v, %v", n, err)
 	}
 	testkit.Eventually(t, wait, func() bool { return e.konnect.AcceptedEvents() > before }, "the second replay was not sent")
@@ -162,12 +162,12 @@ func TestReplayKeepsACoreDeadLetterWhoseEventsAreStillBad(t *testing.T) {
 		t.Fatalf("the request was answered %q, %v; want accepted with 11 dead-lettered", resp.Data, err)
 	}
 	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) == 1 }, "the message was not dead-lettered whole")
-	dlq := consume.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
+	dlq := deadletter.NewDeadLetters(e.js, e.cfg, zerolog.Nop(), metrics.New(), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	var said []string
-	n, err := dlq.Replay(ctx, consume.Filter{}, consume.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ consume.Stored, what string) { said = append(said, what) })
-	if n != (consume.ReplayCounts{Kept: 1}) || !errors.Is(err, consume.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again") {
+	n, err := dlq.Replay(ctx, deadletter.Filter{}, deadletter.ReplayOptions{Stream: e.cfg.Bridge.Stream, Timeout: 5 * time.Second}, func(_ deadletter.Stored, what string) { said = append(said, what) })
+	if n != (deadletter.ReplayCounts{Kept: 1}) || !errors.Is(err, deadletter.ErrNotReplayed) || !strings.Contains(strings.Join(said, "\n"), "dead-lettered again") {
 		t.Fatalf("replay: %v, %v (%q); want the dead letter kept, its events still bad", n, err, said)
 	}
 	if len(e.deadLetters()) != 1 {

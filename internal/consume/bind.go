@@ -57,7 +57,7 @@ func (j *JetStream) bind(ctx context.Context) error {
 		j.openFloors(ctx, info.Config.Replicas)
 	}
 	if j.emitter.dlq != nil {
-		j.emitter.dlq.openSeal(ctx, info.Config.Replicas)
+		j.emitter.dlq.OpenSeal(ctx, info.Config.Replicas)
 	}
 	return j.bindConsumer(ctx, StreamIdentity(info), info.Created, info.State)
 }

@@ -2,7 +2,6 @@ package consume
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,12 +9,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
-
-// ErrNotBound means that in bind-only mode (BRIDGE_BIND_ONLY) a stream or
-// the durable consumer is missing or is not one the bridge can read. The
-// bridge does not start: whoever owns them creates or fixes them first.
-var ErrNotBound = errors.New("bind-only")
 
 // CheckBound is the start of bind-only mode: the stream, the durable
 // consumer and the dead-letter stream must exist, and the consumer must be
@@ -28,21 +23,21 @@ func CheckBound(ctx context.Context, js jetstream.JetStream, cfg config.Config, 
 	b := cfg.Bridge
 	for _, s := range []struct{ env, name string }{{"BRIDGE_STREAM", b.Stream}, {"BRIDGE_DLQ_STREAM", b.DLQStream}} {
 		if _, err := js.Stream(ctx, s.name); err != nil {
-			return cfg, fmt.Errorf("%w: %s %s: %w; BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create the stream first, or unset BRIDGE_BIND_ONLY", ErrNotBound, s.env, s.name, err)
+			return cfg, fmt.Errorf("%w: %s %s: %w; BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create the stream first, or unset BRIDGE_BIND_ONLY", natsconn.ErrNotBound, s.env, s.name, err)
 		}
 	}
 	// The sandbox reads its own consumer, never the billing one.
 	b.Consumer = cfg.ReadingConsumer()
 	cons, err := js.Consumer(ctx, b.Stream, b.Consumer)
 	if err != nil {
-		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s on stream %s: %w; BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create a durable pull consumer with explicit acks first, or unset BRIDGE_BIND_ONLY", ErrNotBound, b.Consumer, b.Stream, err)
+		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s on stream %s: %w; BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create a durable pull consumer with explicit acks first, or unset BRIDGE_BIND_ONLY", natsconn.ErrNotBound, b.Consumer, b.Stream, err)
 	}
 	cc := cons.CachedInfo().Config
 	switch {
 	case cc.DeliverSubject != "":
-		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s is a push consumer (deliver subject %s): the bridge reads a pull consumer", ErrNotBound, b.Consumer, cc.DeliverSubject)
+		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s is a push consumer (deliver subject %s): the bridge reads a pull consumer", natsconn.ErrNotBound, b.Consumer, cc.DeliverSubject)
 	case cc.AckPolicy != jetstream.AckExplicitPolicy:
-		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s acks %s: the bridge needs explicit acks, or messages would count as delivered before Konnect accepted them", ErrNotBound, b.Consumer, cc.AckPolicy)
+		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s acks %s: the bridge needs explicit acks, or messages would count as delivered before Konnect accepted them", natsconn.ErrNotBound, b.Consumer, cc.AckPolicy)
 	}
 	if cc.AckWait > 0 && cc.AckWait != cfg.Batch.AckWait {
 		log.Info().Dur("ack_wait", cc.AckWait).Msg("bind-only: using the consumer's AckWait instead of BRIDGE_ACK_WAIT")

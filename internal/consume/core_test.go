@@ -11,6 +11,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
@@ -26,7 +27,7 @@ func subscribedCore(t *testing.T) (*consume.Core, *nats.Conn) {
 	cfg := config.Defaults()
 	cfg.Bridge.CoreSubject = "agent.core.>"
 	m, h := metrics.New(), health.New(nil)
-	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, consume.NewDeadLetters(js, cfg, zerolog.Nop(), m, h), nil)
+	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), m, h), nil)
 	if err := core.Subscribe(); err != nil {
 		t.Fatal(err)
 	}

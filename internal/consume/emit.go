@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
@@ -23,8 +24,10 @@ import (
 // the JetStream and the core NATS sources. It holds at most heldMax bytes
 // of messages at once (a larger message alone), whatever producers send.
 type emitter struct {
-	dlq       *DeadLetters
-	log       zerolog.Logger
+	dlq *deadletter.DeadLetters
+	log zerolog.Logger
+	// settleLog says, sampled, when settling a message fails.
+	settleLog zerolog.Logger
 	metrics   *metrics.Metrics
 	maxEvents int
 	held      *semaphore.Weighted
@@ -36,9 +39,9 @@ type emitter struct {
 	time *event.TimeBounds
 }
 
-func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
+func newEmitter(cfg config.Config, dlq *deadletter.DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
 	return emitter{
-		dlq: dlq, log: log, metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
+		dlq: dlq, log: log, settleLog: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
 		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), fence: rule,
 		time: &event.TimeBounds{MaxFuture: cfg.Bridge.MaxFuture, DeadLetter: cfg.Bridge.TimePolicy == "deadletter"},
 	}
@@ -76,12 +79,12 @@ func (p provenance) withHeaders(h nats.Header) provenance {
 	if len(h) == 0 {
 		return p
 	}
-	if b := h.Get(HeaderIDBase); b != "" {
+	if b := h.Get(deadletter.HeaderIDBase); b != "" {
 		p.base, p.stream = b, ""
 	} else if b := h.Get(jetstream.MsgIDHeader); b != "" {
 		p.base, p.stream = b, ""
 	}
-	if t, err := time.Parse(time.RFC3339Nano, h.Get(HeaderStoredAt)); err == nil {
+	if t, err := time.Parse(time.RFC3339Nano, h.Get(deadletter.HeaderStoredAt)); err == nil {
 		p.stored = t
 	}
 	return p
@@ -104,7 +107,7 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 	raw := m.raw
 	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
 	n := events.Len()
-	m.dlq, m.p, m.events = x.dlq, m.p.withHeaders(raw.Header), events
+	m.x, m.p, m.events = x, m.p.withHeaders(raw.Header), events
 	m.pending.Store(int32(n))
 	if m.alive != nil {
 		m.alive.add(m)
@@ -128,8 +131,8 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 			continue
 		}
 		it := delivery.Item{JSON: body, Owner: m, Index: i}
-		if x.dlq.traced() {
-			it.Traceparent = traceparent(d, raw.Header)
+		if x.dlq.Traced() {
+			it.Traceparent = decode.Traceparent(d, raw.Header)
 		}
 		if ctx.Err() != nil {
 			it.Done(delivery.Later(0, "shutting down"))

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // ackFloor is a consumer's ack floor as kept in BRIDGE_STATE_BUCKET under
@@ -50,7 +51,7 @@ func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 		return
 	}
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = j.js.CreateKeyValue(ctx, stateBucketConfig(bucket, replicas))
+		kv, err = j.js.CreateKeyValue(ctx, natsconn.StateBucketConfig(bucket, replicas))
 	}
 	if err != nil {
 		j.log.Warn().Err(err).Str("bucket", bucket).
@@ -60,18 +61,6 @@ func (j *JetStream) openFloors(ctx context.Context, replicas int) {
 	j.mu.Lock()
 	j.floors = kv
 	j.mu.Unlock()
-}
-
-// stateBucketConfig is BRIDGE_STATE_BUCKET as the bridge creates it, with
-// as many replicas as the stream it reads.
-func stateBucketConfig(bucket string, replicas int) jetstream.KeyValueConfig {
-	return jetstream.KeyValueConfig{
-		Bucket:      bucket,
-		Description: "konnect-bridge: the ack floor of each consumer, to recreate a deleted consumer where it was, and the key dead letters are sealed with",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    max(replicas, 1),
-	}
 }
 
 // savedFloor reads the ack floor kept for streamID; zero when there is

@@ -63,7 +63,7 @@ func TestAckFloorIsCheckedBeforeItIsTrusted(t *testing.T) {
 // holding record (%s: the stream's identity, id) at the consumer's key.
 func withFloorRecord(t *testing.T, ctx context.Context, record string) (js jetstream.JetStream, cfg config.Config, kv jetstream.KeyValue, key, id string) {
 	t.Helper()
-	js, cfg, s := withStream(t)
+	js, cfg, s := testkit.Stream(t)
 	for range 5 {
 		testkit.Publish(t, js, "agent.runs.acme", testkit.Guide()[0].JSON())
 	}
@@ -112,23 +112,6 @@ func consumerReason(r health.Report) string {
 	return ""
 }
 
-// withStream is an embedded NATS server holding the bridge's stream, empty,
-// and a configuration pointing at it with the default names.
-func withStream(t *testing.T) (jetstream.JetStream, config.Config, jetstream.Stream) {
-	t.Helper()
-	ns := testkit.NATS(t)
-	_, js := testkit.Connect(t, ns.ClientURL())
-	cfg := config.Defaults()
-	cfg.NATS.URL = ns.ClientURL()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return js, cfg, s
-}
-
 // A floor record deleted or purged (nats kv del, nats kv purge) is not "no
 // floor": the bucket says one existed, and starting by the default of
 // BRIDGE_CONSUMER_START could send the stream again. The bridge refuses,
@@ -172,7 +155,7 @@ func TestAckFloorRemovedIsRefusedUntilTheStartIsSetExplicitly(t *testing.T) {
 // A bucket that never held the record is a first start: the consumer
 // starts by BRIDGE_CONSUMER_START, set or not.
 func TestNoFloorEverRecordedStartsByTheDefault(t *testing.T) {
-	js, cfg, _ := withStream(t)
+	js, cfg, _ := testkit.Stream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.Bridge.StateBucket, History: 1}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
@@ -74,7 +75,7 @@ func (j *JetStream) bound() *binding { return j.current.Load() }
 
 // NewJetStream reads cfg's stream and consumer through js; rule, when not
 // nil, fences each event to the subject it arrived on.
-func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *DeadLetters, rule *fence.Rule) *JetStream {
+func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *deadletter.DeadLetters, rule *fence.Rule) *JetStream {
 	j := &JetStream{
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
 		emitter: newEmitter(cfg, dlq, log, m, rule),

@@ -5,6 +5,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 )
 
 // jsMessage is a JetStream message in the bridge, with its settlement, in
@@ -52,6 +54,6 @@ func (s *jsSettler) progress() {
 		_ = s.msg.InProgress()
 	}
 }
-func (s *jsSettler) origin() Origin {
-	return Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, StreamID: s.streamID, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
+func (s *jsSettler) origin() deadletter.Origin {
+	return deadletter.Origin{Subject: s.msg.Subject(), Stream: s.md.Stream, StreamID: s.streamID, Sequence: s.md.Sequence.Stream, Deliveries: s.md.NumDelivered}
 }

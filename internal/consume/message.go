@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 )
@@ -33,17 +34,7 @@ type settler interface {
 	// worked on, where the source needs to hear it.
 	progress()
 	// origin describes the message for dead-letter headers.
-	origin() Origin
-}
-
-// Origin is where a message came from, as dead letters record it.
-type Origin struct {
-	Subject string
-	Stream  string
-	// StreamID tells the stream apart from an earlier one of the same name.
-	StreamID   string
-	Sequence   uint64
-	Deliveries uint64
+	origin() deadletter.Origin
 }
 
 // message gathers the outcomes of a message's events and settles the
@@ -51,7 +42,8 @@ type Origin struct {
 type message struct {
 	raw *nats.Msg
 	s   settler
-	dlq *DeadLetters
+	// x is the emitter that read it: its dead letters and its log.
+	x *emitter
 	// p is what the message's events were given (ids, time), which dead
 	// letters record.
 	p provenance
@@ -74,7 +66,7 @@ type message struct {
 	reason    string
 	// dead holds the first MaxDeadLettersPerMessage dead letters; bad
 	// counts them all.
-	dead []DeadLetter
+	dead []deadletter.DeadLetter
 	bad  int
 }
 
@@ -97,7 +89,7 @@ func (m *message) Settle(i int, o delivery.Settlement) {
 		m.delivered++
 	case delivery.DeadLetter:
 		if m.bad++; len(m.dead) < MaxDeadLettersPerMessage {
-			m.dead = append(m.dead, DeadLetter{Index: i, Raw: m.events.Raw(i), Kind: o.Kind, Reason: o.Reason, Status: o.Status})
+			m.dead = append(m.dead, deadletter.DeadLetter{Index: i, Raw: m.events.Raw(i), ID: m.p.eventID(i, m.events.Len()), Kind: o.Kind, Reason: o.Reason, Status: o.Status})
 		}
 	default:
 		m.retry = true
@@ -114,32 +106,37 @@ func (m *message) Settle(i int, o delivery.Settlement) {
 // the dead-letter stage, which settles it once they are stored.
 func (m *message) settle() {
 	if m.bad == 0 {
-		m.finish()
+		m.Finish()
 		return
 	}
 	if m.bad > MaxDeadLettersPerMessage {
-		m.dead = []DeadLetter{m.wholeLetter()}
+		m.dead = []deadletter.DeadLetter{m.wholeLetter()}
 	}
-	m.dlq.submit(m)
+	m.x.dlq.Submit(m)
 }
 
 // wholeLetter is the one dead letter of a message too many of whose events
 // cannot be delivered: the message itself, with the count and the first
 // reasons.
-func (m *message) wholeLetter() DeadLetter {
+func (m *message) wholeLetter() deadletter.DeadLetter {
 	const shown = 3
 	reasons := make([]string, 0, shown)
 	for _, d := range m.dead[:shown] {
 		reasons = append(reasons, fmt.Sprintf("event %d: %s", d.Index, d.Reason))
 	}
-	return DeadLetter{
+	return deadletter.DeadLetter{
 		Kind:   delivery.KindTooManyBad,
 		Reason: fmt.Sprintf("%d of the message's %d events cannot be delivered; the first: %s", m.bad, m.events.Len(), strings.Join(reasons, "; ")),
 	}
 }
 
-// finish acks, terminates or hands back the message by its outcomes.
-func (m *message) finish() {
+// Letters are the message's dead letters, for the dead-letter stage.
+func (m *message) Letters() deadletter.Letters {
+	return deadletter.Letters{Msg: m.raw, Origin: m.s.origin(), IDBase: m.p.idBase(), StoredAt: m.p.stored, Dead: m.dead}
+}
+
+// Finish acks, terminates or hands back the message by its outcomes.
+func (m *message) Finish() {
 	defer m.release()
 	var err error
 	switch {
@@ -151,15 +148,15 @@ func (m *message) finish() {
 		err = m.s.ack(m.bad)
 	}
 	if err != nil {
-		m.dlq.log.Warn().Err(err).Msg("settling a message failed; JetStream will redeliver it")
+		m.x.settleLog.Warn().Err(err).Msg("settling a message failed; JetStream will redeliver it")
 	}
 }
 
-// handBack settles the message as handed back after delay, whatever its
+// HandBack settles the message as handed back after delay, whatever its
 // events' outcomes: its dead letters could not be stored.
-func (m *message) handBack(delay time.Duration, reason string) {
+func (m *message) HandBack(delay time.Duration, reason string) {
 	defer m.release()
 	if err := m.s.handBack(delay, reason); err != nil {
-		m.dlq.log.Warn().Err(err).Msg("handing a message back failed; JetStream will redeliver it")
+		m.x.settleLog.Warn().Err(err).Msg("handing a message back failed; JetStream will redeliver it")
 	}
 }

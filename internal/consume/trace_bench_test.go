@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/tracing"
@@ -22,7 +23,7 @@ func (benchSettler) ack(int) error                        { return nil }
 func (benchSettler) handBack(time.Duration, string) error { return nil }
 func (benchSettler) term(string) error                    { return nil }
 func (benchSettler) progress()                            {}
-func (benchSettler) origin() Origin                       { return Origin{} }
+func (benchSettler) origin() deadletter.Origin            { return deadletter.Origin{} }
 
 // BenchmarkEmitTracing is the per-event path from a NATS message to the
 // Item handed to the publisher (decode, prepare, the Item, settling its
@@ -39,7 +40,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 	p := provenance{base: "AGENT_RUNS-1a2b3c-1", stored: time.Now()}
 	ctx := context.Background()
 	for _, traced := range []bool{false, true} {
-		x := newEmitter(config.Defaults(), &DeadLetters{}, zerolog.Nop(), metrics.New(), nil)
+		x := newEmitter(config.Defaults(), &deadletter.DeadLetters{}, zerolog.Nop(), metrics.New(), nil)
 		if traced {
 			x.dlq.Trace(tracing.New(noop.NewTracerProvider()))
 		}

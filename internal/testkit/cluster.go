@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // Cluster starts n NATS servers with JetStream, clustered over routes on
@@ -25,7 +25,7 @@ func Cluster(t testing.TB, n int) []*server.Server {
 			Cluster: server.ClusterOpts{Name: "konnect-bridge-test", Host: "127.0.0.1", Port: server.RANDOM_PORT},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
 		}
-		ns, err := consume.StartServer(opts)
+		ns, err := natsconn.StartServer(opts)
 		if err != nil {
 			t.Fatalf("start NATS %d: %v", i+1, err)
 		}

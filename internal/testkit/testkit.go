@@ -19,7 +19,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 )
 
@@ -35,7 +35,7 @@ func NATSWith(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
 	opts.Host, opts.Port, opts.JetStream = "127.0.0.1", server.RANDOM_PORT, true
 	opts.StoreDir = t.TempDir()
-	ns, err := consume.StartServer(opts)
+	ns, err := natsconn.StartServer(opts)
 	if err != nil {
 		t.Fatalf("start NATS: %v", err)
 	}
@@ -56,6 +56,23 @@ func Connect(t testing.TB, url string, opts ...nats.Option) (*nats.Conn, jetstre
 		t.Fatal(err)
 	}
 	return nc, js
+}
+
+// Stream is an embedded NATS server holding the bridge's stream, empty,
+// and a configuration pointing at it with the default names.
+func Stream(t testing.TB) (jetstream.JetStream, config.Config, jetstream.Stream) {
+	t.Helper()
+	ns := NATS(t)
+	_, js := Connect(t, ns.ClientURL())
+	cfg := config.Defaults()
+	cfg.NATS.URL = ns.ClientURL()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: cfg.Bridge.Stream, Subjects: []string{cfg.Bridge.Subject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js, cfg, s
 }
 
 // Konnect is the Konnect stand-in: the sandbox behind an httptest server.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
@@ -38,12 +38,12 @@ func TestForgedDeadLettersHideNothingAndBillNoOne(t *testing.T) {
 	forge := func(subject, original, seal, data string) {
 		t.Helper()
 		m := nats.NewMsg(subject)
-		m.Header.Set(consume.HeaderSubject, original)
-		m.Header.Set(consume.HeaderKind, "rejected")
-		m.Header.Set(consume.HeaderReason, "nothing to see")
-		m.Header.Set(consume.HeaderStream, stream)
+		m.Header.Set(deadletter.HeaderSubject, original)
+		m.Header.Set(deadletter.HeaderKind, "rejected")
+		m.Header.Set(deadletter.HeaderReason, "nothing to see")
+		m.Header.Set(deadletter.HeaderStream, stream)
 		if seal != "" {
-			m.Header.Set(consume.HeaderSeal, seal)
+			m.Header.Set(deadletter.HeaderSeal, seal)
 		}
 		m.Data = []byte(data)
 		if _, err := s.js.PublishMsg(ctx, m); err != nil {
@@ -78,7 +78,7 @@ func TestForgedDeadLettersHideNothingAndBillNoOne(t *testing.T) {
 	parts[len(parts)-2] = strconv.FormatUint(events.CachedInfo().State.LastSeq+1, 10)
 	next := strings.Join(parts, ".")
 	// A seal copied from the genuine dead letter, its MAC made up.
-	seal := first.Header.Get(consume.HeaderSeal)
+	seal := first.Header.Get(deadletter.HeaderSeal)
 	if seal == "" {
 		t.Fatalf("the bridge's dead letter is not sealed: %v", first.Header)
 	}

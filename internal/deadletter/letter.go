@@ -1,4 +1,4 @@
-package consume
+package deadletter
 
 import (
 	"context"
@@ -11,6 +11,28 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// Origin is where a message came from, as dead letters record it.
+type Origin struct {
+	Subject string
+	Stream  string
+	// StreamID tells the stream apart from an earlier one of the same name.
+	StreamID   string
+	Sequence   uint64
+	Deliveries uint64
+}
+
+// Letters are the dead letters of one message and what they record of it.
+type Letters struct {
+	// Msg is the message as it came.
+	Msg    *nats.Msg
+	Origin Origin
+	// IDBase is the base of the ids derived for the message's events, and
+	// StoredAt the time given to events without one.
+	IDBase   string
+	StoredAt time.Time
+	Dead     []DeadLetter
+}
 
 // letterSubject is the subject of one dead letter: unique to the event of
 // the message it came from, so storing it again finds it already there.
@@ -108,26 +130,25 @@ func fnv64(s string) uint64 {
 	return h
 }
 
-// letter is the NATS message of one dead letter of msg.
-func (d *DeadLetters) letter(msg *message, dl DeadLetter) *nats.Msg {
-	o := msg.s.origin()
-	base := msg.p.idBase()
-	m := nats.NewMsg(d.letterSubject(o, base, dl))
+// letter is the NATS message of dead letter dl of the message ls holds.
+func (d *DeadLetters) letter(ls Letters, dl DeadLetter) *nats.Msg {
+	o := ls.Origin
+	m := nats.NewMsg(d.letterSubject(o, ls.IDBase, dl))
 	if dl.Raw == nil {
-		m.Data = msg.raw.Data
-		for k, v := range msg.raw.Header {
+		m.Data = ls.Msg.Data
+		for k, v := range ls.Msg.Header {
 			if strings.HasPrefix(k, "Nats-") {
 				k = HeaderOriginal + k
 			}
 			m.Header[k] = append([]string(nil), v...)
 		}
-		m.Header.Set(HeaderIDBase, base)
+		m.Header.Set(HeaderIDBase, ls.IDBase)
 	} else {
 		m.Data = dl.Raw
 		m.Header.Set(HeaderIndex, strconv.Itoa(dl.Index))
-		m.Header.Set(HeaderIDBase, msg.p.eventID(dl.Index, msg.events.Len()))
+		m.Header.Set(HeaderIDBase, dl.ID)
 	}
-	m.Header.Set(HeaderStoredAt, msg.p.stored.UTC().Format(time.RFC3339Nano))
+	m.Header.Set(HeaderStoredAt, ls.StoredAt.UTC().Format(time.RFC3339Nano))
 	m.Header.Set(HeaderReason, dl.Reason)
 	m.Header.Set(HeaderKind, string(dl.Kind))
 	m.Header.Set(HeaderSubject, o.Subject)

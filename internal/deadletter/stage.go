@@ -1,8 +1,9 @@
-package consume
+package deadletter
 
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 )
@@ -15,11 +16,24 @@ const (
 	storeQueue   = 256
 )
 
+// Message is a settled message with dead letters, as a consumer hands it
+// to Submit. The stage calls exactly one of Finish and HandBack, once.
+type Message interface {
+	// Letters are the message's dead letters and what they record of it.
+	Letters() Letters
+	// Finish settles the message by its events' outcomes: every dead
+	// letter is stored.
+	Finish()
+	// HandBack settles the message as handed back after delay, whatever
+	// its events' outcomes: its dead letters could not be stored.
+	HandBack(delay time.Duration, reason string)
+}
+
 // stage stores the dead letters of settled messages on goroutines of its
 // own, so a slow or broken dead-letter stream never holds up the pull loop
 // or a sender, and bad input never blocks good input.
 type stage struct {
-	queue chan *message
+	queue chan Message
 	// mu guards closed: once it is set, nothing more enters the queue.
 	mu      sync.RWMutex
 	closed  bool
@@ -29,12 +43,12 @@ type stage struct {
 }
 
 func newStage() stage {
-	return stage{queue: make(chan *message, storeQueue), stop: make(chan struct{}), done: make(chan struct{})}
+	return stage{queue: make(chan Message, storeQueue), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// submit queues m for storing, never blocking: a full queue, or a stage
+// Submit queues m for storing, never blocking: a full queue, or a stage
 // that has stopped, hands m back with a delay.
-func (d *DeadLetters) submit(m *message) {
+func (d *DeadLetters) Submit(m Message) {
 	s := &d.stage
 	s.mu.RLock()
 	if !s.closed {
@@ -46,7 +60,7 @@ func (d *DeadLetters) submit(m *message) {
 		}
 	}
 	s.mu.RUnlock()
-	m.handBack(d.retryDelay, "dead letters not stored: the dead-letter stage is full or stopped")
+	m.HandBack(d.retryDelay, "dead letters not stored: the dead-letter stage is full or stopped")
 }
 
 // Run stores dead letters until ctx ends or Close is called, then hands
@@ -85,7 +99,7 @@ func (d *DeadLetters) Run(ctx context.Context) {
 	for {
 		select {
 		case m := <-s.queue:
-			m.handBack(d.retryDelay, "stopping before its dead letters were stored")
+			m.HandBack(d.retryDelay, "stopping before its dead letters were stored")
 		default:
 			return
 		}
@@ -102,21 +116,22 @@ func (d *DeadLetters) Wait() { <-d.stage.done }
 // store publishes m's dead letters in order, stopping at the first that
 // cannot be stored, within storeTimeout, then settles m: terminated or
 // acked once every dead letter is safe, handed back with a delay if not.
-func (d *DeadLetters) store(ctx context.Context, m *message) {
+func (d *DeadLetters) store(ctx context.Context, m Message) {
 	ctx, cancel := context.WithTimeout(ctx, storeTimeout)
 	defer cancel()
-	subject := m.s.origin().Subject
-	for _, dl := range m.dead {
-		if err := d.publish(ctx, d.letter(m, dl), dl.Kind, subject); err != nil {
+	ls := m.Letters()
+	subject := ls.Origin.Subject
+	for _, dl := range ls.Dead {
+		if err := d.publish(ctx, d.letter(ls, dl), dl.Kind, subject); err != nil {
 			d.metrics.DeadLetterFailures.Inc()
 			d.setHealth(false, err.Error())
 			d.log.Error().Err(err).Str("subject", subject).Msg("dead letter not stored; handing the message back")
-			m.handBack(d.retryDelay, "dead letter not stored: "+err.Error())
+			m.HandBack(d.retryDelay, "dead letter not stored: "+err.Error())
 			return
 		}
 	}
 	d.setHealth(true, "")
-	m.finish()
+	m.Finish()
 }
 
 func (d *DeadLetters) setHealth(ready bool, reason string) {

@@ -1,4 +1,4 @@
-package consume_test
+package natsconn_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // The least-privilege permission set of docs/nats.md is the one the bridge's
@@ -19,7 +19,7 @@ func TestDocsShowTheTestedPermissionSet(t *testing.T) {
 	}
 	cfg := config.Defaults()
 	cfg.Bridge.BindOnly = true
-	want := consume.NeededPermissions(cfg, "$SRV.>").ServerConfig()
+	want := natsconn.NeededPermissions(cfg, "$SRV.>").ServerConfig()
 	if !strings.Contains(string(raw), "```\n"+want+"```\n") {
 		t.Errorf("the permission block of docs/nats.md is not:\n%s", want)
 	}

@@ -1,10 +1,10 @@
-package consume_test
+package natsconn_test
 
 import (
 	"testing"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
-	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 	"github.com/nats-io/nats.go"
 )
@@ -27,7 +27,7 @@ func TestOpenJetStreamUsesTheDomainOrPrefix(t *testing.T) {
 		"api prefix":    {config.NATS{JSAPIPrefix: "JS.acme.API"}, "", "JS.acme.API"},
 	}
 	for name, c := range cases {
-		js, err := consume.OpenJetStream(nc, c.n)
+		js, err := natsconn.OpenJetStream(nc, c.n)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

@@ -1,4 +1,4 @@
-package consume
+package deadletter
 
 import (
 	"github.com/nats-io/nats.go"
@@ -16,24 +16,8 @@ type tracer = *tracing.Tracer
 // first message is read; a nil t leaves tracing off.
 func (d *DeadLetters) Trace(t *tracing.Tracer) { d.tracer = t }
 
-// traced reports whether tracing is on for the sources of d.
-func (d *DeadLetters) traced() bool { return d != nil && d.tracer != nil }
-
-// traceparent is the producer's trace context of event d of a message with
-// headers h, as it came: the event's traceparent extension attribute
-// (structured mode), its ce-traceparent header (binary mode), else the
-// message's traceparent header. Read only when tracing is on.
-func traceparent(d decode.Decoded, h nats.Header) string {
-	if d.Event != nil {
-		if v, ok := d.Event.Extensions()["traceparent"].(string); ok && v != "" {
-			return v
-		}
-	}
-	if v, ok := decode.CEHeader(h, "traceparent"); ok {
-		return v
-	}
-	return decode.HeaderFold(h, "traceparent")
-}
+// Traced reports whether tracing is on for the sources of d.
+func (d *DeadLetters) Traced() bool { return d != nil && d.tracer != nil }
 
 // traceDeadLetter records storing the dead letter m (err when it failed),
 // of kind, from subject, linked to the trace context of its event: read
@@ -42,6 +26,6 @@ func (d *DeadLetters) traceDeadLetter(m *nats.Msg, kind, subject string, err err
 	if d.tracer == nil {
 		return
 	}
-	tp := traceparent(decode.Read(m.Header, m.Data, 1).At(0), m.Header)
+	tp := decode.Traceparent(decode.Read(m.Header, m.Data, 1).At(0), m.Header)
 	d.tracer.DeadLetter(tp, subject, kind, m.Header.Get(HeaderReason), err)
 }

@@ -1,4 +1,4 @@
-package consume
+package deadletter
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 )
@@ -389,15 +390,15 @@ func (d *DeadLetters) replayToBridge(m *nats.Msg, timeout time.Duration, stream 
 	if why, ok := pubAckAnswer(resp.Data, stream); ok {
 		return why, true
 	}
-	a, err := parseCoreAnswer(resp.Data)
+	a, err := delivery.ParseAnswer(resp.Data)
 	switch {
 	case err != nil:
 		return "the answer was not a bridge's: " + err.Error(), false
-	case a.Status == answerAccepted && a.DeadLettered == 0:
+	case a.Status == delivery.AnswerAccepted && a.DeadLettered == 0:
 		return "", false
-	case a.Status == answerAccepted:
+	case a.Status == delivery.AnswerAccepted:
 		return fmt.Sprintf("%d of its events were dead-lettered again (the rest were delivered)", a.DeadLettered), false
-	case a.Status == answerDeadLettered:
+	case a.Status == delivery.AnswerDeadLettered:
 		return "dead-lettered again: " + a.Reason, false
 	}
 	return "the bridge asks to send it again later: " + a.Reason, false

@@ -1,4 +1,4 @@
-package consume
+package deadletter
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
+	"github.com/konnect-bridge/konnect-bridge/internal/natsconn"
 )
 
 // Dead-letter headers: the reason and where the message came from. A dead
@@ -56,7 +57,10 @@ type DeadLetter struct {
 	Index int
 	// Raw is the event's own JSON when its message held several events;
 	// nil means the whole original message is the dead letter.
-	Raw    []byte
+	Raw []byte
+	// ID is the id the event of Raw was (or would have been) delivered
+	// with; a dead letter of the whole message records its IDBase.
+	ID     string
 	Kind   delivery.Kind
 	Reason string
 	// Status is Konnect's answer, 0 when the bridge refused the event itself.
@@ -87,7 +91,7 @@ type DeadLetters struct {
 	tracer     tracer
 
 	// key is BRIDGE_DLQ_KEY, stateBucket where the generated key is kept
-	// without it (see openSeal).
+	// without it (see OpenSeal).
 	key         string
 	stateBucket string
 	mu          sync.Mutex
@@ -104,7 +108,7 @@ type DeadLetters struct {
 // BRIDGE_DLQ_STREAM. h, when not nil, hears whether storing works.
 func NewDeadLetters(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health) *DeadLetters {
 	d := &DeadLetters{
-		js: js, subject: cfg.Bridge.DLQSubject, subjects: DeadLetterSubjects(cfg), stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes, bindOnly: cfg.Bridge.BindOnly,
+		js: js, subject: cfg.Bridge.DLQSubject, subjects: natsconn.DeadLetterSubjects(cfg), stream: cfg.Bridge.DLQStream, maxBytes: cfg.Bridge.DLQMaxBytes, bindOnly: cfg.Bridge.BindOnly,
 		log: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, health: h, retryDelay: cfg.Retry.NakDelay,
 		key: cfg.Bridge.DLQKey.Reveal(), stateBucket: cfg.Bridge.StateBucket,
 	}
@@ -139,7 +143,7 @@ func (d *DeadLetters) Ensure(ctx context.Context) error {
 	want := d.streamConfig()
 	s, err := d.js.Stream(ctx, d.stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) && d.bindOnly {
-		return fmt.Errorf("%w: BRIDGE_DLQ_STREAM %s is missing and BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create it capturing %s, or unset BRIDGE_BIND_ONLY", ErrNotBound, d.stream, d.subjects)
+		return fmt.Errorf("%w: BRIDGE_DLQ_STREAM %s is missing and BRIDGE_BIND_ONLY is set, so the bridge creates nothing: create it capturing %s, or unset BRIDGE_BIND_ONLY", natsconn.ErrNotBound, d.stream, d.subjects)
 	}
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if _, err = d.js.CreateStream(ctx, want); err != nil {
@@ -200,7 +204,7 @@ var errStoreStalled = errors.New("dead letters cannot be stored")
 // seals) is left where it is, counted and said, and the dead letter goes
 // on a subject beside it that only the key's holder can name.
 func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Kind, subject string) error {
-	d.openSeal(ctx, 0)
+	d.OpenSeal(ctx, 0)
 	d.mu.Lock()
 	sl := d.sealer
 	d.mu.Unlock()
