@@ -97,7 +97,6 @@ func parts(r health.Report, deadLettered float64) []part {
 
 // statusPage renders the state at a glance: no build step, no external
 // assets, refreshed every five seconds.
-
 func statusPage(h *health.Health, m *metrics.Metrics, sb Sandbox, info Info) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		now := time.Now()
