@@ -383,5 +383,8 @@ func TestStatusPageSaysWhatToDo(t *testing.T) {
 		if strings.Contains(body, `<td>last error</td>`) {
 			t.Error("the status page still shows a cleared error as the last error")
 		}
+		if status, _, readyz := get(t, url+"/readyz"); status != http.StatusOK || !strings.Contains(readyz, `"last_error_cleared_at"`) {
+			t.Errorf("/readyz = %d and does not say when the last error cleared:\n%s", status, readyz)
+		}
 	})
 }
