@@ -1,6 +1,8 @@
 // Package health owns the bridge's readiness: which part is ready, which is
-// not, why, and since when. Parts report their state; the admin server and
-// the metrics read it. It never probes anything itself.
+// not, why, and since when, with what an operator reads beside it (the
+// last error and whether it cleared, the newest dead letters). Parts
+// report their state; the admin server and the metrics read it. It never
+// probes anything itself.
 package health
 
 import (
