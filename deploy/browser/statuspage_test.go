@@ -76,6 +76,12 @@ func TestStatusPageInABrowser(t *testing.T) {
 
 	testkit.Publish(t, js, "agent.runs.acme", testkit.AcmeRun("no-subject").JSONChanged(func(ev map[string]any) { delete(ev, "subject") }))
 	p.eventually("one event dead-lettered", count("dead-lettered", "=== 1"))
+	// What to do about it: the dead-letter part asks for attention (the
+	// bridge stays ready), and the page names the kind, the command that
+	// lists it and the reason.
+	p.eventually("the dead letter to look at", state("ready")+` && `+part("dead_letters", "attention", "1 dead letter(s)")+` && `+
+		text("dead-kind-invalid", "bridge dlq list --kind invalid")+` && `+text("dead-letter-newest", "subject: required"))
+	p.fitsScreen("a dead letter")
 
 	// Konnect refuses the token: delivery is held. The bridge keeps what it
 	// pulled awaiting an ack and pulls until its own queue is full (MaxAckPending
@@ -98,6 +104,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 	p.eventually("every run delivered once the token is accepted", count("delivered", fmt.Sprintf(">= %d", all)))
 	p.eventually("no lag", count("lag", "=== 0"))
 	p.eventually("the bridge ready again", state("ready"))
+	p.eventually("the token's error shown as cleared", text("last-error", "cleared")+` && `+text("last-error", "konnect_auth"))
 
 	nats.stop()
 	p.eventually("NATS disconnected", state("not ready")+` && `+part("nats", "not ready", ""))
@@ -135,6 +142,11 @@ func state(want string) string {
 // ("=== 3", "> 0").
 func count(id, cmp string) string {
 	return fmt.Sprintf(`(t => t !== "" && Number(t) %s)((document.getElementById(%q)?.textContent ?? "").trim())`, cmp, id)
+}
+
+// text is true when the element id shows text.
+func text(id, text string) string {
+	return fmt.Sprintf(`(document.getElementById(%q)?.textContent ?? "").includes(%q)`, id, text)
 }
 
 // part is true when the row of a readiness component shows the state want

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -289,6 +290,101 @@ func TestStatusPageShowsPauseUnexpectedAnswerAndDurability(t *testing.T) {
 		}
 		if want := `<span class="ok">3 replica(s), file storage</span>`; !strings.Contains(body, want) {
 			t.Errorf("the status page does not show %q", want)
+		}
+	})
+}
+
+// The page answers "what do I do now": dead letters by kind with the
+// command that lists them and the newest reasons (escaped: a producer
+// controls what they quote), the dead-letter part marked "attention"
+// while readiness stays as it is, and an error that cleared shown as
+// cleared, not as the last error.
+func TestStatusPageSaysWhatToDo(t *testing.T) {
+	t.Run("dead letters waiting", func(t *testing.T) {
+		h, m := allReady(), metrics.New()
+		m.EventsReceived.Add(9)
+		m.EventsDeadLettered.WithLabelValues("invalid").Add(6)
+		m.EventsDeadLettered.WithLabelValues("fenced").Inc()
+		for i := range 6 {
+			h.DeadLettered("invalid", fmt.Sprintf("run-%d: subject must not be empty", i))
+		}
+		h.DeadLettered("fenced", "customer <b>globex</b> is not allowed on agent.runs.acme \x1b[2J")
+		url := serve(t, h, m, nil)
+		if status, _, body := get(t, url+"/readyz"); status != http.StatusOK {
+			t.Errorf("/readyz = %d with dead letters stored, want 200: a dead letter holds no delivery\n%s", status, body)
+		}
+		_, _, body := get(t, url+"/")
+		for _, want := range []string{
+			`<span id="state" class="ok">ready</span>`,
+			`<tr id="part-dead_letters"><td>dead_letters</td><td><span class="state warn">attention</span>`,
+			"7 dead letter(s) stored since start",
+			`events received since start</td><td id="received">9<`,
+			`dead letters stored since start</td><td id="dead-lettered">7<`,
+			`<tr id="dead-kind-invalid"><td>invalid</td><td>6</td><td><code>bridge dlq list --kind invalid</code>`,
+			`<tr id="dead-kind-fenced"><td>fenced</td><td>1</td><td><code>bridge dlq list --kind fenced</code>`,
+			`customer &lt;b&gt;globex&lt;/b&gt; is not allowed on agent.runs.acme \x1b[2J`,
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the status page does not show %q", want)
+			}
+		}
+		if strings.Contains(body, "--kind rejected") {
+			t.Error("the status page lists a kind with no dead letters")
+		}
+		if strings.Contains(body, "<b>globex") || strings.Contains(body, "\x1b") {
+			t.Error("the status page shows a dead letter's reason unescaped")
+		}
+		// The newest five, newest first: run-0 and run-1 are gone.
+		newest := body[strings.Index(body, `id="dead-letter-newest"`):]
+		if n := strings.Count(newest, `<td class="reason">`); n != 5 {
+			t.Errorf("the status page lists %d newest dead letters, want 5", n)
+		}
+		if fenced, run2 := strings.Index(newest, "globex"), strings.Index(newest, "run-2:"); fenced < 0 || run2 < 0 || fenced > run2 {
+			t.Error("the newest dead letters are not listed newest first")
+		}
+		if strings.Contains(newest, "run-1:") {
+			t.Error("the status page lists more than the newest five dead letters")
+		}
+	})
+
+	t.Run("none", func(t *testing.T) {
+		_, _, body := get(t, serve(t, allReady(), metrics.New(), nil)+"/")
+		if !strings.Contains(body, `<tr id="part-dead_letters"><td>dead_letters</td><td><span class="state ok">ready</span>`) {
+			t.Error("the dead-letter part is not ready without dead letters")
+		}
+		for _, unwanted := range []string{"attention", `id="dead-letters"`, "bridge dlq list"} {
+			if strings.Contains(body, unwanted) {
+				t.Errorf("the status page shows %q without dead letters", unwanted)
+			}
+		}
+		if !strings.Contains(body, `<td id="last-error">none</td>`) {
+			t.Error("the status page shows a last error where there was none")
+		}
+	})
+
+	t.Run("an error that cleared, one that holds", func(t *testing.T) {
+		h := allReady()
+		h.Set(health.KonnectAuth, false, "Konnect at konnect.invalid answered 401 Unauthorized: KONNECT_TOKEN is missing, wrong or expired")
+		url := serve(t, h, metrics.New(), nil)
+		_, _, body := get(t, url+"/")
+		if !strings.Contains(body, `<td>last error</td><td id="last-error" class="bad">`) || !strings.Contains(body, "konnect_auth: Konnect at konnect.invalid answered 401") {
+			t.Error("the status page does not show the error that holds as the last error")
+		}
+		h.Set(health.KonnectAuth, true, "")
+		cleared := h.Report().LastErrorCleared
+		if cleared.IsZero() {
+			t.Fatal("the error of konnect_auth did not clear once it was ready again")
+		}
+		_, _, body = get(t, url+"/")
+		want := `<td>error cleared</td><td id="last-error"><span class="ok">cleared ` + cleared.UTC().Format("15:04:05") + `</span>`
+		if !strings.Contains(body, want) || !strings.Contains(body, "KONNECT_TOKEN is missing") {
+			t.Errorf("the status page does not show the token error as cleared (%q)", want)
+		}
+		if strings.Contains(body, `<td>last error</td>`) {
+			t.Error("the status page still shows a cleared error as the last error")
+		}
+		if status, _, readyz := get(t, url+"/readyz"); status != http.StatusOK || !strings.Contains(readyz, `"last_error_cleared_at"`) {
+			t.Errorf("/readyz = %d and does not say when the last error cleared:\n%s", status, readyz)
 		}
 	})
 }

@@ -52,6 +52,17 @@ func TestMetricsAndStatusPageShowWhatHappened(t *testing.T) {
 	if !regexp.MustCompile(`id="delivered"[^>]*>\s*3\s*<`).MatchString(page) {
 		t.Errorf("the status page does not show 3 delivered:\n%s", page)
 	}
+	// The dead letter: its kind, the command that lists it, its reason,
+	// and the dead-letter part asking for attention.
+	for _, want := range []string{
+		`<tr id="dead-kind-invalid"><td>invalid</td><td>1</td><td><code>bridge dlq list --kind invalid</code>`,
+		"subject: required",
+		`<tr id="part-dead_letters"><td>dead_letters</td><td><span class="state warn">attention</span>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the status page does not show %q", want)
+		}
+	}
 	// The stream the bridge created has one replica on file storage: the
 	// page warns, as `bridge check` does.
 	if !regexp.MustCompile(`id="durability"><span class="bad">1 replica\(s\), file storage</span>: stream AGENT_RUNS has 1 replica\(s\) on file storage: a server crash may lose events it acknowledged unless the server runs with sync_interval: always`).MatchString(page) {

@@ -233,6 +233,7 @@ func (d *DeadLetters) publish(ctx context.Context, m *nats.Msg, kind delivery.Ki
 	}
 	d.metrics.EventsDeadLettered.WithLabelValues(string(kind)).Inc()
 	d.log.Warn().Str("kind", string(kind)).Str("reason", m.Header.Get(HeaderReason)).Str("subject", subject).Str("dead_letter", m.Subject).Msg("event dead-lettered")
+	d.health.DeadLettered(string(kind), m.Header.Get(HeaderReason)) // the status page's newest dead letters
 	return nil
 }
 

@@ -1,6 +1,8 @@
 // Package health owns the bridge's readiness: which part is ready, which is
-// not, why, and since when. Parts report their state; the admin server and
-// the metrics read it. It never probes anything itself.
+// not, why, and since when, with what an operator reads beside it (the
+// last error and whether it cleared, the newest dead letters). Parts
+// report their state; the admin server and the metrics read it. It never
+// probes anything itself.
 package health
 
 import (
@@ -38,6 +40,10 @@ type Report struct {
 	Components  []Status  `json:"components"`
 	LastError   string    `json:"last_error,omitempty"`
 	LastErrorAt time.Time `json:"last_error_at,omitzero"`
+	// LastErrorCleared is when the component whose error LastError is
+	// became ready again; zero while it holds, and for an error of no
+	// component (core NATS dropping messages), which nothing clears.
+	LastErrorCleared time.Time `json:"last_error_cleared_at,omitzero"`
 	// LastUnexpected is the last answer at KONNECT_URL that was not the
 	// ingest API's, as the log line says it (host, status, content type).
 	LastUnexpected   string    `json:"last_unexpected_answer,omitempty"`
@@ -61,13 +67,18 @@ type Durability struct {
 
 // Health is safe for concurrent use. The zero value is not usable: use New.
 type Health struct {
-	mu         sync.Mutex
-	parts      map[Component]*Status
-	lastErr    string
-	lastAt     time.Time
+	mu      sync.Mutex
+	parts   map[Component]*Status
+	lastErr string
+	lastAt  time.Time
+	// lastFrom is the component lastErr is of ("" for Error's), cleared
+	// when it became ready again.
+	lastFrom   Component
+	cleared    time.Time
 	unexpected string
 	unexpAt    time.Time
 	durability *Durability
+	letters    letters
 	onChange   func(Component, bool)
 }
 
@@ -105,8 +116,11 @@ func (h *Health) Set(c Component, ready bool, reason string) {
 		}
 	}
 	s.Ready, s.Reason = ready, reason
-	if !ready && reason != "" {
-		h.lastErr, h.lastAt = string(c)+": "+reason, time.Now()
+	switch {
+	case !ready && reason != "":
+		h.lastErr, h.lastAt, h.lastFrom, h.cleared = string(c)+": "+reason, time.Now(), c, time.Time{}
+	case ready && h.lastFrom == c && h.cleared.IsZero():
+		h.cleared = time.Now()
 	}
 }
 
@@ -114,7 +128,7 @@ func (h *Health) Set(c Component, ready bool, reason string) {
 // readiness.
 func (h *Health) Error(msg string) {
 	h.mu.Lock()
-	h.lastErr, h.lastAt = msg, time.Now()
+	h.lastErr, h.lastAt, h.lastFrom, h.cleared = msg, time.Now(), "", time.Time{}
 	h.mu.Unlock()
 }
 
@@ -140,7 +154,7 @@ func (h *Health) Ready() bool { return h.Report().Ready }
 func (h *Health) Report() Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt, LastUnexpected: h.unexpected, LastUnexpectedAt: h.unexpAt}
+	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt, LastErrorCleared: h.cleared, LastUnexpected: h.unexpected, LastUnexpectedAt: h.unexpAt}
 	if h.durability != nil {
 		d := *h.durability
 		r.Durability = &d

@@ -91,7 +91,8 @@ type Reply struct {
 	// 202 for Konnect's /v3/openmeter/events, 204 for OpenMeter's
 	// /api/v1/events (SuccessStatus).
 	Success int
-	// Host is KONNECT_URL's host, named when the answer is not Konnect's.
+	// Host is KONNECT_URL's host, which every reason names (also when
+	// no answer came).
 	Host string
 }
 
@@ -121,10 +122,11 @@ func SuccessStatus(url string) int {
 // fault, and is held rather than dead-lettered on a proxy's word.
 func Classify(r Reply, err error, now time.Time) Answer {
 	if err != nil {
-		o := Answer{Verdict: RetryLater, Cause: "connection", Reason: err.Error()}
+		o := Answer{Verdict: RetryLater, Cause: "connection", Reason: konnectAt(r.Host) + " did not answer: " + err.Error()}
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 			o.Cause = "timeout"
+			o.Reason += "; no answer within KONNECT_TIMEOUT (or KONNECT_CONNECT_TIMEOUT to connect): check the network path to it"
 		}
 		return o
 	}
@@ -140,23 +142,23 @@ func Classify(r Reply, err error, now time.Time) Answer {
 	case status == r.Success:
 		return Answer{Verdict: Delivered, Status: status}
 	case status == http.StatusBadRequest:
-		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: orStatus(detail, status)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: said(r, detail)}
 	case status == http.StatusRequestEntityTooLarge:
-		return Answer{Verdict: Rejected, Status: status, Cause: "too_large", Kind: delivery.KindTooLarge, Reason: orStatus(detail, status)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "too_large", Kind: delivery.KindTooLarge, Reason: said(r, detail)}
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
-		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(status, detail)}
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(r, detail)}
 	case status >= 300 && status < 400:
 		// The client never follows a redirect: it would turn the POST into
 		// a GET, or send the token to another host.
-		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(status, detail, header.Get("Location"))}
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: redirectReason(r, detail, header.Get("Location"))}
 	case status >= 400 && status < 500 && status != http.StatusRequestTimeout && status != http.StatusTooManyRequests:
 		// 405, 409, 415, 422, ...: Konnect does not take the request as the
 		// bridge sends it, whatever the events. Retrying would never end and
 		// dead-lettering would drop good events: hold until it is fixed.
-		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: orStatus(detail, status) +
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: said(r, detail) +
 			"; Konnect refuses the request as sent: check KONNECT_URL, which must be the ingest URL, such as " + ingestExample}
 	}
-	o := Answer{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: orStatus(detail, status)}
+	o := Answer{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: said(r, detail)}
 	if status == http.StatusTooManyRequests {
 		o.Cause = "rate_limited"
 	}
@@ -174,27 +176,44 @@ const maxRetryAfter = 10 * time.Minute
 
 const ingestExample = "https://us.api.konghq.com/v3/openmeter/events"
 
-func orStatus(detail string, status int) string {
-	if detail != "" {
-		return fmt.Sprintf("Konnect answered %d: %s", status, detail)
+// said is what Konnect answered, named as a reader checks it: the host
+// (never KONNECT_URL's credentials), the status, the content type and, for
+// a problem, its title; then the problem's detail or the body's first line.
+func said(r Reply, detail string) string {
+	ct := r.Header.Get("Content-Type")
+	s := fmt.Sprintf("%s answered %d %s (Content-Type %q", konnectAt(r.Host), r.Status, http.StatusText(r.Status), ct)
+	t := problemTitle(ct, r.Body)
+	if t != "" {
+		s += fmt.Sprintf(", title %q", t)
 	}
-	return fmt.Sprintf("Konnect answered %d %s", status, http.StatusText(status))
+	if s += ")"; detail != "" && detail != t { // a problem without a detail: ProblemDetail gives its title
+		s += ": " + detail
+	}
+	return s
 }
 
-func outageReason(status int, detail string) string {
+// konnectAt names Konnect by KONNECT_URL's host, as Reply.Host has it.
+func konnectAt(host string) string {
+	if host == "" {
+		return "Konnect"
+	}
+	return "Konnect at " + host
+}
+
+func outageReason(r Reply, detail string) string {
 	fix := map[int]string{
 		http.StatusUnauthorized: "KONNECT_TOKEN is missing, wrong or expired: issue a new system-account token with the Ingest role",
 		http.StatusForbidden:    "KONNECT_TOKEN lacks the Ingest role for Metering & Billing: grant it to the system account",
 		http.StatusNotFound:     "KONNECT_URL does not serve the ingest API: check KONNECT_URL or KONNECT_REGION",
-	}[status]
-	return orStatus(detail, status) + "; " + fix
+	}[r.Status]
+	return said(r, detail) + "; " + fix
 }
 
-func redirectReason(status int, detail, location string) string {
+func redirectReason(r Reply, detail, location string) string {
 	if location == "" {
-		return orStatus(detail, status) + "; KONNECT_URL redirects elsewhere: set KONNECT_URL to the final ingest URL, such as " + ingestExample
+		return said(r, detail) + "; KONNECT_URL redirects elsewhere: set KONNECT_URL to the final ingest URL, such as " + ingestExample
 	}
-	return orStatus(detail, status) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
+	return said(r, detail) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
 }
 
 // retryAfter reads how long Konnect asks to wait: retry-after-ms (whole

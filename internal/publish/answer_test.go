@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -67,32 +68,36 @@ func TestClassify(t *testing.T) {
 		"413 too large":                              {status: 413, detail: "the body is larger than 1048576 bytes", verdict: publish.Rejected, cause: "too_large", says: []string{"413", "larger than"}},
 		"401 outage: fix the token":                  {status: 401, detail: "invalid credentials", verdict: publish.Outage, cause: "outage", says: []string{"401", "invalid credentials", "KONNECT_TOKEN", "new system-account token"}},
 		"403 outage: grant the role":                 {status: 403, verdict: publish.Outage, cause: "outage", says: []string{"403", "KONNECT_TOKEN", "Ingest role"}},
-		"404 outage: fix the URL":                    {status: 404, verdict: publish.Outage, cause: "outage", says: []string{"404", "KONNECT_URL", "KONNECT_REGION"}},
-		"408 retried":                                {status: 408, verdict: publish.RetryLater, cause: "server_error", says: []string{"408"}},
-		"500 retried":                                {status: 500, detail: "internal error", verdict: publish.RetryLater, cause: "server_error", says: []string{"500", "internal error"}},
-		"502 retried":                                {status: 502, verdict: publish.RetryLater, cause: "server_error", says: []string{"502 Bad Gateway"}},
-		"503 retried":                                {status: 503, verdict: publish.RetryLater, cause: "server_error", says: []string{"503"}},
-		"504 retried":                                {status: 504, verdict: publish.RetryLater, cause: "server_error", says: []string{"504"}},
-		"429 rate limited":                           {status: 429, verdict: publish.RetryLater, cause: "rate_limited", says: []string{"429"}},
-		"429 with Retry-After seconds":               {status: 429, header: retryAfter("7"), verdict: publish.RetryLater, cause: "rate_limited", delay: 7 * time.Second, pause: true},
-		"503 with Retry-After seconds":               {status: 503, header: retryAfter("1"), verdict: publish.RetryLater, cause: "server_error", delay: time.Second, pause: true},
-		"503 with Retry-After zero":                  {status: 503, header: retryAfter("0"), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
-		"429 with Retry-After as a date":             {status: 429, header: retryAfter(now.Add(90 * time.Second).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 90 * time.Second, pause: true},
-		"503 with Retry-After as a date":             {status: 503, header: retryAfter(now.Add(2 * time.Minute).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 2 * time.Minute, pause: true},
-		"503 with Retry-After in the past":           {status: 503, header: retryAfter(now.Add(-time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
-		"503 with Retry-After unreadable":            {status: 503, header: retryAfter("soon"), verdict: publish.RetryLater, cause: "server_error"},
-		"503 with Retry-After negative":              {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
-		"429 with retry-after-ms":                    {status: 429, header: http.Header{"Retry-After-Ms": {"250"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 250 * time.Millisecond, pause: true},
-		"503 with retry-after-ms":                    {status: 503, header: http.Header{"Retry-After-Ms": {"1500"}}, verdict: publish.RetryLater, cause: "server_error", delay: 1500 * time.Millisecond, pause: true},
-		"retry-after-ms wins over seconds":           {status: 503, header: http.Header{"Retry-After-Ms": {"40"}, "Retry-After": {"1"}}, verdict: publish.RetryLater, cause: "server_error", delay: 40 * time.Millisecond, pause: true},
-		"retry-after-ms unreadable":                  {status: 429, header: http.Header{"Retry-After-Ms": {"soon"}, "Retry-After": {"2"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 2 * time.Second, pause: true},
-		"retry-after-ms of a day":                    {status: 429, header: http.Header{"Retry-After-Ms": {"86400000"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
-		"500 ignores retry-after-ms":                 {status: 500, header: http.Header{"Retry-After-Ms": {"300"}}, verdict: publish.RetryLater, cause: "server_error"},
-		"500 ignores Retry-After":                    {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
-		"502 ignores Retry-After":                    {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
-		"503 with Retry-After of a day":              {status: 503, header: retryAfter("86400"), verdict: publish.RetryLater, cause: "server_error", delay: 10 * time.Minute, pause: true},
-		"429 with Retry-After a day ahead":           {status: 429, header: retryAfter(now.Add(24 * time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
-		"429 with Retry-After of 10m":                {status: 429, header: retryAfter("600"), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"403 names the problem's title": {status: 403, body: `{"status":403,"title":"Insufficient role","detail":"the system account may not ingest"}`, verdict: publish.Outage, cause: "outage",
+			says: []string{"Konnect at konnect.example:8443 answered 403 Forbidden", `(Content-Type "application/problem+json", title "Insufficient role"): the system account may not ingest`, "KONNECT_TOKEN"}},
+		"a problem without a detail says its title once": {status: 500, body: `{"status":500,"title":"Ingest is down"}`, verdict: publish.RetryLater, cause: "server_error",
+			says: []string{`answered 500 Internal Server Error (Content-Type "application/problem+json", title "Ingest is down")`}},
+		"404 outage: fix the URL":          {status: 404, verdict: publish.Outage, cause: "outage", says: []string{"404", "KONNECT_URL", "KONNECT_REGION"}},
+		"408 retried":                      {status: 408, verdict: publish.RetryLater, cause: "server_error", says: []string{"408"}},
+		"500 retried":                      {status: 500, detail: "internal error", verdict: publish.RetryLater, cause: "server_error", says: []string{"500", "internal error"}},
+		"502 retried":                      {status: 502, verdict: publish.RetryLater, cause: "server_error", says: []string{"502 Bad Gateway"}},
+		"503 retried":                      {status: 503, verdict: publish.RetryLater, cause: "server_error", says: []string{"503"}},
+		"504 retried":                      {status: 504, verdict: publish.RetryLater, cause: "server_error", says: []string{"504"}},
+		"429 rate limited":                 {status: 429, verdict: publish.RetryLater, cause: "rate_limited", says: []string{"429"}},
+		"429 with Retry-After seconds":     {status: 429, header: retryAfter("7"), verdict: publish.RetryLater, cause: "rate_limited", delay: 7 * time.Second, pause: true},
+		"503 with Retry-After seconds":     {status: 503, header: retryAfter("1"), verdict: publish.RetryLater, cause: "server_error", delay: time.Second, pause: true},
+		"503 with Retry-After zero":        {status: 503, header: retryAfter("0"), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
+		"429 with Retry-After as a date":   {status: 429, header: retryAfter(now.Add(90 * time.Second).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 90 * time.Second, pause: true},
+		"503 with Retry-After as a date":   {status: 503, header: retryAfter(now.Add(2 * time.Minute).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 2 * time.Minute, pause: true},
+		"503 with Retry-After in the past": {status: 503, header: retryAfter(now.Add(-time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "server_error", delay: 0, pause: true},
+		"503 with Retry-After unreadable":  {status: 503, header: retryAfter("soon"), verdict: publish.RetryLater, cause: "server_error"},
+		"503 with Retry-After negative":    {status: 503, header: retryAfter("-5"), verdict: publish.RetryLater, cause: "server_error"},
+		"429 with retry-after-ms":          {status: 429, header: http.Header{"Retry-After-Ms": {"250"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 250 * time.Millisecond, pause: true},
+		"503 with retry-after-ms":          {status: 503, header: http.Header{"Retry-After-Ms": {"1500"}}, verdict: publish.RetryLater, cause: "server_error", delay: 1500 * time.Millisecond, pause: true},
+		"retry-after-ms wins over seconds": {status: 503, header: http.Header{"Retry-After-Ms": {"40"}, "Retry-After": {"1"}}, verdict: publish.RetryLater, cause: "server_error", delay: 40 * time.Millisecond, pause: true},
+		"retry-after-ms unreadable":        {status: 429, header: http.Header{"Retry-After-Ms": {"soon"}, "Retry-After": {"2"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 2 * time.Second, pause: true},
+		"retry-after-ms of a day":          {status: 429, header: http.Header{"Retry-After-Ms": {"86400000"}}, verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"500 ignores retry-after-ms":       {status: 500, header: http.Header{"Retry-After-Ms": {"300"}}, verdict: publish.RetryLater, cause: "server_error"},
+		"500 ignores Retry-After":          {status: 500, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
+		"502 ignores Retry-After":          {status: 502, header: retryAfter("30"), verdict: publish.RetryLater, cause: "server_error"},
+		"503 with Retry-After of a day":    {status: 503, header: retryAfter("86400"), verdict: publish.RetryLater, cause: "server_error", delay: 10 * time.Minute, pause: true},
+		"429 with Retry-After a day ahead": {status: 429, header: retryAfter(now.Add(24 * time.Hour).Format(http.TimeFormat)), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
+		"429 with Retry-After of 10m":      {status: 429, header: retryAfter("600"), verdict: publish.RetryLater, cause: "rate_limited", delay: 10 * time.Minute, pause: true},
 		"301 outage: the URL moved": {status: 301, header: http.Header{"Location": {"https://eu.api.konghq.com/v3/openmeter/events"}}, verdict: publish.Outage, cause: "outage",
 			says: []string{"301", "KONNECT_URL redirects to https://eu.api.konghq.com/v3/openmeter/events", "set KONNECT_URL to the final ingest URL"}},
 		"302 outage: a login page": {status: 302, header: http.Header{"Location": {"https://login.example.com/sso?session=s3cret"}}, verdict: publish.Outage, cause: "outage",
@@ -102,9 +107,9 @@ func TestClassify(t *testing.T) {
 		"409 outage":                      {status: 409, detail: "conflict", verdict: publish.Outage, cause: "outage", says: []string{"409", "conflict", "KONNECT_URL"}},
 		"415 outage":                      {status: 415, verdict: publish.Outage, cause: "outage", says: []string{"415", "refuses the request as sent", "KONNECT_URL"}},
 		"422 outage":                      {status: 422, verdict: publish.Outage, cause: "outage", says: []string{"422", "KONNECT_URL"}},
-		"network error":                   {err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, verdict: publish.RetryLater, cause: "connection", says: []string{"connection refused"}},
+		"network error":                   {err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}, verdict: publish.RetryLater, cause: "connection", says: []string{"Konnect at konnect.example:8443 did not answer", "connection refused"}},
 		"connection reset":                {err: fmt.Errorf("post: %w", errors.New("read: connection reset by peer")), verdict: publish.RetryLater, cause: "connection", says: []string{"connection reset"}},
-		"context deadline":                {err: fmt.Errorf("post batch: %w", context.DeadlineExceeded), verdict: publish.RetryLater, cause: "timeout"},
+		"context deadline":                {err: fmt.Errorf("post batch: %w", context.DeadlineExceeded), verdict: publish.RetryLater, cause: "timeout", says: []string{"Konnect at konnect.example:8443 did not answer", "KONNECT_TIMEOUT"}},
 		"network timeout":                 {err: &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}, verdict: publish.RetryLater, cause: "timeout", says: []string{"i/o timeout"}},
 	}
 	for name, tc := range tests {
@@ -134,12 +139,23 @@ func TestClassify(t *testing.T) {
 			if tc.verdict != publish.Delivered && o.Reason == "" {
 				t.Error("no Reason: an operator would not know what happened")
 			}
+			// Every reason names what answered, how, and in what shape.
+			if tc.verdict != publish.Delivered && !strings.Contains(o.Reason, "konnect.example:8443") {
+				t.Errorf("Reason %q does not name the host", o.Reason)
+			}
+			if tc.err == nil && tc.verdict != publish.Delivered && (!strings.Contains(o.Reason, fmt.Sprint(tc.status)) || !strings.Contains(o.Reason, "Content-Type")) {
+				t.Errorf("Reason %q does not name the status and the content type", o.Reason)
+			}
+			if tc.ctype == "" && tc.body == "" && tc.status >= 300 && !strings.Contains(o.Reason, fmt.Sprintf("title %q", http.StatusText(tc.status))) {
+				t.Errorf("Reason %q does not name the problem's title", o.Reason)
+			}
 		})
 	}
 }
 
 // reply is an answer as the table tells it: Konnect's problem+json unless
-// ctype says otherwise ("-": no Content-Type), the detail as a problem.
+// ctype says otherwise ("-": no Content-Type), with the status's text as
+// its title and the detail, unless body is given.
 func reply(status int, h http.Header, ctype, detail, body string, success int) publish.Reply {
 	h = h.Clone()
 	if h == nil {
@@ -147,8 +163,10 @@ func reply(status int, h http.Header, ctype, detail, body string, success int) p
 	}
 	if ctype == "" && status >= 300 {
 		ctype = "application/problem+json"
-		if detail != "" {
-			body = fmt.Sprintf(`{"status":%d,"detail":%q}`, status, detail)
+		if body == "" && detail != "" {
+			body = fmt.Sprintf(`{"status":%d,"title":%q,"detail":%q}`, status, http.StatusText(status), detail)
+		} else if body == "" {
+			body = fmt.Sprintf(`{"status":%d,"title":%q}`, status, http.StatusText(status))
 		}
 	}
 	if ctype != "" && ctype != "-" {
@@ -234,13 +252,17 @@ func TestClientClassifiesKonnectsAnswers(t *testing.T) {
 			if timeout == 0 {
 				timeout = 5 * time.Second
 			}
-			c := publish.NewClient(tc.konnect(t), tc.token, timeout, time.Second, 1)
+			target := tc.konnect(t)
+			c := publish.NewClient(target, tc.token, timeout, time.Second, 1)
 			o := c.Send(context.Background(), batch)
 			if o.Verdict != tc.verdict || o.Status != tc.status || o.Cause != tc.cause {
 				t.Errorf("Send = {%v status %d cause %q} (%s), want {%v status %d cause %q}", o.Verdict, o.Status, o.Cause, o.Reason, tc.verdict, tc.status, tc.cause)
 			}
 			if !strings.Contains(o.Reason, tc.says) {
 				t.Errorf("Reason %q does not say %q", o.Reason, tc.says)
+			}
+			if u, _ := url.Parse(target); tc.verdict != publish.Delivered && !strings.Contains(o.Reason, "Konnect at "+u.Host) {
+				t.Errorf("Reason %q does not name Konnect's host %s", o.Reason, u.Host)
 			}
 			for _, secret := range []string{rightToken, wrongToken} {
 				if strings.Contains(o.Reason, secret) {

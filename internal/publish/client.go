@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -83,7 +84,7 @@ func (c *Client) post(ctx context.Context, body []byte, token string) (Reply, er
 	rb := &requestBody{Reader: bytes.NewReader(body), closed: make(chan struct{})}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, rb)
 	if err != nil {
-		return Reply{}, fmt.Errorf("build request: %w", Scrub(err, c.url))
+		return Reply{Host: c.host}, fmt.Errorf("build request: %w", Scrub(err, c.url))
 	}
 	req.ContentLength = int64(len(body))
 	// net/http may still be writing the body after the answer came (an
@@ -96,7 +97,7 @@ func (c *Client) post(ctx context.Context, body []byte, token string) (Reply, er
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return Reply{}, Scrub(err, c.url)
+		return Reply{Host: c.host}, Scrub(err, c.url)
 	}
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -146,15 +147,7 @@ func (s scrubbed) Unwrap() error { return s.err }
 // parameters) or, for any other body, its first line.
 func ProblemDetail(r io.Reader) string {
 	raw, _ := io.ReadAll(r)
-	var p struct {
-		Title   string `json:"title"`
-		Detail  string `json:"detail"`
-		Invalid []struct {
-			Field  string `json:"field"`
-			Reason string `json:"reason"`
-		} `json:"invalid_parameters"`
-	}
-	if json.Unmarshal(raw, &p) == nil && (p.Detail != "" || p.Title != "") {
+	if p, ok := readProblem(raw); ok {
 		s := p.Detail
 		if s == "" {
 			s = p.Title
@@ -169,6 +162,31 @@ func ProblemDetail(r io.Reader) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// problem is the part of an RFC 9457 problem a reason names.
+type problem struct {
+	Title   string `json:"title"`
+	Detail  string `json:"detail"`
+	Invalid []struct {
+		Field  string `json:"field"`
+		Reason string `json:"reason"`
+	} `json:"invalid_parameters"`
+}
+
+// readProblem reads raw as a problem: ok when it has a title or a detail.
+func readProblem(raw []byte) (p problem, ok bool) {
+	return p, json.Unmarshal(raw, &p) == nil && (p.Detail != "" || p.Title != "")
+}
+
+// problemTitle is the title of an application/problem+json answer; "" for
+// any other content type.
+func problemTitle(contentType string, body []byte) string {
+	if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/problem+json" {
+		return ""
+	}
+	p, _ := readProblem(body)
+	return p.Title
 }
 
 // hostOf is the host of url, for an answer's Reason; never its user

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -438,6 +439,11 @@ func TestOutageHoldsEverythingUntilTheTokenWorks(t *testing.T) {
 	status := component(h, health.KonnectAuth)
 	if status.Ready || !strings.Contains(status.Reason, "KONNECT_TOKEN") {
 		t.Errorf("konnect_auth %+v, want not ready with a reason naming KONNECT_TOKEN", status)
+	}
+	// As /readyz and the status page show it: who answered, how, in what shape.
+	u, _ := url.Parse(k.URL)
+	if want := "Konnect at " + u.Host + ` answered 401 Unauthorized (Content-Type "application/problem+json", title "Unauthorized")`; !strings.Contains(status.Reason, want) {
+		t.Errorf("konnect_auth reason %q, want it to say %q", status.Reason, want)
 	}
 	if strings.Contains(status.Reason, renewed) || strings.Contains(status.Reason, "spat_what_konnect_expects") {
 		t.Errorf("the readiness reason shows a token: %q", status.Reason)
