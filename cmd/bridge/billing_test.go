@@ -64,23 +64,10 @@ func TestUsageAndReconcileFromTheCommandLine(t *testing.T) {
 // with the reason, not as missing; once its dead letter is gone (replayed
 // elsewhere, or purged), the same event is missing.
 func TestReconcileTellsRefusedFromMissing(t *testing.T) {
-	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithReject(func(e sandbox.Event) string {
-		if e.ID == "refused-1" {
-			return "customer acme-inc has no subscription for refused-1"
-		}
-		return ""
-	}))
+	konnect := testkit.NewKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), refusing("customer acme-inc has no subscription for refused-1"))
 	ns, env := startBilled(t, konnect)
 
-	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
-		if code, out := bridgeCmd(t, env, args...); code != 0 {
-			t.Fatalf("%v: exit %d\n%s", args, code, out)
-		}
-	}
-	testkit.Eventually(t, 20*time.Second, func() bool {
-		_, out := bridgeCmd(t, env, "dlq", "list")
-		return len(konnect.Events()) == 3 && strings.Contains(out, "1 dead letter")
-	}, "the guide's runs were not delivered, or refused-1 not dead-lettered")
+	emitGuideAndRefused(t, env, konnect)
 
 	code, out := bridgeCmd(t, env, "reconcile", "--since", "1h")
 	for _, want := range []string{"4 events", "missing from Konnect                          0", "refused by Konnect                            1",
@@ -158,4 +145,29 @@ func startBilled(t *testing.T, konnect *testkit.Konnect) (*server.Server, map[st
 	cfg.Konnect.Token = "spat_reader"
 	testkit.StartBridge(t, cfg)
 	return ns, env
+}
+
+// refusing makes refused-1 the one run Konnect refuses, for reason.
+func refusing(reason string) sandbox.Option {
+	return sandbox.WithReject(func(e sandbox.Event) string {
+		if e.ID == "refused-1" {
+			return reason
+		}
+		return ""
+	})
+}
+
+// emitGuideAndRefused publishes the guide's runs and refused-1, and waits
+// until Konnect holds the three and refused-1 is dead-lettered.
+func emitGuideAndRefused(t *testing.T, env map[string]string, konnect *testkit.Konnect) {
+	t.Helper()
+	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
+		if code, out := bridgeCmd(t, env, args...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		_, out := bridgeCmd(t, env, "dlq", "list")
+		return len(konnect.Events()) == 3 && strings.Contains(out, "1 dead letter")
+	}, "the guide's runs were not delivered, or refused-1 not dead-lettered")
 }

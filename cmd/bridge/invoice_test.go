@@ -90,24 +90,10 @@ func TestInvoiceFromTheCommandLine(t *testing.T) {
 // by the bridge; invoice counts it as dead-lettered, not delivered, and
 // agrees.
 func TestInvoiceExplainsARefusedRun(t *testing.T) {
-	konnect := testkit.NewCheckedKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithStarted(time.Now().Add(-time.Hour)),
-		sandbox.WithReject(func(e sandbox.Event) string {
-			if e.ID == "refused-1" {
-				return "refused-1 is not a run"
-			}
-			return ""
-		}))
+	konnect := testkit.NewCheckedKonnect(t, sandbox.WithToken("spat_reader"), sandbox.WithGuide(), sandbox.WithStarted(time.Now().Add(-time.Hour)), refusing("refused-1 is not a run"))
 	_, env := startBilled(t, konnect)
 
-	for _, args := range [][]string{{"emit", "--guide"}, {"emit", "--id", "refused-1"}} {
-		if code, out := bridgeCmd(t, env, args...); code != 0 {
-			t.Fatalf("%v: exit %d\n%s", args, code, out)
-		}
-	}
-	testkit.Eventually(t, 20*time.Second, func() bool {
-		_, out := bridgeCmd(t, env, "dlq", "list")
-		return len(konnect.Events()) == 3 && strings.Contains(out, "1 dead letter")
-	}, "the guide's runs were not delivered, or refused-1 not dead-lettered")
+	emitGuideAndRefused(t, env, konnect)
 	code, out := bridgeCmd(t, env, "invoice", "--customer", "acme-inc")
 	for _, want := range []string{"agent_runs   agent_runs   3          0.3 USD   3           0", "dead-lettered                                 1",
 		`id="refused-1"`, "refused-1 is not a run", "agrees with what the bridge delivered"} {
