@@ -71,14 +71,16 @@ func NewClient(ingestURL, token string, timeout, connectTimeout time.Duration) *
 type apiError struct {
 	what   string
 	status int
-	detail string
+	// said names the host, the status, the content type, a problem's
+	// title and its detail, as delivery's reasons do.
+	said string
 }
 
 func (e *apiError) Error() string {
 	if e.status == http.StatusUnauthorized || e.status == http.StatusForbidden {
-		return fmt.Sprintf("cannot check: the token lacks the right to read %s (Konnect answered %d: %s); give its system account a role that may read Metering & Billing, delivery is not affected", e.what, e.status, e.detail)
+		return fmt.Sprintf("cannot check: the token lacks the right to read %s (%s); give its system account a role that may read Metering & Billing, delivery is not affected", e.what, e.said)
 	}
-	return fmt.Sprintf("reading %s: Konnect answered %d: %s", e.what, e.status, e.detail)
+	return fmt.Sprintf("reading %s: %s", e.what, e.said)
 }
 
 func (e *apiError) Is(target error) bool {
@@ -134,7 +136,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &apiError{what: what, status: resp.StatusCode, detail: publish.ProblemDetail(io.LimitReader(resp.Body, 64<<10))}
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		r := publish.Reply{Status: resp.StatusCode, Header: resp.Header, Body: body, Host: req.URL.Host}
+		return &apiError{what: what, status: resp.StatusCode, said: publish.Said(r, publish.ProblemDetail(bytes.NewReader(body)))}
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
 		return fmt.Errorf("reading %s: the answer is not the JSON expected: %w", what, err)

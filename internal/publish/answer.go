@@ -142,9 +142,9 @@ func Classify(r Reply, err error, now time.Time) Answer {
 	case status == r.Success:
 		return Answer{Verdict: Delivered, Status: status}
 	case status == http.StatusBadRequest:
-		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: said(r, detail)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "rejected", Kind: delivery.KindRejected, Reason: Said(r, detail)}
 	case status == http.StatusRequestEntityTooLarge:
-		return Answer{Verdict: Rejected, Status: status, Cause: "too_large", Kind: delivery.KindTooLarge, Reason: said(r, detail)}
+		return Answer{Verdict: Rejected, Status: status, Cause: "too_large", Kind: delivery.KindTooLarge, Reason: Said(r, detail)}
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, status == http.StatusNotFound:
 		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: outageReason(r, detail)}
 	case status >= 300 && status < 400:
@@ -155,10 +155,10 @@ func Classify(r Reply, err error, now time.Time) Answer {
 		// 405, 409, 415, 422, ...: Konnect does not take the request as the
 		// bridge sends it, whatever the events. Retrying would never end and
 		// dead-lettering would drop good events: hold until it is fixed.
-		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: said(r, detail) +
+		return Answer{Verdict: Outage, Status: status, Cause: "outage", Reason: Said(r, detail) +
 			"; Konnect refuses the request as sent: check KONNECT_URL, which must be the ingest URL, such as " + ingestExample}
 	}
-	o := Answer{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: said(r, detail)}
+	o := Answer{Verdict: RetryLater, Status: status, Cause: "server_error", Reason: Said(r, detail)}
 	if status == http.StatusTooManyRequests {
 		o.Cause = "rate_limited"
 	}
@@ -176,10 +176,10 @@ const maxRetryAfter = 10 * time.Minute
 
 const ingestExample = "https://us.api.konghq.com/v3/openmeter/events"
 
-// said is what Konnect answered, named as a reader checks it: the host
+// Said is what Konnect answered, named as a reader checks it: the host
 // (never KONNECT_URL's credentials), the status, the content type and, for
 // a problem, its title; then the problem's detail or the body's first line.
-func said(r Reply, detail string) string {
+func Said(r Reply, detail string) string {
 	ct := r.Header.Get("Content-Type")
 	s := fmt.Sprintf("%s answered %d %s (Content-Type %q", konnectAt(r.Host), r.Status, http.StatusText(r.Status), ct)
 	t := problemTitle(ct, r.Body)
@@ -206,14 +206,14 @@ func outageReason(r Reply, detail string) string {
 		http.StatusForbidden:    "KONNECT_TOKEN lacks the Ingest role for Metering & Billing: grant it to the system account",
 		http.StatusNotFound:     "KONNECT_URL does not serve the ingest API: check KONNECT_URL or KONNECT_REGION",
 	}[r.Status]
-	return said(r, detail) + "; " + fix
+	return Said(r, detail) + "; " + fix
 }
 
 func redirectReason(r Reply, detail, location string) string {
 	if location == "" {
-		return said(r, detail) + "; KONNECT_URL redirects elsewhere: set KONNECT_URL to the final ingest URL, such as " + ingestExample
+		return Said(r, detail) + "; KONNECT_URL redirects elsewhere: set KONNECT_URL to the final ingest URL, such as " + ingestExample
 	}
-	return said(r, detail) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
+	return Said(r, detail) + "; KONNECT_URL redirects to " + config.RedactURL(location) + ": set KONNECT_URL to the final ingest URL"
 }
 
 // retryAfter reads how long Konnect asks to wait: retry-after-ms (whole
