@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/event"
 )
 
 // guideRuns are the three runs of the Konnect guide, with its ids: two
@@ -42,6 +44,12 @@ func emitFlags(fs *flag.FlagSet) action {
 	return func(ctx context.Context, cfg config.Config, _ *flag.FlagSet, stdout io.Writer) error {
 		if strings.TrimSpace(*customer) == "" {
 			return fmt.Errorf("--customer is empty: the run would bill no one (Konnect refuses an event without a subject); name the customer's key or subject key, such as --customer acme-inc")
+		}
+		// Whatever else Konnect would refuse is said before anything is
+		// published: the run is checked by the rules delivery applies.
+		sample := agentRunEvent(*source, *customer, cmp.Or(*id, "emit"), *agent, time.Now())
+		if err := event.Validate(&sample); err != nil {
+			return fmt.Errorf("Konnect would refuse this run (%v): fix --source, --customer, --id or --agent", err)
 		}
 		nc, js, err := openNATS(ctx, cfg)
 		if err != nil {
@@ -95,17 +103,24 @@ func agentRun(subject, source, customer, id, agent string, t time.Time, binary b
 	}
 	// Structured mode, written the way producers using the CloudEvents
 	// SDK's NATS binding write it.
+	ev := agentRunEvent(source, customer, id, agent, t)
+	var buf bytes.Buffer
+	_ = cenats.WriteMsg(context.Background(), binding.ToMessage(&ev), &buf)
+	msg.Data = buf.Bytes()
+	return msg
+}
+
+// agentRunEvent is the guide's event as a CloudEvent.
+func agentRunEvent(source, customer, id, agent string, t time.Time) ce.Event {
 	ev := ce.New(ce.CloudEventsVersionV1)
 	ev.SetType("agent_run")
 	ev.SetSource(source)
 	ev.SetSubject(customer)
 	ev.SetTime(t)
 	ev.SetID(id)
+	data, _ := json.Marshal(map[string]string{"agent_name": agent})
 	_ = ev.SetData(ce.ApplicationJSON, json.RawMessage(data))
-	var buf bytes.Buffer
-	_ = cenats.WriteMsg(context.Background(), binding.ToMessage(&ev), &buf)
-	msg.Data = buf.Bytes()
-	return msg
+	return ev
 }
 
 // publishStored publishes through JetStream and waits until the stream has

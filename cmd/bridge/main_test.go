@@ -135,6 +135,10 @@ func TestEmitPublishesTheGuidesRunsToTheStream(t *testing.T) {
 	if code, out := bridgeCmd(t, env, "emit", "--customer", " "); code != 1 || !strings.Contains(out, "--customer is empty: the run would bill no one") || strings.Contains(out, "published") {
 		t.Errorf("emit --customer \" \": exit %d, want 1 saying why, nothing published:\n%s", code, out)
 	}
+	// So is one Konnect would refuse for another reason.
+	if code, out := bridgeCmd(t, env, "emit", "--source", ""); code != 1 || !strings.Contains(out, "Konnect would refuse this run") || !strings.Contains(out, "source: required") || strings.Contains(out, "published") {
+		t.Errorf("emit --source \"\": exit %d, want 1 saying why, nothing published:\n%s", code, out)
+	}
 	s, err := js.Stream(ctx, "AGENT_RUNS")
 	if err != nil {
 		t.Fatal(err)
