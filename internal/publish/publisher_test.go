@@ -826,8 +826,15 @@ func TestEventsArrivingAfterTheDeadlineAreHandedBack(t *testing.T) {
 	ids := runIDs(6)
 	p.send(t, l.item(ids[0]))
 	p.cancel()
+	// The first event may reach a free sender before the deadline (an
+	// idle publisher sends at once) and be delivered; else it waits in
+	// the batch being filled and is handed back with it.
 	testkit.Eventually(t, 5*time.Second, func() bool { return l.outcomes.Load() == 1 },
-		"the event in the batch being filled was not handed back at the deadline")
+		"the event in the batch being filled was neither delivered nor handed back at the deadline")
+	first, before := l.outcome(ids[0]), len(k.Requests())
+	if first.Fate != delivery.HandBack && !(first.Fate == delivery.Delivered && before == 1) {
+		t.Errorf("%s: %v after %s with %d request(s), want delivered before the deadline or handed back at it", ids[0], first.Fate, first.Delay, before)
+	}
 
 	p.send(t, items(l, ids[1:])...)
 	testkit.Eventually(t, 5*time.Second, func() bool { return l.outcomes.Load() == int64(len(ids)) },
@@ -839,13 +846,13 @@ func TestEventsArrivingAfterTheDeadlineAreHandedBack(t *testing.T) {
 	}
 	p.stop(t)
 	l.settledOnce(ids)
-	for _, id := range ids {
+	for _, id := range ids[1:] {
 		if o := l.outcome(id); o.Fate != delivery.HandBack || o.Delay != 0 {
 			t.Errorf("%s: %v after %s, want handed back for redelivery at once", id, o.Fate, o.Delay)
 		}
 	}
-	if n := len(k.Requests()); n != 0 {
-		t.Errorf("%d requests reached Konnect after the deadline", n)
+	if n := len(k.Requests()); n != before {
+		t.Errorf("%d requests reached Konnect after the deadline", n-before)
 	}
 }
 
