@@ -76,3 +76,7 @@ func SubjectCovers(pattern, sub string) bool {
 	}
 	return len(p) == len(s)
 }
+
+// CheckSubjectFilter reports why s is not a NATS subject filter (wildcards
+// allowed), for settings outside this package that hold one.
+func CheckSubjectFilter(s string) error { return checkSubject(s, true) }
