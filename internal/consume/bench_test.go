@@ -81,7 +81,7 @@ func BenchmarkPrepare(b *testing.B) {
 		if rule != nil {
 			name = "fenced/"
 		}
-		benchPrepare(b, name, &emitter{log: zerolog.Nop(), fence: rule, time: &event.TimeBounds{MaxFuture: 5 * time.Minute}})
+		benchPrepare(b, name, &emitter{log: zerolog.Nop(), rules: Rules{Fence: rule}, time: &event.TimeBounds{MaxFuture: 5 * time.Minute}})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
+	"github.com/konnect-bridge/konnect-bridge/internal/mapping"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
@@ -29,17 +30,18 @@ type emitter struct {
 	maxEvents int
 	held      *semaphore.Weighted
 	heldMax   int64
-	// fence holds each event to the subject it arrived on; nil: off.
-	fence *fence.Rule
+	// rules map each message (Mapping, nil: off) and hold each event to
+	// the subject it arrived on (Fence, nil: off).
+	rules Rules
 	// time holds each producer's time to BRIDGE_MAX_FUTURE and the
 	// customer's billing period.
 	time *event.TimeBounds
 }
 
-func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
+func newEmitter(cfg config.Config, dlq *DeadLetters, log zerolog.Logger, m *metrics.Metrics, r Rules) emitter {
 	return emitter{
 		dlq: dlq, log: log, metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
-		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), fence: rule,
+		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), rules: r,
 		time: &event.TimeBounds{MaxFuture: cfg.Bridge.MaxFuture, DeadLetter: cfg.Bridge.TimePolicy == "deadletter"},
 	}
 }
@@ -102,9 +104,10 @@ func (p provenance) eventID(i, n int) string {
 // first (the events not sent are handed back).
 func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item) bool {
 	raw := m.raw
-	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
+	m.p = m.p.withHeaders(raw.Header)
+	events := x.rules.read(raw, m.p, x.maxEvents)
 	n := events.Len()
-	m.dlq, m.p, m.events = x.dlq, m.p.withHeaders(raw.Header), events
+	m.dlq, m.events = x.dlq, events
 	m.pending.Store(int32(n))
 	if m.alive != nil {
 		m.alive.add(m)
@@ -159,6 +162,8 @@ func kindOf(err error) delivery.Kind {
 		return delivery.KindTooManyEvents
 	case errors.Is(err, decode.ErrUndecodable):
 		return delivery.KindUndecodable
+	case errors.Is(err, mapping.ErrUnmappable):
+		return delivery.KindUnmappable
 	case errors.Is(err, fence.ErrRefused):
 		return delivery.KindFenced
 	case errors.Is(err, event.ErrOutOfTime):
@@ -170,7 +175,7 @@ func kindOf(err error) delivery.Kind {
 // prepare makes one decoded event deliverable (see deliverable) and
 // encodes it as Konnect takes it.
 func (x *emitter) prepare(d decode.Decoded, i, n int, subject string, p provenance, clock event.Clock) ([]byte, error) {
-	e, bound, err := deliverable(d, i, n, subject, p, x.fence, clock)
+	e, bound, err := deliverable(d, i, n, subject, p, x.rules.Fence, clock)
 	if bound != event.InTime {
 		x.metrics.EventsOutOfTime.WithLabelValues(bound.String()).Inc()
 	}
