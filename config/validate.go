@@ -101,10 +101,10 @@ func (c Config) checkSources(p *problems) {
 		p.err(err)
 	}
 	p.err(checkFile("BRIDGE_MAPPING", c.Bridge.Mapping))
-	if err := checkSubject(c.Bridge.Subject, true); err != nil {
+	if err := CheckSubject(c.Bridge.Subject, true); err != nil {
 		p.add("BRIDGE_SUBJECT %q %v: use a subject such as agent.runs.>", c.Bridge.Subject, err)
 	}
-	if err := checkSubject(c.Bridge.DLQSubject, false); err != nil {
+	if err := CheckSubject(c.Bridge.DLQSubject, false); err != nil {
 		p.add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
 	}
 	for _, consumed := range []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}, {"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject}} {
@@ -113,7 +113,7 @@ func (c Config) checkSources(p *problems) {
 		}
 	}
 	if c.Bridge.CoreSubject != "" {
-		if err := checkSubject(c.Bridge.CoreSubject, true); err != nil {
+		if err := CheckSubject(c.Bridge.CoreSubject, true); err != nil {
 			p.add("BRIDGE_CORE_SUBJECT %q %v", c.Bridge.CoreSubject, err)
 		} else if subjectsOverlap(c.Bridge.CoreSubject, c.Bridge.Subject) {
 			p.add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)

@@ -127,7 +127,7 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 		body, err := x.prepare(d, i, n, raw.Subject, m.p, clock)
 		if err != nil {
 			x.countRefusal(err)
-			m.Settle(i, delivery.Dead(kindOf(err), err.Error(), 0))
+			m.Settle(i, delivery.Dead(KindOf(err), err.Error(), 0))
 			continue
 		}
 		it := delivery.Item{JSON: body, Owner: m, Index: i}
@@ -155,8 +155,8 @@ func (x *emitter) countRefusal(err error) {
 	}
 }
 
-// kindOf names the dead-letter kind of an event the bridge refuses itself.
-func kindOf(err error) delivery.Kind {
+// KindOf names the dead-letter kind of an event the bridge refuses itself.
+func KindOf(err error) delivery.Kind {
 	switch {
 	case errors.Is(err, decode.ErrTooManyEvents):
 		return delivery.KindTooManyEvents

@@ -137,7 +137,7 @@ func newEnv() (*cel.Env, error) {
 
 // compile checks and compiles rule s.
 func compile(env *cel.Env, index int, s source) (rule, error) {
-	if err := config.CheckSubjectFilter(s.Subject); err != nil {
+	if err := config.CheckSubject(s.Subject, true); err != nil {
 		return rule{}, fmt.Errorf("subject %w; give a NATS subject filter such as agent.runs.raw.>", err)
 	}
 	r := rule{index: index, subject: s.Subject}
