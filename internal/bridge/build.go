@@ -100,7 +100,7 @@ func (p *parts) bind(ctx context.Context) (bool, error) {
 			Msg("fence on: an event bills only a customer its NATS subject allows; others are dead-lettered (fenced)")
 	}
 	if rules.Mapping != nil {
-		log.Info().Str("file", rules.Mapping.File()).Int("rules", rules.Mapping.Rules()).
+		log.Info().Str("file", rules.Mapping.File()).Strs("rules", rules.Mapping.Subjects()).
 			Msg("mapping on: a message a rule matches becomes the CloudEvent the rule makes; others are read as CloudEvents")
 	}
 	p.source = consume.NewJetStream(js, cfg, log, m, h, p.dlq, rules)

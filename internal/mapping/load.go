@@ -117,8 +117,14 @@ func Parse(file string, raw []byte) (*Mapping, error) {
 	return m, nil
 }
 
-// Rules is how many rules the mapping holds.
-func (m *Mapping) Rules() int { return len(m.rules) }
+// Subjects are the subject filters of the mapping's rules, in order.
+func (m *Mapping) Subjects() []string {
+	out := make([]string, len(m.rules))
+	for i, r := range m.rules {
+		out[i] = r.subject
+	}
+	return out
+}
 
 // File is the path the mapping was loaded from.
 func (m *Mapping) File() string { return m.file }
