@@ -122,3 +122,50 @@ func TestMappingThatDoesNotCompileStopsTheStart(t *testing.T) {
 		t.Errorf("start: %v; want %q", err, want)
 	}
 }
+
+// A producer floods a mapped subject with messages at the server's
+// max_payload, each a list a rule's comprehension walks in quadratic time.
+// The cost limit stops each evaluation: the message is dead-lettered as
+// unmappable, naming the limit, and the good records around it are mapped
+// and delivered. The test logs what one such message costs the bridge.
+func TestMappingCostLimitStopsHostilePayloads(t *testing.T) {
+	t.Parallel()
+	rules := filepath.Join(t.TempDir(), "mapping.yaml")
+	const quadratic = `
+mappings:
+  - subject: "agent.runs.raw.>"
+    id: "msg.run_id"
+    type: "'agent_run'"
+    source: "'acme-runner'"
+    customer: "subject.split('.')[3]"
+    data: "{'agent_name': msg.agent, 'pairs': msg.items.map(x, msg.items.map(y, x + y)).size()}"
+`
+	if err := os.WriteFile(rules, []byte(quadratic), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := start(t, func(c *config.Config) { c.Bridge.Mapping = rules })
+	const subject = "agent.runs.raw.acme"
+	items := junkArray((int(e.nc.MaxPayload()) - 4<<10) / 2)
+	hostile := append(append([]byte(`{"run_id":"junk","agent":"a","items":`), items...), '}')
+	good := func(id string) []byte { return []byte(`{"run_id":"` + id + `","agent":"triage","items":[1,2,3]}`) }
+	testkit.Publish(t, e.js, subject, good("before"))
+	const floods = 3
+	began := time.Now()
+	for range floods {
+		testkit.Publish(t, e.js, subject, hostile)
+	}
+	testkit.Publish(t, e.js, subject, good("after"))
+
+	e.waitHeld(2)
+	e.waitSettled()
+	t.Logf("%d hostile messages of %d bytes mapped, dead-lettered and settled, with 2 good ones, in %v", floods, len(hostile), time.Since(began))
+	if got := e.konnect.IDs(); !got["acme-runner/before"] || !got["acme-runner/after"] || len(got) != 2 {
+		t.Errorf("Konnect holds %v, want the two good records", got)
+	}
+	testkit.Eventually(t, wait, func() bool { return len(e.deadLetters()) >= floods }, "fewer than %d dead letters", floods)
+	for _, d := range e.deadLetters() {
+		if h := d.Header; h.Get("Konnect-Bridge-Reason-Kind") != "unmappable" || !strings.Contains(h.Get("Konnect-Bridge-Reason"), "data: operation cancelled: actual cost limit exceeded") {
+			t.Errorf("dead letter %s %q, want unmappable naming the cost limit", h.Get("Konnect-Bridge-Reason-Kind"), h.Get("Konnect-Bridge-Reason"))
+		}
+	}
+}
