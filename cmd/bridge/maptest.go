@@ -74,7 +74,7 @@ func mapFlags(fs *flag.FlagSet) action {
 		if _, matched, _ := rules.Mapping.Map(mapping.Message{Subject: subject, Header: headers, Data: data}); !matched {
 			return fmt.Errorf("no rule of %s matches subject %s: the bridge would read the message as a CloudEvent", cfg.Bridge.Mapping, termsafe.String(subject))
 		}
-		return consume.Deliverables(rules, msg, func() string { return mapTestID }, time.Now().UTC(), func(_ int, e *ce.Event, err error) error {
+		return consume.Deliverables(rules, msg, func() string { return mapTestID }, 0, time.Now().UTC(), func(_ int, e *ce.Event, err error) error {
 			if err != nil {
 				return fmt.Errorf("dead-lettered (%s): %s", consume.KindOf(err), termsafe.String(err.Error()))
 			}

@@ -58,15 +58,16 @@ func (r Rules) read(msg *nats.Msg, p provenance, limit int) decode.Events {
 // sends it to Konnect, or with the error delivery dead-letters it for
 // (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents, mapping.ErrUnmappable,
 // fence.ErrRefused or event.ErrInvalid): a non-nil err means undeliverable, and e is then the
-// event as far as it was completed, nil when it could not be decoded. idBase and stored are what the source knows of the
-// message (see provenance). Delivery and `bridge reconcile` share this path,
+// event as far as it was completed, nil when it could not be decoded.
+// idBase, seq (its stream sequence; 0 when not known) and stored are what
+// the source knows of the message (see provenance). Delivery and `bridge reconcile` share this path,
 // so they always agree on an event's id and time.
-func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time, each func(i int, e *ce.Event, err error) error) error {
+func Deliverables(r Rules, msg *nats.Msg, idBase func() string, seq uint64, stored time.Time, each func(i int, e *ce.Event, err error) error) error {
 	limit := r.MaxEvents
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
-	p := provenance{base: idBase(), stored: stored}.withHeaders(msg.Header)
+	p := provenance{base: idBase(), seq: seq, stored: stored}.withHeaders(msg.Header)
 	events := r.read(msg, p, limit)
 	n := events.Len()
 	for i := range n {
