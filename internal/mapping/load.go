@@ -177,7 +177,8 @@ func program(env *cel.Env, field, expr string, want *cel.Type) (cel.Program, err
 		return nil, fmt.Errorf("%s: %s (column %d)", field, e.Message, e.Location.Column()+1)
 	}
 	out := ast.OutputType()
-	ok := out.IsExactType(cel.DynType) || (want == nil && (out.IsExactType(cel.StringType) || out.IsExactType(cel.TimestampType))) ||
+	ok := out.IsExactType(cel.DynType) || out.IsExactType(emptyMap) ||
+		(want == nil && (out.IsExactType(cel.StringType) || out.IsExactType(cel.TimestampType))) ||
 		(want != nil && want.IsAssignableType(out))
 	if !ok {
 		return nil, fmt.Errorf("%s: yields %s, not %s", field, out, expected(want))
@@ -188,6 +189,9 @@ func program(env *cel.Env, field, expr string, want *cel.Type) (cel.Program, err
 	}
 	return prg, nil
 }
+
+// emptyMap is the type of {}, which is checked when evaluated too.
+var emptyMap = cel.MapType(cel.DynType, cel.DynType)
 
 func expected(want *cel.Type) string {
 	if want == nil {

@@ -132,6 +132,7 @@ func TestLoadNamesFileRuleFieldAndCELMessage(t *testing.T) {
 		"undeclared variable": {rule("customer", "mesage.customer"), `rule 1 (subject "a.b"): customer: undeclared reference to 'mesage'`},
 		"syntax":              {rule("data", "{'a': }"), `rule 1 (subject "a.b"): data: Syntax error`},
 		"wrong type":          {rule("customer", "42"), `rule 1 (subject "a.b"): customer: yields int, not string`},
+		"data not a map":      {rule("data", "[1]"), `rule 1 (subject "a.b"): data: yields list(int), not map(string, dyn)`},
 		"when not bool":       {rule("when", "'yes'"), `rule 1 (subject "a.b"): when: yields string, not bool`},
 		"missing type":        {rule("type", ""), `rule 1 (subject "a.b"): type: missing; give a CEL expression`},
 		"bad subject":         {"mappings:\n  - subject: \"a.>.b\"\n", `rule 1 (subject "a.>.b"): subject has ">" before its last token`},
@@ -144,6 +145,9 @@ func TestLoadNamesFileRuleFieldAndCELMessage(t *testing.T) {
 				t.Errorf("Parse: %v; want one line naming the file and %q", err, c.want)
 			}
 		})
+	}
+	if _, err := mapping.Parse("rules.yaml", []byte(rule("when", "true"))); err != nil {
+		t.Errorf("a rule with empty data {}: %v", err)
 	}
 	if _, err := mapping.Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil || !strings.Contains(err.Error(), "point it at an existing file") {
 		t.Errorf("Load of a missing file: %v", err)
