@@ -56,12 +56,13 @@ func (r Rules) read(msg *nats.Msg, p provenance, limit int) decode.Events {
 
 // Deliverables calls each with every event of msg exactly as delivery
 // sends it to Konnect, or with the error delivery dead-letters it for
-// (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents, mapping.ErrUnmappable,
-// fence.ErrRefused or event.ErrInvalid): a non-nil err means undeliverable, and e is then the
-// event as far as it was completed, nil when it could not be decoded.
-// idBase, seq (its stream sequence; 0 when not known) and stored are what
-// the source knows of the message (see provenance). Delivery and `bridge reconcile` share this path,
-// so they always agree on an event's id and time.
+// (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents,
+// mapping.ErrUnmappable, fence.ErrRefused or event.ErrInvalid): a non-nil
+// err means undeliverable, and e is then the event as far as it was
+// completed, nil when it could not be decoded. idBase, seq (its stream
+// sequence; 0 when not known) and stored are what the source knows of the
+// message (see provenance). Delivery and `bridge reconcile` share this
+// path, so they always agree on an event's id and time.
 func Deliverables(r Rules, msg *nats.Msg, idBase func() string, seq uint64, stored time.Time, each func(i int, e *ce.Event, err error) error) error {
 	limit := r.MaxEvents
 	if limit <= 0 {
