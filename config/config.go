@@ -107,6 +107,8 @@ type Bridge struct {
 	// what is done with an event out of bounds.
 	MaxFuture  time.Duration
 	TimePolicy string
+	// Mapping is the path of the mapping rules file; empty: off.
+	Mapping string
 
 	// BindOnly: never create or change the streams or the consumer.
 	BindOnly bool

@@ -271,6 +271,7 @@ func TestValidateNamesTheSetting(t *testing.T) {
 		"user without a password":       {env: with(production(), "NATS_USER", "bridge"), want: []string{"NATS_USER and NATS_PASSWORD"}},
 		"cert without key":              {env: with(production(), "NATS_CERT", existing), want: []string{"NATS_CERT and NATS_KEY"}},
 		"missing creds file":            {env: with(production(), "NATS_CREDS", missing), want: []string{"NATS_CREDS", missing}},
+		"missing mapping file":          {env: with(production(), "BRIDGE_MAPPING", missing), want: []string{`BRIDGE_MAPPING "` + missing + `" cannot be read`, "point it at an existing file"}},
 		"NATS credentials in dev mode":  {env: map[string]string{"NATS_TOKEN": "s3cret"}, want: []string{"NATS_URL is empty"}},
 		"embedded listen not host:port": {env: map[string]string{"BRIDGE_NATS_LISTEN": "4222"}, want: []string{"BRIDGE_NATS_LISTEN"}},
 		"admin address not host:port":   {env: with(production(), "BRIDGE_HTTP_ADDR", "8080"), want: []string{"BRIDGE_HTTP_ADDR"}},

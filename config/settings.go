@@ -67,6 +67,8 @@ var Settings = []Setting{
 	{"BRIDGE_MAX_FUTURE", "max-future", "bridge.max_future", "an event timed further ahead of the bridge's clock is out of bounds (it would bill in a period nobody invoices yet)", func(c *Config) flag.Value { return (*durationValue)(&c.Bridge.MaxFuture) }},
 	{"BRIDGE_TIME_POLICY", "time-policy", "bridge.time_policy", "what is done with an event timed out of bounds (ahead by more than BRIDGE_MAX_FUTURE, or before its customer's current billing period): flag (deliver and count) or deadletter", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.TimePolicy) }},
 
+	{"BRIDGE_MAPPING", "mapping", "bridge.mapping", "path of a YAML file of rules that map messages in a producer's own shape to CloudEvents (CEL expressions); a message no rule matches is read as a CloudEvent; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Bridge.Mapping) }},
+
 	{"BRIDGE_FENCE_SUBJECTS", "fence-subjects", "fence.subjects", "bind each event's customer to its NATS subject: templates, comma separated, such as agent.runs.{customer} or agent.runs.{source}.{customer}; empty: off", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Subjects) }},
 	{"BRIDGE_FENCE_CUSTOMERS", "fence-customers", "fence.customers", "the customer each {customer} token bills: token=customer, comma separated (acme=acme-inc); prefix*=...*... rewrites a prefix (t-*=*); empty: the token itself", func(c *Config) flag.Value { return (*stringValue)(&c.Fence.Customers) }},
 	{"BRIDGE_FENCE_FILL_SUBJECT", "fence-fill-subject", "fence.fill_subject", "an event without subject on a fenced subject bills the customer the subject allows", func(c *Config) flag.Value { return (*boolValue)(&c.Fence.FillSubject) }},

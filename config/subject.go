@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// checkSubject reports why s is not a NATS subject; wildcards only where
+// CheckSubject reports why s is not a NATS subject; wildcards only where
 // allowed, and ">" only as the last token.
-func checkSubject(s string, wildcards bool) error {
+func CheckSubject(s string, wildcards bool) error {
 	if s == "" {
 		return errors.New("is empty")
 	}

@@ -100,10 +100,11 @@ func (c Config) checkSources(p *problems) {
 	if err := checkJetStreamAPI(c); err != nil {
 		p.err(err)
 	}
-	if err := checkSubject(c.Bridge.Subject, true); err != nil {
+	p.err(checkFile("BRIDGE_MAPPING", c.Bridge.Mapping))
+	if err := CheckSubject(c.Bridge.Subject, true); err != nil {
 		p.add("BRIDGE_SUBJECT %q %v: use a subject such as agent.runs.>", c.Bridge.Subject, err)
 	}
-	if err := checkSubject(c.Bridge.DLQSubject, false); err != nil {
+	if err := CheckSubject(c.Bridge.DLQSubject, false); err != nil {
 		p.add("BRIDGE_DLQ_SUBJECT %q %v: use a plain subject such as dlq.agent.runs", c.Bridge.DLQSubject, err)
 	}
 	for _, consumed := range []struct{ name, subject string }{{"BRIDGE_SUBJECT", c.Bridge.Subject}, {"BRIDGE_CORE_SUBJECT", c.Bridge.CoreSubject}} {
@@ -112,7 +113,7 @@ func (c Config) checkSources(p *problems) {
 		}
 	}
 	if c.Bridge.CoreSubject != "" {
-		if err := checkSubject(c.Bridge.CoreSubject, true); err != nil {
+		if err := CheckSubject(c.Bridge.CoreSubject, true); err != nil {
 			p.add("BRIDGE_CORE_SUBJECT %q %v", c.Bridge.CoreSubject, err)
 		} else if subjectsOverlap(c.Bridge.CoreSubject, c.Bridge.Subject) {
 			p.add("BRIDGE_CORE_SUBJECT %q overlaps BRIDGE_SUBJECT %q: every event there would be read twice, once from the stream and once from core NATS; use subjects the stream does not capture", c.Bridge.CoreSubject, c.Bridge.Subject)
@@ -269,6 +270,17 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// checkFile reports a file setting whose path, when set, cannot be found.
+func checkFile(env, path string) error {
+	if path == "" {
+		return nil
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("%s %q cannot be read: %v; point it at an existing file", env, path, errors.Unwrap(err))
+	}
+	return nil
+}
+
 func checkNATSAuth(n NATS) error {
 	var errs []error
 	methods := 0
@@ -287,11 +299,8 @@ func checkNATSAuth(n NATS) error {
 		errs = append(errs, errors.New("NATS_CERT and NATS_KEY go together: set both for mutual TLS, or neither"))
 	}
 	for _, f := range []struct{ env, path string }{{"NATS_CREDS", n.Creds}, {"NATS_NKEY", n.NKey}, {"NATS_CA", n.CA}, {"NATS_CERT", n.Cert}, {"NATS_KEY", n.Key}} {
-		if f.path == "" {
-			continue
-		}
-		if _, err := os.Stat(f.path); err != nil {
-			errs = append(errs, fmt.Errorf("%s %q cannot be read: %v; point it at an existing file", f.env, f.path, errors.Unwrap(err)))
+		if err := checkFile(f.env, f.path); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for _, sec := range []struct {

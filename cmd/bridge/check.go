@@ -12,6 +12,7 @@ import (
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/consume"
+	"github.com/konnect-bridge/konnect-bridge/internal/mapping"
 	"github.com/konnect-bridge/konnect-bridge/internal/publish"
 )
 
@@ -40,6 +41,7 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 	} else {
 		ok("configuration is valid")
 		ok("%s", timeBounds(cfg))
+		checkMapping(cfg, ok, bad)
 	}
 
 	if cfg.Embedded() {
@@ -55,6 +57,20 @@ func runChecks(ctx context.Context, cfg config.Config, w io.Writer) (failed int)
 	}
 	checkBilling(ctx, cfg, w, ok, bad)
 	return failed
+}
+
+// checkMapping compiles BRIDGE_MAPPING, as the bridge does at start, and
+// names its rules' subjects.
+func checkMapping(cfg config.Config, ok, bad func(string, ...any)) {
+	if cfg.Bridge.Mapping == "" {
+		return
+	}
+	m, err := mapping.Load(cfg.Bridge.Mapping)
+	if err != nil {
+		bad("%v", err)
+		return
+	}
+	ok("mapping %s: %d rule(s), on %s; other messages are read as CloudEvents", m.File(), len(m.Subjects()), strings.Join(m.Subjects(), ", "))
 }
 
 func checkNATS(ctx context.Context, cfg config.Config, ok, warn, bad func(string, ...any)) {

@@ -26,7 +26,7 @@ import (
 // before or after the action word (run moves the word after them).
 func dlqFlags(fs *flag.FlagSet) action {
 	seq := fs.Uint64("seq", 0, "only the dead letter with this sequence")
-	kind := fs.String("kind", "", "only dead letters of this kind (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events)")
+	kind := fs.String("kind", "", "only dead letters of this kind (invalid, undecodable, fenced, rejected, too_large, too_many_events, too_many_bad_events, out_of_time, unmappable)")
 	subject := fs.String("original-subject", "", "only dead letters first published on subjects this pattern matches (wildcards allowed)")
 	since := fs.String("since", "", "only dead letters stored since then: a duration back from now (1h), an RFC 3339 time or a date")
 	dryRun := fs.Bool("dry-run", false, "replay: say what would be sent, send and remove nothing")

@@ -40,6 +40,7 @@ var commands = []command{
 	{name: "run", use: "run [settings]", summary: "run the bridge (the default command)", validate: true, flags: runFlags},
 	{name: "emit", use: "emit [--guide] [--binary] [--no-id] [--customer KEY] [--count N]", summary: "publish a test agent_run event (or the guide's three) to NATS", flags: emitFlags},
 	{name: "dlq", use: "dlq list|replay [--seq N] [--kind K] [--since 1h] [--data] [--dry-run]", summary: "show dead letters with their reasons, or send them back", note: "Flags go before or after list/replay; both take the filters --seq, --kind, --original-subject and --since.", flags: dlqFlags},
+	{name: "map", use: "map test --mapping FILE --subject SUBJECT [--header NAME=VALUE] < message.json", summary: "show the CloudEvent a mapping rule makes of a message, or why it is dead-lettered", note: "--subject is the NATS subject the message arrives on. Exits 1 when no rule matches the message or the bridge would dead-letter it.", flags: mapFlags},
 	{name: "check", use: "check", summary: "check the configuration, NATS, the stream and Konnect", note: "Exits 1 when something is wrong.", flags: checkFlags},
 	{name: "usage", use: "usage [--customer acme-inc] [--from …] [--to …]", summary: "what the meter counted, by agent_name", flags: usageFlags},
 	{name: "invoice", use: "invoice --customer KEY [--period current|previous] [--json]", summary: "the invoice so far, next to what the bridge delivered", note: "Exits 1 if they disagree, 2 if it cannot tell.", flags: invoiceFlags},
@@ -82,6 +83,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if all, ok := helpWanted(args); ok {
 		commandHelp(stdout, cmd, all)
 		return 0
+	}
+	if name == "map" && len(args) > 0 && args[0] == "test" {
+		args = append(slices.Clone(args[1:]), "test") // the action word after the flags, as dlq's
 	}
 	if name == "dlq" {
 		// The action word goes after the flags, so that flags work on any

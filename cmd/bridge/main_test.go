@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -101,6 +103,23 @@ func TestCheckSaysWhatIsRightAndWhatToFix(t *testing.T) {
 	code, out = bridgeCmd(t, env, "check")
 	if code != 0 || !strings.Contains(out, "all checks passed") {
 		t.Errorf("check with a good token: exit %d:\n%s", code, out)
+	}
+
+	// The mapping compiles as at start: its rules are named, a mistake fails.
+	rules := filepath.Join(t.TempDir(), "mapping.yaml")
+	if err := os.WriteFile(rules, []byte(testRules), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = bridgeCmd(t, env, "check", "--mapping", rules)
+	if want := "ok    mapping " + rules + ": 2 rule(s), on agent.runs.raw.>, llm.usage"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("check with a mapping: exit %d, want 0 saying %q:\n%s", code, want, out)
+	}
+	if err := os.WriteFile(rules, []byte(strings.Replace(testRules, "msg.model", "msg.model +", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out = bridgeCmd(t, env, "check", "--mapping", rules)
+	if want := "FAIL  mapping " + rules + `: rule 2 (subject "llm.usage"): data: Syntax error`; code != 1 || !strings.Contains(out, want) {
+		t.Errorf("check with a mapping that does not compile: exit %d, want 1 saying %q:\n%s", code, want, out)
 	}
 	if n := len(konnect.Events()); n != 0 {
 		t.Errorf("check ingested %d events, want none", n)

@@ -111,7 +111,7 @@ func (u Undelivered) each(ctx context.Context, fn func(e *ce.Event, letter *dead
 			return nil
 		}
 		raw := &nats.Msg{Subject: st.Subject, Header: st.Header, Data: st.Data}
-		return consume.Deliverables(u.Stream.Rules, raw, func() string { return "" }, st.Time, func(_ int, e *ce.Event, err error) error {
+		return consume.Deliverables(u.Stream.Rules, raw, func() string { return "" }, 0, st.Time, func(_ int, e *ce.Event, err error) error {
 			if e != nil && !errors.Is(err, fence.ErrRefused) {
 				fn(e, &st)
 			}

@@ -150,7 +150,7 @@ func (s Stream) read(ctx context.Context, w Window, limit int, start func(jetstr
 func eachEvent(info *jetstream.StreamInfo, r consume.Rules, msg jetstream.Msg, md *jetstream.MsgMetadata, each func(Read) error) error {
 	raw := &nats.Msg{Subject: msg.Subject(), Header: msg.Headers(), Data: msg.Data()}
 	idBase := func() string { return consume.StoredIDBase(info, md.Sequence.Stream) }
-	return consume.Deliverables(r, raw, idBase, md.Timestamp, func(i int, e *ce.Event, err error) error {
+	return consume.Deliverables(r, raw, idBase, md.Sequence.Stream, md.Timestamp, func(i int, e *ce.Event, err error) error {
 		return each(Read{Sequence: md.Sequence.Stream, Index: i, Stored: md.Timestamp, Event: e, Err: err})
 	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/consume"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
@@ -42,6 +43,10 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	for _, opt := range opts {
 		opt(&o)
 	}
+	rules, err := consume.RulesOf(cfg) // the fence and the mapping: a mistake stops the start
+	if err != nil {
+		return err
+	}
 	f, err := newFront(cfg, log)
 	if err != nil {
 		return err
@@ -52,7 +57,7 @@ func Run(ctx context.Context, cfg config.Config, log zerolog.Logger, started fun
 	var g group
 	g.add("admin server", f.serve, f.shutdown)
 	g.add("", func() error { // the delivery: its errors speak for themselves
-		p, err := build(ctx, cfg, log, f, o)
+		p, err := build(ctx, cfg, rules, log, f, o)
 		if err != nil || p == nil {
 			return err
 		}

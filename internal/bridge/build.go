@@ -23,6 +23,7 @@ import (
 // none of them running yet.
 type parts struct {
 	cfg    config.Config
+	rules  consume.Rules
 	log    zerolog.Logger
 	front  *front
 	nc     *nats.Conn
@@ -38,7 +39,7 @@ type parts struct {
 // build connects to NATS, makes sure the dead-letter stream, the stream and
 // the consumer exist, and constructs the parts. It returns nil parts and
 // no error when ctx ended while it waited for NATS.
-func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front, o options) (*parts, error) {
+func build(ctx context.Context, cfg config.Config, rules consume.Rules, log zerolog.Logger, f *front, o options) (*parts, error) {
 	h, m := f.st.Health, f.st.Metrics
 	nc, err := natsconn.Connect(ctx, f.st.NATSURL, cfg.NATS, log, h)
 	if err != nil {
@@ -47,7 +48,7 @@ func build(ctx context.Context, cfg config.Config, log zerolog.Logger, f *front,
 		}
 		return nil, err
 	}
-	p := &parts{cfg: cfg, log: log, front: f, nc: nc}
+	p := &parts{cfg: cfg, rules: rules, log: log, front: f, nc: nc}
 	ok, err := p.bind(ctx)
 	if !ok || err != nil {
 		nc.Close()
@@ -93,21 +94,23 @@ func (p *parts) bind(ctx context.Context) (bool, error) {
 		return false, nil // stopped while waiting
 	}
 	h.Set(health.DeadLetters, true, "")
-	// The fence holds every event, from either source, to its subject.
-	rule, err := cfg.Fence.Rule()
-	if err != nil {
-		return false, err
-	}
-	if rule != nil {
+	// The fence holds every event, from either source, to its subject; the
+	// mapping reads messages of producers that do not send CloudEvents.
+	rules := p.rules
+	if rules.Fence != nil {
 		log.Info().Str("templates", cfg.Fence.Subjects).Bool("customer_table", cfg.Fence.Customers != "").
 			Msg("fence on: an event bills only a customer its NATS subject allows; others are dead-lettered (fenced)")
 	}
-	p.source = consume.NewJetStream(js, cfg, log, m, h, p.dlq, rule)
+	if rules.Mapping != nil {
+		log.Info().Str("file", rules.Mapping.File()).Strs("rules", rules.Mapping.Subjects()).
+			Msg("mapping on: a message a rule matches becomes the CloudEvent the rule makes; others are read as CloudEvents")
+	}
+	p.source = consume.NewJetStream(js, cfg, log, m, h, p.dlq, rules)
 	if err := p.source.Bind(ctx); err != nil {
 		return false, nil // stopped while waiting
 	}
 	if cfg.Bridge.CoreSubject != "" {
-		p.core = consume.NewCore(p.nc, cfg, log, m, h, p.dlq, rule)
+		p.core = consume.NewCore(p.nc, cfg, log, m, h, p.dlq, rules)
 		if err := p.core.Subscribe(); err != nil {
 			return false, err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
+	"github.com/konnect-bridge/konnect-bridge/internal/mapping"
 )
 
 // benchMessage is one NATS message as producers of agent runs send it.
@@ -81,7 +82,42 @@ func BenchmarkPrepare(b *testing.B) {
 		if rule != nil {
 			name = "fenced/"
 		}
-		benchPrepare(b, name, &emitter{log: zerolog.Nop(), fence: rule, time: &event.TimeBounds{MaxFuture: 5 * time.Minute}})
+		benchPrepare(b, name, &emitter{log: zerolog.Nop(), rules: Rules{Fence: rule}, time: &event.TimeBounds{MaxFuture: 5 * time.Minute}})
+	}
+}
+
+// BenchmarkPrepareMapped is BenchmarkPrepare's path for a run record in
+// the runner's own shape, mapped by a BRIDGE_MAPPING rule: "mapped" against
+// "structured" is what the mapping adds per event.
+func BenchmarkPrepareMapped(b *testing.B) {
+	const rules = `
+mappings:
+  - subject: "agent.runs.raw.>"
+    when: "has(msg.usage)"
+    id: "msg.run_id"
+    type: "'agent_run'"
+    source: "'acme-platform'"
+    customer: "subject.split('.')[3]"
+    time: "msg.finished_at"
+    data: "{'agent_name': msg.agent, 'tokens': msg.usage.input_tokens + msg.usage.output_tokens, 'duration_ms': msg.duration_ms}"
+`
+	m, err := mapping.Parse("bench.yaml", []byte(rules))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x := &emitter{log: zerolog.Nop(), rules: Rules{Mapping: m}, time: &event.TimeBounds{MaxFuture: 5 * time.Minute}}
+	msg := &nats.Msg{Subject: "agent.runs.raw.acme-inc", Data: []byte(`{"run_id":"8655CDD7-0775-4AEA-AF8C-89C47EBC8828","agent":"summarizer","finished_at":"2026-11-27T08:00:00Z","duration_ms":5678,"usage":{"input_tokens":1000,"output_tokens":234}}`)}
+	p := provenance{stream: "AGENT_RUNS-1a2b3c", seq: 123456, stored: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)}
+	clock := x.time.At(p.stored.Add(time.Minute))
+	var body []byte
+	perEvent(b, 1, func() {
+		events := x.rules.read(msg, p, 100_000)
+		if body, err = x.prepare(events.At(0), 0, 1, msg.Subject, p, clock); err != nil {
+			b.Fatal(err)
+		}
+	})
+	if len(body) < 100 {
+		b.Fatalf("event %q is too short", body)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
-	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
@@ -54,12 +53,12 @@ type Core struct {
 const CorePendingBytes = config.CorePendingBytes
 
 // NewCore subscribes to cfg's BRIDGE_CORE_SUBJECT in BRIDGE_QUEUE_GROUP;
-// rule, when not nil, fences each event to the subject it arrived on. h,
+// r fences each event to the subject it arrived on and maps messages, where on. h,
 // when not nil, shows messages NATS dropped as the last error.
-func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *deadletter.DeadLetters, rule *fence.Rule) *Core {
+func NewCore(nc *nats.Conn, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *deadletter.DeadLetters, r Rules) *Core {
 	return &Core{
 		nc: nc, subject: cfg.Bridge.CoreSubject, group: cfg.Bridge.QueueGroup, limit: cfg.Bridge.CorePending, log: log,
-		emitter: newEmitter(cfg, dlq, log, m, rule), health: h,
+		emitter: newEmitter(cfg, dlq, log, m, r), health: h,
 		pending: map[*time.Timer]struct{}{}, retries: make(chan retry), done: make(chan struct{}),
 	}
 }

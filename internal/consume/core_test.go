@@ -27,7 +27,7 @@ func subscribedCore(t *testing.T) (*consume.Core, *nats.Conn) {
 	cfg := config.Defaults()
 	cfg.Bridge.CoreSubject = "agent.core.>"
 	m, h := metrics.New(), health.New(nil)
-	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), m, h), nil)
+	core := consume.NewCore(nc, cfg, zerolog.Nop(), m, h, deadletter.NewDeadLetters(js, cfg, zerolog.Nop(), m, h), consume.Rules{})
 	if err := core.Subscribe(); err != nil {
 		t.Fatal(err)
 	}

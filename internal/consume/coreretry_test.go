@@ -21,7 +21,7 @@ func TestCoreRetriesWaitingAreBounded(t *testing.T) {
 	cfg := config.Defaults()
 	cfg.Bridge.CorePending = 3
 	m := metrics.New()
-	c := NewCore(nil, cfg, zerolog.Nop(), m, nil, nil, nil)
+	c := NewCore(nil, cfg, zerolog.Nop(), m, nil, nil, Rules{})
 	for range 5 {
 		c.retry(&nats.Msg{Subject: "core.agent.runs.acme", Data: []byte(`{}`)}, provenance{}, time.Hour)
 	}

@@ -12,36 +12,64 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
+	"github.com/konnect-bridge/konnect-bridge/internal/mapping"
 )
 
 // Rules are what decides, besides the event itself, how delivery reads a
-// message: the cap on events per message and the fence. The zero value has
-// neither.
+// message: the cap on events per message, the fence and the mapping. The
+// zero value has none of them.
 type Rules struct {
 	MaxEvents int
 	Fence     *fence.Rule
+	// Mapping maps messages in a producer's own shape; nil: off.
+	Mapping *mapping.Mapping
 }
 
-// RulesOf are cfg's rules.
+// RulesOf are cfg's rules; the mapping file is loaded and compiled.
 func RulesOf(cfg config.Config) (Rules, error) {
 	rule, err := cfg.Fence.Rule()
-	return Rules{MaxEvents: cfg.Batch.MaxEventsPerMessage, Fence: rule}, err
+	if err != nil {
+		return Rules{}, err
+	}
+	r := Rules{MaxEvents: cfg.Batch.MaxEventsPerMessage, Fence: rule}
+	if cfg.Bridge.Mapping != "" {
+		r.Mapping, err = mapping.Load(cfg.Bridge.Mapping)
+	}
+	return r, err
+}
+
+// read splits msg into its events: the one event the first matching
+// mapping rule makes of it (or why it could not), else the events it holds
+// as CloudEvents (see decode.Read). p is the message's provenance.
+func (r Rules) read(msg *nats.Msg, p provenance, limit int) decode.Events {
+	if r.Mapping != nil {
+		e, matched, err := r.Mapping.Map(mapping.Message{Subject: msg.Subject, Header: msg.Header, Data: msg.Data, Seq: p.seq, Stored: p.stored})
+		switch {
+		case err != nil:
+			return decode.Failed(err)
+		case matched:
+			return decode.Read(nil, e, limit)
+		}
+	}
+	return decode.Read(msg.Header, msg.Data, limit)
 }
 
 // Deliverables calls each with every event of msg exactly as delivery
 // sends it to Konnect, or with the error delivery dead-letters it for
-// (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents, fence.ErrRefused or
-// event.ErrInvalid): a non-nil err means undeliverable, and e is then the
-// event as far as it was completed, nil when it could not be decoded. idBase and stored are what the source knows of the
-// message (see provenance). Delivery and `bridge reconcile` share this path,
-// so they always agree on an event's id and time.
-func Deliverables(r Rules, msg *nats.Msg, idBase func() string, stored time.Time, each func(i int, e *ce.Event, err error) error) error {
+// (wrapping decode.ErrUndecodable, decode.ErrTooManyEvents,
+// mapping.ErrUnmappable, fence.ErrRefused or event.ErrInvalid): a non-nil
+// err means undeliverable, and e is then the event as far as it was
+// completed, nil when it could not be decoded. idBase, seq (its stream
+// sequence; 0 when not known) and stored are what the source knows of the
+// message (see provenance). Delivery and `bridge reconcile` share this
+// path, so they always agree on an event's id and time.
+func Deliverables(r Rules, msg *nats.Msg, idBase func() string, seq uint64, stored time.Time, each func(i int, e *ce.Event, err error) error) error {
 	limit := r.MaxEvents
 	if limit <= 0 {
 		limit = math.MaxInt
 	}
-	events := decode.Read(msg.Header, msg.Data, limit)
-	p := provenance{base: idBase(), stored: stored}.withHeaders(msg.Header)
+	p := provenance{base: idBase(), seq: seq, stored: stored}.withHeaders(msg.Header)
+	events := r.read(msg, p, limit)
 	n := events.Len()
 	for i := range n {
 		e, _, err := deliverable(events.At(i), i, n, msg.Subject, p, r.Fence, event.Clock{})

@@ -17,6 +17,7 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/internal/event"
 	"github.com/konnect-bridge/konnect-bridge/internal/event/decode"
 	"github.com/konnect-bridge/konnect-bridge/internal/fence"
+	"github.com/konnect-bridge/konnect-bridge/internal/mapping"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 )
 
@@ -32,17 +33,18 @@ type emitter struct {
 	maxEvents int
 	held      *semaphore.Weighted
 	heldMax   int64
-	// fence holds each event to the subject it arrived on; nil: off.
-	fence *fence.Rule
+	// rules map each message (Mapping, nil: off) and hold each event to
+	// the subject it arrived on (Fence, nil: off).
+	rules Rules
 	// time holds each producer's time to BRIDGE_MAX_FUTURE and the
 	// customer's billing period.
 	time *event.TimeBounds
 }
 
-func newEmitter(cfg config.Config, dlq *deadletter.DeadLetters, log zerolog.Logger, m *metrics.Metrics, rule *fence.Rule) emitter {
+func newEmitter(cfg config.Config, dlq *deadletter.DeadLetters, log zerolog.Logger, m *metrics.Metrics, r Rules) emitter {
 	return emitter{
 		dlq: dlq, log: log, settleLog: log.Sample(&zerolog.BurstSampler{Burst: 20, Period: time.Second}), metrics: m, maxEvents: cfg.Batch.MaxEventsPerMessage,
-		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), fence: rule,
+		held: semaphore.NewWeighted(int64(cfg.Batch.HeldBytes)), heldMax: int64(cfg.Batch.HeldBytes), rules: r,
 		time: &event.TimeBounds{MaxFuture: cfg.Bridge.MaxFuture, DeadLetter: cfg.Bridge.TimePolicy == "deadletter"},
 	}
 }
@@ -105,9 +107,10 @@ func (p provenance) eventID(i, n int) string {
 // first (the events not sent are handed back).
 func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item) bool {
 	raw := m.raw
-	events := decode.Read(raw.Header, raw.Data, x.maxEvents)
+	m.p = m.p.withHeaders(raw.Header)
+	events := x.rules.read(raw, m.p, x.maxEvents)
 	n := events.Len()
-	m.x, m.p, m.events = x, m.p.withHeaders(raw.Header), events
+	m.x, m.events = x, events
 	m.pending.Store(int32(n))
 	if m.alive != nil {
 		m.alive.add(m)
@@ -127,7 +130,7 @@ func (x *emitter) emit(ctx context.Context, m *message, out chan<- delivery.Item
 		body, err := x.prepare(d, i, n, raw.Subject, m.p, clock)
 		if err != nil {
 			x.countRefusal(err)
-			m.Settle(i, delivery.Dead(kindOf(err), err.Error(), 0))
+			m.Settle(i, delivery.Dead(KindOf(err), err.Error(), 0))
 			continue
 		}
 		it := delivery.Item{JSON: body, Owner: m, Index: i}
@@ -155,13 +158,15 @@ func (x *emitter) countRefusal(err error) {
 	}
 }
 
-// kindOf names the dead-letter kind of an event the bridge refuses itself.
-func kindOf(err error) delivery.Kind {
+// KindOf names the dead-letter kind of an event the bridge refuses itself.
+func KindOf(err error) delivery.Kind {
 	switch {
 	case errors.Is(err, decode.ErrTooManyEvents):
 		return delivery.KindTooManyEvents
 	case errors.Is(err, decode.ErrUndecodable):
 		return delivery.KindUndecodable
+	case errors.Is(err, mapping.ErrUnmappable):
+		return delivery.KindUnmappable
 	case errors.Is(err, fence.ErrRefused):
 		return delivery.KindFenced
 	case errors.Is(err, event.ErrOutOfTime):
@@ -173,7 +178,7 @@ func kindOf(err error) delivery.Kind {
 // prepare makes one decoded event deliverable (see deliverable) and
 // encodes it as Konnect takes it.
 func (x *emitter) prepare(d decode.Decoded, i, n int, subject string, p provenance, clock event.Clock) ([]byte, error) {
-	e, bound, err := deliverable(d, i, n, subject, p, x.fence, clock)
+	e, bound, err := deliverable(d, i, n, subject, p, x.rules.Fence, clock)
 	if bound != event.InTime {
 		x.metrics.EventsOutOfTime.WithLabelValues(bound.String()).Inc()
 	}

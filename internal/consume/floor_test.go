@@ -84,7 +84,7 @@ func withFloorRecord(t *testing.T, ctx context.Context, record string) (js jetst
 func refusedBind(t *testing.T, ctx context.Context, js jetstream.JetStream, cfg config.Config) (*consume.JetStream, *health.Health, string) {
 	t.Helper()
 	h := health.New(nil)
-	source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), h, nil, nil)
+	source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), h, nil, consume.Rules{})
 	bctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
 	if err := source.Bind(bctx); err == nil {
@@ -141,7 +141,7 @@ func TestAckFloorRemovedIsRefusedUntilTheStartIsSetExplicitly(t *testing.T) {
 
 			// The operator says where to start: new, leaving what was billed.
 			cfg.Bridge.ConsumerStart, cfg.Bridge.ConsumerStartSet = config.StartNew, true
-			source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), h, nil, nil)
+			source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), h, nil, consume.Rules{})
 			if err := source.Bind(ctx); err != nil {
 				t.Fatalf("bind with BRIDGE_CONSUMER_START=new set explicitly: %v", err)
 			}
@@ -161,7 +161,7 @@ func TestNoFloorEverRecordedStartsByTheDefault(t *testing.T) {
 	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.Bridge.StateBucket, History: 1}); err != nil {
 		t.Fatal(err)
 	}
-	source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), health.New(nil), nil, nil)
+	source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), health.New(nil), nil, consume.Rules{})
 	if err := source.Bind(ctx); err != nil {
 		t.Fatalf("bind on a first start: %v", err)
 	}

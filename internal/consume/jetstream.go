@@ -15,7 +15,6 @@ import (
 	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
-	"github.com/konnect-bridge/konnect-bridge/internal/fence"
 	"github.com/konnect-bridge/konnect-bridge/internal/health"
 	"github.com/konnect-bridge/konnect-bridge/internal/metrics"
 	"github.com/konnect-bridge/konnect-bridge/internal/wait"
@@ -73,12 +72,12 @@ type binding struct {
 
 func (j *JetStream) bound() *binding { return j.current.Load() }
 
-// NewJetStream reads cfg's stream and consumer through js; rule, when not
-// nil, fences each event to the subject it arrived on.
-func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *deadletter.DeadLetters, rule *fence.Rule) *JetStream {
+// NewJetStream reads cfg's stream and consumer through js; r fences
+// each event to the subject it arrived on and maps messages, where on.
+func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger, m *metrics.Metrics, h *health.Health, dlq *deadletter.DeadLetters, r Rules) *JetStream {
 	j := &JetStream{
 		js: js, cfg: cfg, log: log, metrics: m, health: h,
-		emitter: newEmitter(cfg, dlq, log, m, rule),
+		emitter: newEmitter(cfg, dlq, log, m, r),
 	}
 	j.alive = newKeepAlive()
 	return j

@@ -31,7 +31,7 @@ func TestSandboxRefusesAWorkQueueStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := health.New(nil)
-	source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), h, nil, nil)
+	source := consume.NewJetStream(js, cfg, zerolog.Nop(), metrics.New(), h, nil, consume.Rules{})
 	if err := source.Bind(ctx); err == nil {
 		t.Fatal("the sandbox bound to a work-queue stream")
 	}

@@ -40,7 +40,7 @@ func BenchmarkEmitTracing(b *testing.B) {
 	p := provenance{base: "AGENT_RUNS-1a2b3c-1", stored: time.Now()}
 	ctx := context.Background()
 	for _, traced := range []bool{false, true} {
-		x := newEmitter(config.Defaults(), &deadletter.DeadLetters{}, zerolog.Nop(), metrics.New(), nil)
+		x := newEmitter(config.Defaults(), &deadletter.DeadLetters{}, zerolog.Nop(), metrics.New(), Rules{})
 		if traced {
 			x.dlq.Trace(tracing.New(noop.NewTracerProvider()))
 		}

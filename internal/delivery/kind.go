@@ -24,10 +24,14 @@ const (
 	// BRIDGE_MAX_FUTURE, or before its customer's current billing period,
 	// and BRIDGE_TIME_POLICY is deadletter.
 	KindOutOfTime Kind = "out_of_time"
+	// KindUnmappable: a BRIDGE_MAPPING rule matched the message but could
+	// not map it (a field failed to evaluate, or yielded what an event
+	// cannot hold); dead-lettered whole, as the producer sent it.
+	KindUnmappable Kind = "unmappable"
 	// KindTooManyBad: more than MaxDeadLettersPerMessage events of the
 	// message could not be delivered; dead-lettered whole, once.
 	KindTooManyBad Kind = "too_many_bad_events"
 )
 
 // Kinds lists every kind, for metrics that start at zero.
-var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad, KindOutOfTime}
+var Kinds = []Kind{KindInvalid, KindUndecodable, KindFenced, KindRejected, KindTooLarge, KindTooManyEvents, KindTooManyBad, KindOutOfTime, KindUnmappable}

@@ -129,7 +129,7 @@ func New() *Metrics {
 	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLettersForeign, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready, m.UnexpectedAnswers, m.PausedUntil, m.Pauses} {
 		f(c)
 	}
-	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events", "out_of_time"} {
+	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events", "out_of_time", "unmappable"} {
 		m.EventsDeadLettered.WithLabelValues(reason)
 	}
 	for _, found := range []string{"forged", "unsealed", "other-key"} {

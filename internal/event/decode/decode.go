@@ -80,6 +80,10 @@ func Read(h Header, data []byte, max int) Events {
 	return x
 }
 
+// Failed is a message whose only event is err: one the caller could not
+// read as events at all (a mapping that failed, for one).
+func Failed(err error) Events { return Events{err: err} }
+
 // Len is how many events the message holds.
 func (x Events) Len() int { return max(1, len(x.raws)) }
 
