@@ -10,19 +10,10 @@ import (
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/internal/mapping"
+	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
 
-const runs = `
-mappings:
-  - subject: "agent.runs.raw.>"
-    when: "has(msg.usage)"
-    id: "msg.run_id"
-    type: "'agent_run'"
-    source: "'acme-platform'"
-    customer: "subject.split('.')[3]"
-    time: "msg.finished_at"
-    data: "{'agent_name': msg.agent, 'tokens': msg.usage.input_tokens + msg.usage.output_tokens}"
-  - subject: "llm.usage"
+const runs = "mappings:\n" + testkit.RunRecordRule + `  - subject: "llm.usage"
     type: "'llm_tokens'"
     source: "'gateway'"
     customer: "headers['Customer']"

@@ -256,3 +256,17 @@ func Eventually(t testing.TB, within time.Duration, cond func() bool, what strin
 type Lazy func() string
 
 func (l Lazy) String() string { return l() }
+
+// RunRecordRule is the mapping rule of the documentation's first example:
+// an agent runner's own run record on agent.runs.raw.<customer>, its data
+// the agent's name and the tokens it used. A rules file is "mappings:\n"
+// and rules like it.
+const RunRecordRule = `  - subject: "agent.runs.raw.>"
+    when: "has(msg.usage)"
+    id: "msg.run_id"
+    type: "'agent_run'"
+    source: "'acme-platform'"
+    customer: "subject.split('.')[3]"
+    time: "msg.finished_at"
+    data: "{'agent_name': msg.agent, 'tokens': msg.usage.input_tokens + msg.usage.output_tokens}"
+`
