@@ -9,9 +9,9 @@ import (
 )
 
 // mappedRules is the BRIDGE_MAPPING of the mapped runs: docs/MAPPING.md's
-// agent-runner rule, with the same data as agentRun's CloudEvents and a
-// count of the failed tool calls a record may list, the comprehension a
-// hostile record can make expensive.
+// agent-runner rule, with agentRun's data, the tokens summed as the guide
+// does, and a count of the failed tool calls a record may list: the
+// comprehension a hostile record can make expensive.
 const mappedRules = `mappings:
   - subject: "agent.runs.raw.>"
     when: "has(msg.usage)"
@@ -23,6 +23,7 @@ const mappedRules = `mappings:
     data: >-
       {'agent_name': msg.agent, 'model': msg.model,
        'input_tokens': msg.usage.input_tokens, 'output_tokens': msg.usage.output_tokens,
+       'tokens': msg.usage.input_tokens + msg.usage.output_tokens,
        'duration_ms': msg.duration_ms,
        'failed_tools': has(msg.tools) ? size(msg.tools.filter(t, !t.ok)) : 0}
 `
