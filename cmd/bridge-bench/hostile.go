@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,8 +36,9 @@ type phaseResult struct {
 	good, delivered int
 	// large events: valid, at max_payload; delivered or dead-lettered.
 	large, largeDelivered int
-	deadLetters           uint64 // stored during the phase
-	maxRSS, peakRSS       int64  // the largest VmRSS sampled; VmHWM of the bridge process
+	deadLetters           uint64         // stored during the phase
+	kinds                 map[string]int // dead letters stored during the phase, by kind
+	maxRSS, peakRSS       int64          // the largest VmRSS sampled; VmHWM of the bridge process
 	took                  time.Duration
 	end                   settled
 	killedAt              int64  // VmRSS when the bench killed the bridge
@@ -48,12 +50,15 @@ type phaseResult struct {
 func (r phaseResult) died() bool { return r.killedAt > 0 || r.exited != "" }
 
 // hostileRun runs the phases against one bridge, started again only when
-// a phase killed it or left it busy past its bound.
+// a phase killed it or left it busy past its bound, and once with the
+// mapping (mappedRules at mapping) for the mapped phases.
 type hostileRun struct {
-	b   *bench
-	pub hostilePublisher
-	log *os.File // the bridge's log
-	p   *bridgeProc
+	b       *bench
+	pub     hostilePublisher
+	log     *os.File // the bridge's log
+	mapping string
+	p       *bridgeProc
+	mapped  bool // whether p runs with the mapping
 }
 
 // hostileInput publishes each phase's worst input to a bridge with the
@@ -63,19 +68,22 @@ func (b *bench) hostileInput(ctx context.Context) error {
 	h := b.o.hostile
 	r := &hostileRun{b: b, pub: hostilePublisher{js: b.js, max: int(b.nc.MaxPayload())}}
 	fmt.Println(machine())
-	fmt.Printf("hostile input: %d messages per phase of %s each (the server's max_payload); the bridge at its default settings; each phase bounded at %s; the bench kills the bridge above %s of RSS\n",
+	fmt.Printf("hostile input: %d messages per phase of %s each (the server's max_payload); the bridge at its default settings, with BRIDGE_MAPPING for the mapped phases; each phase bounded at %s; the bench kills the bridge above %s of RSS\n",
 		h.messages, mib(int64(r.pub.max)), h.phaseTimeout, mib(int64(h.rssCap)))
 	if err := freshStream(ctx, b.js); err != nil {
 		return err
 	}
 	var err error
+	if r.mapping, err = writeMapping(b.dir); err != nil {
+		return err
+	}
 	if r.log, err = os.Create(filepath.Join(b.dir, "bridge.log")); err != nil {
 		return err
 	}
 	defer r.log.Close()
 	b.snk.reset(0, 0)
 	var results []phaseResult
-	for i, ph := range hostilePhases {
+	for i, ph := range slices.Concat(hostilePhases, mappedPhases) {
 		res, err := r.phase(ctx, ph)
 		if err != nil {
 			r.stop()
@@ -93,7 +101,7 @@ func (b *bench) hostileInput(ctx context.Context) error {
 func (r *hostileRun) phase(ctx context.Context, ph hostilePhase) (phaseResult, error) {
 	h := r.b.o.hostile
 	res := phaseResult{phase: ph, messages: h.messages, size: r.pub.max}
-	if err := r.start(); err != nil {
+	if err := r.start(ph.mapped); err != nil {
 		return res, err
 	}
 	before, err := deadLetters(ctx, r.b.js)
@@ -102,7 +110,9 @@ func (r *hostileRun) phase(ctx context.Context, ph hostilePhase) (phaseResult, e
 	}
 	start := time.Now()
 	w := watchRSS(r.p, int64(h.rssCap))
-	sent, err := ph.publish(ctx, r.pub, h.messages)
+	pub := r.pub
+	pub.mapped = ph.mapped
+	sent, err := ph.publish(ctx, pub, h.messages)
 	if err != nil {
 		w.stop()
 		return res, err
@@ -117,7 +127,11 @@ func (r *hostileRun) phase(ctx context.Context, ph hostilePhase) (phaseResult, e
 		return res, err
 	}
 	after, err := deadLetters(ctx, r.b.js)
+	if err != nil {
+		return res, err
+	}
 	res.deadLetters = after - before
+	res.kinds, err = deadLetterKinds(ctx, r.b.js, before+1, after)
 	return res, err
 }
 
@@ -151,13 +165,24 @@ func (r *hostileRun) afterPhase(ctx context.Context, res *phaseResult) error {
 	return nil
 }
 
-// start starts a bridge with its default settings, unless one runs.
-func (r *hostileRun) start() error {
+// start starts a bridge with its default settings, with the mapping when
+// mapped, unless one runs so already; one without the mapping is stopped
+// first.
+func (r *hostileRun) start(mapped bool) error {
+	if r.p != nil && r.mapped != mapped {
+		if err := r.stop(); err != "" {
+			return fmt.Errorf("the bridge stopped with %s before the mapped phases", err)
+		}
+	}
 	if r.p != nil {
 		return nil
 	}
-	p, err := startBridge(connectionArgs(r.b.natsURL, r.b.snk.url), "", "", "", r.log)
-	r.p = p
+	args := connectionArgs(r.b.natsURL, r.b.snk.url)
+	if mapped {
+		args = append(args, "--mapping", r.mapping)
+	}
+	p, err := startBridge(args, "", "", "", r.log)
+	r.p, r.mapped = p, mapped
 	return err
 }
 

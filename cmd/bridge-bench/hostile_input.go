@@ -22,6 +22,9 @@ type hostilePhase struct {
 	name string
 	// expect is what a bridge that bounds its input should make of it.
 	expect string
+	// mapped: published on a subject of mappedRules, to a bridge running
+	// with them, good events as run records in the runner's own shape.
+	mapped bool
 	// publish sends n hostile messages and the good events among them or
 	// between them.
 	publish func(ctx context.Context, p hostilePublisher, n int) (published, error)
@@ -38,12 +41,12 @@ type published struct {
 
 // hostilePhases are the worst inputs the NATS server accepts, in order.
 var hostilePhases = []hostilePhase{
-	{"junk arrays", "each message dead-lettered whole, once; good events between them delivered",
+	{"junk arrays", "each message dead-lettered whole, once; good events between them delivered", false,
 		func(ctx context.Context, p hostilePublisher, n int) (published, error) {
 			junk := junkArray(p.max)
 			return p.interleave(ctx, "junk", n, func(int) (*nats.Msg, string) { return p.msg(junk), "" })
 		}},
-	{"packed valid arrays", "every event delivered",
+	{"packed valid arrays", "every event delivered", false,
 		func(ctx context.Context, p hostilePublisher, n int) (published, error) {
 			var sent published
 			for i := range n {
@@ -55,14 +58,14 @@ var hostilePhases = []hostilePhase{
 			}
 			return sent, nil
 		}},
-	{"giant single events", "each delivered alone, or dead-lettered when Konnect refuses its size; good events between them delivered",
+	{"giant single events", "each delivered alone, or dead-lettered when Konnect refuses its size; good events between them delivered", false,
 		func(ctx context.Context, p hostilePublisher, n int) (published, error) {
 			return p.interleave(ctx, "giant", n, func(i int) (*nats.Msg, string) {
 				id := "giant-" + strconv.Itoa(i)
 				return p.msg(giantEvent(p.max, id)), id
 			})
 		}},
-	{"one good event + huge junk", "the good event delivered, the junk dead-lettered, each message held until then",
+	{"one good event + huge junk", "the good event delivered, the junk dead-lettered, each message held until then", false,
 		func(ctx context.Context, p hostilePublisher, n int) (published, error) {
 			var sent published
 			for i := range n {
@@ -74,7 +77,7 @@ var hostilePhases = []hostilePhase{
 			}
 			return sent, nil
 		}},
-	{"binary mode", "each delivered alone, or dead-lettered when Konnect refuses its size; good events between them delivered",
+	{"binary mode", "each delivered alone, or dead-lettered when Konnect refuses its size; good events between them delivered", false,
 		func(ctx context.Context, p hostilePublisher, n int) (published, error) {
 			return p.interleave(ctx, "binary", n, func(i int) (*nats.Msg, string) {
 				id := "binary-" + strconv.Itoa(i)
@@ -84,13 +87,17 @@ var hostilePhases = []hostilePhase{
 }
 
 // hostilePublisher publishes to JetStream messages of max bytes, headers
-// included: the server's max_payload.
+// included: the server's max_payload; on mappedHostileSubject when mapped.
 type hostilePublisher struct {
-	js  jetstream.JetStream
-	max int
+	js     jetstream.JetStream
+	max    int
+	mapped bool
 }
 
 func (p hostilePublisher) msg(data []byte) *nats.Msg {
+	if p.mapped {
+		return &nats.Msg{Subject: mappedHostileSubject, Data: data}
+	}
 	return &nats.Msg{Subject: hostileSubject, Data: data}
 }
 
@@ -102,13 +109,16 @@ func (p hostilePublisher) publish(ctx context.Context, m *nats.Msg) error {
 }
 
 // interleave publishes a good event, then each of n hostile messages
-// followed by a good event. hostile gives message i, and the id of its
-// event when it is a valid but large one.
+// followed by a good event (a run record when mapped). hostile gives
+// message i, and the id of its event when it is a valid but large one.
 func (p hostilePublisher) interleave(ctx context.Context, name string, n int, hostile func(i int) (*nats.Msg, string)) (published, error) {
 	sent := published{good: make([]string, 0, n+1)}
 	good := func(i int) error {
 		id := name + "-good-" + strconv.Itoa(i)
 		sent.good = append(sent.good, id)
+		if p.mapped {
+			return p.publish(ctx, p.msg(runRecord(nil, id, i)))
+		}
 		return p.publish(ctx, p.msg(agentRun(nil, id, i, false)))
 	}
 	if err := good(0); err != nil {

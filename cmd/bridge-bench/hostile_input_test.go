@@ -76,3 +76,38 @@ func TestBinaryEventIsExactlyMaxPayload(t *testing.T) {
 		t.Errorf("a binary event of max_payload + 1: %v, want %v", err, nats.ErrMaxPayload)
 	}
 }
+
+// The mapped phases' records are exactly max_payload and hostile as their
+// phase says: a tool list that is valid JSON, nesting past the decoder's
+// 10,000 levels, a token count that is a long string.
+func TestMappedHostileRecordsFillMaxPayload(t *testing.T) {
+	for _, size := range []int{64 << 10, 1 << 20, 1<<20 + 1} {
+		var tools struct {
+			RunID string `json:"run_id"`
+			Tools []struct{ OK bool }
+		}
+		b := toolsRecord(size, "mapped-tools-1")
+		if len(b) != size || json.Unmarshal(b, &tools) != nil || tools.RunID != "mapped-tools-1" || len(tools.Tools) < size/14 {
+			t.Errorf("tool list of %d: %d bytes, run %q, %d calls", size, len(b), tools.RunID, len(tools.Tools))
+		}
+
+		b = deepRecord(size, "mapped-deep-1")
+		var syntax *json.SyntaxError
+		if err := json.Unmarshal(b, new(any)); len(b) != size || !errors.As(err, &syntax) || bytes.Count(b, []byte("{")) != bytes.Count(b, []byte("}")) {
+			t.Errorf("deep record of %d: %d bytes, %v", size, len(b), err)
+		}
+		if depth := bytes.Count(b, []byte(`{"u":`)); depth <= 10_000 {
+			t.Errorf("deep record of %d: nested %d levels", size, depth)
+		}
+
+		var long struct {
+			Usage struct {
+				InputTokens string `json:"input_tokens"`
+			}
+		}
+		b = longStringRecord(size, "mapped-string-1")
+		if len(b) != size || json.Unmarshal(b, &long) != nil || len(long.Usage.InputTokens) < size-200 {
+			t.Errorf("long string record of %d: %d bytes, a string of %d", size, len(b), len(long.Usage.InputTokens))
+		}
+	}
+}

@@ -3,10 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
 // rssTarget is the most RSS the bridge may use with its default settings,
@@ -16,8 +21,8 @@ const rssTarget = 128 << 20
 // printPhase prints one phase's result as soon as it is measured.
 func printPhase(n int, r phaseResult) {
 	fmt.Printf("phase %d, %s (expected: %s)\n", n, r.phase.name, r.phase.expect)
-	fmt.Printf("  %d messages of %s; good events delivered %d of %d; large events delivered %s; dead letters stored %d (%s per message); max RSS %s, VmHWM %s; %s; bridge: %s\n",
-		r.messages, mib(int64(r.size)), r.delivered, r.good, largeDelivered(r), r.deadLetters, perMessage(r),
+	fmt.Printf("  %d messages of %s; good events delivered %d of %d; large events delivered %s; dead letters stored %d (%s per message; %s); max RSS %s, VmHWM %s; %s; bridge: %s\n",
+		r.messages, mib(int64(r.size)), r.delivered, r.good, largeDelivered(r), r.deadLetters, perMessage(r), kinds(r.kinds),
 		mib(r.maxRSS), mib(r.peakRSS), r.took.Round(100*time.Millisecond), bridgeState(r))
 }
 
@@ -27,19 +32,24 @@ func printPhase(n int, r phaseResult) {
 func printHostile(results []phaseResult, last string) error {
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "phase\tmessages\tgood delivered\tlarge delivered\tdead letters\tper message\tmax RSS\tVmHWM\ttook\tbridge")
+	fmt.Fprintln(w, "phase\tmessages\tgood delivered\tlarge delivered\tdead letters\tper message\tkinds\tmax RSS\tVmHWM\ttook\tbridge")
 	var peak int64
 	peakPhase, good, delivered, idle := 0, 0, 0, 0
+	hostile, refused := 0, 0 // the mapped phases' hostile messages; dead-lettered by the mapping, or delivered
 	var down []string
 	for i, r := range results {
-		fmt.Fprintf(w, "%d %s\t%d x %s\t%d of %d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", i+1, r.phase.name, r.messages, mib(int64(r.size)),
-			r.delivered, r.good, largeDelivered(r), r.deadLetters, perMessage(r), mib(r.maxRSS), mib(r.peakRSS), r.took.Round(100*time.Millisecond), bridgeState(r))
+		fmt.Fprintf(w, "%d %s\t%d x %s\t%d of %d\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", i+1, r.phase.name, r.messages, mib(int64(r.size)),
+			r.delivered, r.good, largeDelivered(r), r.deadLetters, perMessage(r), kinds(r.kinds), mib(r.maxRSS), mib(r.peakRSS), r.took.Round(100*time.Millisecond), bridgeState(r))
 		if rss := max(r.maxRSS, r.peakRSS); rss > peak {
 			peak, peakPhase = rss, i+1
 		}
 		good, delivered = good+r.good, delivered+r.delivered
 		if r.end.idle {
 			idle++
+		}
+		if r.phase.mapped {
+			hostile += r.messages
+			refused += r.kinds[string(delivery.KindUnmappable)] + r.kinds[string(delivery.KindUndecodable)] + r.largeDelivered
 		}
 		if r.died() || r.stopped != "" {
 			down = append(down, fmt.Sprintf("phase %d: %s", i+1, bridgeState(r)))
@@ -58,6 +68,9 @@ func printHostile(results []phaseResult, last string) error {
 	check("peak RSS <= 128 MiB in every phase", fmt.Sprintf("%s (phase %d)", mib(peak), peakPhase), peak <= rssTarget)
 	check("every good event delivered", fmt.Sprintf("%d of %d", delivered, good), delivered == good)
 	check("the bridge stayed up (not killed, not restarted)", orNone(down), len(down) == 0)
+	if hostile > 0 {
+		check("mapped hostile messages unmappable, undecodable or delivered", fmt.Sprintf("%d of %d", refused, hostile), refused == hostile)
+	}
 	check("every phase settled within its bound", fmt.Sprintf("%d of %d", idle, len(results)), idle == len(results))
 	_ = w.Flush()
 
@@ -103,6 +116,18 @@ func perMessage(r phaseResult) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.1f", float64(r.deadLetters)/float64(r.messages))
+}
+
+// kinds is how many dead letters of each kind: "unmappable 8", "-" for none.
+func kinds(count map[string]int) string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(count)) {
+		out = append(out, k+" "+strconv.Itoa(count[k]))
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, ", ")
 }
 
 func orNone(s []string) string {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 )
 
 // rssWatch samples the bridge's RSS every 50ms during a phase, keeps the
@@ -129,4 +131,27 @@ func deadLetters(ctx context.Context, js jetstream.JetStream) (uint64, error) {
 		return 0, err
 	}
 	return s.CachedInfo().State.Msgs, nil
+}
+
+// deadLetterKinds counts the dead letters from sequence first to last by
+// their kind.
+func deadLetterKinds(ctx context.Context, js jetstream.JetStream, first, last uint64) (map[string]int, error) {
+	count := map[string]int{}
+	if first > last {
+		return count, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, config.Defaults().Bridge.DLQStream)
+	if err != nil {
+		return nil, err
+	}
+	for seq := first; seq <= last; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			return nil, fmt.Errorf("dead letter %d: %w", seq, err)
+		}
+		count[m.Header.Get(deadletter.HeaderKind)]++
+	}
+	return count, nil
 }

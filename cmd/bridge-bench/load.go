@@ -75,14 +75,23 @@ func agentRun(b []byte, id string, n int, noID bool) []byte {
 // ones, rather than fail after 200ms when the machine is busy.
 var stallWait = jetstream.WithStallWait(30 * time.Second)
 
-// preload stores n agent runs, every noIDEvery-th one without an id (none
-// when 0), with asynchronous publishing, and returns how long it took.
-func preload(ctx context.Context, js jetstream.JetStream, n, noIDEvery int) (time.Duration, error) {
+// agentRuns are the messages of the CloudEvents backlog: agent run i on
+// subject, every noIDEvery-th one without an id (none when 0).
+func agentRuns(noIDEvery int) func(buf []byte, i int) ([]byte, string) {
+	return func(buf []byte, i int) ([]byte, string) {
+		noID := noIDEvery > 0 && i%noIDEvery == 0
+		return agentRun(buf, "run-"+strconv.Itoa(i), i, noID), subject
+	}
+}
+
+// preload stores n messages, message i and its subject appended to buf by
+// next, with asynchronous publishing, and returns how long it took.
+func preload(ctx context.Context, js jetstream.JetStream, n int, next func(buf []byte, i int) ([]byte, string)) (time.Duration, error) {
 	start := time.Now()
 	var buf []byte
 	for i := range n {
-		noID := noIDEvery > 0 && i%noIDEvery == 0
-		buf = agentRun(buf[:0], "run-"+strconv.Itoa(i), i, noID)
+		var subject string
+		buf, subject = next(buf[:0], i)
 		// PublishAsync keeps the slice until it is sent: give it its own.
 		if _, err := js.PublishAsync(subject, append([]byte(nil), buf...), stallWait); err != nil {
 			return 0, fmt.Errorf("publish event %d: %w", i, err)

@@ -30,7 +30,7 @@ type options struct {
 	rate                   int
 	duration               time.Duration
 	onePost                int
-	backlogRSS             bool
+	backlogRSS, mapped     bool
 	backlog                int
 	sinkDelay              time.Duration
 	sinkMaxBody            byteSize
@@ -55,6 +55,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 1000, "events/s of the latency phase")
 	flag.DurationVar(&o.duration, "rate-duration", 10*time.Second, "length of the latency phase at -rate (0: skip it)")
 	flag.IntVar(&o.onePost, "reference-events", 5000, "events sent by the one-POST-per-event reference (0: skip it)")
+	flag.BoolVar(&o.mapped, "mapped", true, "also drain -n run records in a producer's own shape through a BRIDGE_MAPPING rule, with a fresh bridge, and compare its CPU per event with the CloudEvents drain's")
 	flag.BoolVar(&o.backlogRSS, "backlog-rss", false, "also drain a -backlog event backlog with a fresh bridge and report its peak RSS (long)")
 	flag.IntVar(&o.backlog, "backlog", 1_000_000, "events of the -backlog-rss phase")
 	flag.DurationVar(&o.sinkDelay, "sink-delay", 0, "hold every answer of the sink back this long, as a network round trip to Konnect would")
@@ -87,8 +88,8 @@ type bench struct {
 }
 
 // run takes every measure in turn: the backlog, the two references, the
-// bridge draining the backlog, the latency at a steady rate, and the long
-// backlog when asked for; or, with -hostile, only the hostile input.
+// bridge draining the backlog, the latency at a steady rate, the mapped
+// drain, and the long backlog when asked for; or, with -hostile, only the hostile input.
 func run(ctx context.Context, o options) error {
 	dir := o.dir
 	if dir == "" {
@@ -136,6 +137,11 @@ func run(ctx context.Context, o options) error {
 	if err := b.bridge(ctx); err != nil {
 		return err
 	}
+	if o.mapped {
+		if err := b.mappedDrain(ctx); err != nil {
+			return err
+		}
+	}
 	if o.backlogRSS {
 		if err := b.longBacklog(ctx); err != nil {
 			return err
@@ -150,7 +156,7 @@ func (b *bench) load(ctx context.Context, n int) error {
 	if err := freshStream(ctx, b.js); err != nil {
 		return err
 	}
-	took, err := preload(ctx, b.js, n, b.o.noIDEvery)
+	took, err := preload(ctx, b.js, n, agentRuns(b.o.noIDEvery))
 	if err != nil {
 		return err
 	}

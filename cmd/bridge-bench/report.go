@@ -23,7 +23,15 @@ type report struct {
 	settledBusy, settled int64
 	p99                  time.Duration
 	backlogRSS           int64
+	// cpu is the bridge's drain of CloudEvents, mapped that of run records
+	// through a mapping rule (-mapped), each over -n events.
+	cpu    time.Duration
+	mapped drained
 }
+
+// mappedCPURatio is the mapped drain's CPU per event over the CloudEvents
+// drain's (both drain -n events).
+func (r *report) mappedCPURatio() float64 { return r.mapped.cpu.Seconds() / r.cpu.Seconds() }
 
 // header says where and with which settings the numbers are taken.
 func (r *report) header() {
@@ -56,6 +64,7 @@ func (r *report) drained(what string, n int, d drained) {
 		fmt.Sprintf("%.2f s for the drain (%.0f%% of one core)", d.cpu.Seconds(), 100*d.cpu.Seconds()/d.window.Seconds()))
 	if what == "bridge" {
 		r.allocs = float64(d.mallocs) / float64(n)
+		r.cpu = d.cpu
 	}
 	r.add(what+" allocations", fmt.Sprintf("%.1f per event", float64(d.mallocs)/float64(n)), fmt.Sprintf("%d GC cycles during the drain", d.gcs))
 	r.add(what+" drain: NATS + sink CPU", fmt.Sprintf("%.2f s per 100k events", d.benchCPU.Seconds()*100_000/float64(n)), "the bench process during the drain")
@@ -97,6 +106,9 @@ func (r *report) print() {
 	if r.o.duration > 0 {
 		limit := r.o.linger + 20*time.Millisecond
 		check(fmt.Sprintf("p99 at %d/s <= linger + 20ms", r.o.rate), fmt.Sprintf("%s <= %s", ms(r.p99), ms(limit)), r.p99 <= limit)
+	}
+	if r.mapped.cpu > 0 {
+		check("mapped CPU per event <= 1.5x CloudEvents", fmt.Sprintf("%.2f x", r.mappedCPURatio()), r.mappedCPURatio() <= 1.5)
 	}
 	if r.backlogRSS > 0 {
 		check(fmt.Sprintf("peak RSS <= 64 MiB over %d events", r.o.backlog), mib(r.backlogRSS), r.backlogRSS <= 64<<20)
