@@ -87,7 +87,7 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 // stream or consumer leader lost in a cluster) is noticed after two missed
 // heartbeats, half of it each, and pulled again from the new leader: 5 s
 // rather than nats.go's 30 s of standing still.
-const PullExpiry = jetstream.PullExpiry(5 * time.Second)
+const PullExpiry = jetstream.PullExpiry(config.PullExpiry)
 
 // Run pulls messages and sends their events to out until ctx ends. The
 // consumer prefetches, so the next messages arrive while a batch is being
