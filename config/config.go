@@ -112,6 +112,16 @@ type Bridge struct {
 
 	// BindOnly: never create or change the streams or the consumer.
 	BindOnly bool
+
+	// PriorityPolicy (none|pinned_client|overflow) is how replicas share
+	// the consumer, in priority group PriorityGroup: a pinned replica
+	// keeps its pin while it pulls within PinnedTTL; with overflow, a
+	// replica with OverflowMinPending above 0 pulls only while at least
+	// that many messages wait.
+	PriorityPolicy     string
+	PriorityGroup      string
+	PinnedTTL          time.Duration
+	OverflowMinPending int64
 }
 
 // Batch bounds each request to Konnect and how many run at once.
@@ -171,23 +181,27 @@ func Defaults() Config {
 			ConnectTimeout: 5 * time.Second,
 		},
 		Bridge: Bridge{
-			Subject:         "agent.runs.>",
-			Stream:          "AGENT_RUNS",
-			Consumer:        "konnect-bridge",
-			ConsumerStart:   StartAll,
-			StateBucket:     "konnect-bridge-state",
-			CorePending:     65536,
-			SandboxKeep:     10000,
-			DLQSubject:      "dlq.agent.runs",
-			DLQStream:       "AGENT_RUNS_DLQ",
-			DLQMaxBytes:     1 << 30,
-			QueueGroup:      "konnect-bridge",
-			HTTPAddr:        "127.0.0.1:8080",
-			LogLevel:        "info",
-			LogFormat:       "auto",
-			ShutdownTimeout: 7 * time.Second,
-			MaxFuture:       5 * time.Minute,
-			TimePolicy:      "flag",
+			Subject:            "agent.runs.>",
+			Stream:             "AGENT_RUNS",
+			Consumer:           "konnect-bridge",
+			ConsumerStart:      StartAll,
+			StateBucket:        "konnect-bridge-state",
+			CorePending:        65536,
+			SandboxKeep:        10000,
+			DLQSubject:         "dlq.agent.runs",
+			DLQStream:          "AGENT_RUNS_DLQ",
+			DLQMaxBytes:        1 << 30,
+			QueueGroup:         "konnect-bridge",
+			HTTPAddr:           "127.0.0.1:8080",
+			LogLevel:           "info",
+			LogFormat:          "auto",
+			ShutdownTimeout:    7 * time.Second,
+			MaxFuture:          5 * time.Minute,
+			TimePolicy:         "flag",
+			PriorityPolicy:     PriorityNone,
+			PriorityGroup:      "konnect-bridge",
+			PinnedTTL:          15 * time.Second,
+			OverflowMinPending: 1000,
 		},
 		Batch: Batch{
 			Size:     500,
@@ -223,6 +237,13 @@ func (c Config) Prefetch() int { return 2 * c.Batch.Size }
 func (c Config) MaxAckPending() int {
 	return 2 * (c.Prefetch() + (2*c.Batch.InFlight+1)*c.Batch.Size)
 }
+
+// How replicas share the consumer (BRIDGE_PRIORITY_POLICY).
+const (
+	PriorityNone     = "none"
+	PriorityPinned   = "pinned_client"
+	PriorityOverflow = "overflow"
+)
 
 // Where a brand-new consumer starts (BRIDGE_CONSUMER_START), besides an
 // RFC 3339 time.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -171,6 +172,7 @@ func (c Config) checkProcess(p *problems) {
 	if c.Bridge.TimePolicy != "flag" && c.Bridge.TimePolicy != "deadletter" {
 		p.add("BRIDGE_TIME_POLICY %q is not flag or deadletter: flag (the default) delivers and counts events timed out of bounds, deadletter dead-letters them", c.Bridge.TimePolicy)
 	}
+	c.checkPriority(p)
 }
 
 // checkBatching checks batching, retries, the bounds on what is held and the billing check.
@@ -335,4 +337,31 @@ func checkSecret(env string, s Secret, tokenLike bool) error {
 		return nil
 	}
 	return fmt.Errorf("%s has %s: remove it (a value taken from a file, such as a Kubernetes secret made with --from-file or with echo | base64, often keeps the file's last newline)", env, where)
+}
+
+// priorityGroupName is what NATS takes as a priority group's name.
+var priorityGroupName = regexp.MustCompile(`^[a-zA-Z0-9/_=-]{1,16}$`)
+
+// PullExpiry bounds each pull request the bridge makes.
+const PullExpiry = 5 * time.Second
+
+// checkPriority checks how replicas share the consumer.
+func (c Config) checkPriority(p *problems) {
+	switch c.Bridge.PriorityPolicy {
+	case PriorityNone:
+		return
+	case PriorityPinned, PriorityOverflow:
+	default:
+		p.add("BRIDGE_PRIORITY_POLICY %q: use none (the default: every replica pulls), pinned_client (one replica pulls, the others stand by) or overflow (extra replicas pull while a backlog waits)", c.Bridge.PriorityPolicy)
+		return
+	}
+	if !priorityGroupName.MatchString(c.Bridge.PriorityGroup) {
+		p.add("BRIDGE_PRIORITY_GROUP %q is not a priority group name: use 1 to 16 letters, digits, -, _, / or =, the same for every replica (konnect-bridge is the default)", c.Bridge.PriorityGroup)
+	}
+	if c.Bridge.PriorityPolicy == PriorityPinned && c.Bridge.PinnedTTL <= PullExpiry {
+		p.add("BRIDGE_PINNED_TTL %s is too short: use more than the %s pull expiry (15s is the default), or the pinned replica would lose its pin between two pulls", c.Bridge.PinnedTTL, PullExpiry)
+	}
+	if c.Bridge.OverflowMinPending < 0 {
+		p.add("BRIDGE_OVERFLOW_MIN_PENDING %d is negative: use 0 for a replica that always pulls, or the backlog above which this one joins (1000 is the default)", c.Bridge.OverflowMinPending)
+	}
 }

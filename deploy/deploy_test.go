@@ -32,6 +32,7 @@ var bridgeMetrics = map[string]string{
 	"konnect_bridge_consumer_pending_messages":       "gauge",
 	"konnect_bridge_consumer_ack_pending_messages":   "gauge",
 	"konnect_bridge_consumer_redelivered_messages":   "gauge",
+	"konnect_bridge_standby":                         "gauge",
 	"konnect_bridge_last_delivery_timestamp_seconds": "gauge",
 	"konnect_bridge_core_dropped_total":              "counter",
 	"konnect_bridge_dead_letters_foreign_total":      "counter", // found: forged|unsealed|other-key

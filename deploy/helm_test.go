@@ -185,6 +185,17 @@ func TestChartOptions(t *testing.T) {
 	t.Run("grace period follows the shutdown timeout", func(t *testing.T) {
 		checkGracePeriod(t, mustRender(t, with("bridge.shutdownTimeoutSeconds=40")...), 40)
 	})
+	t.Run("priority policy", func(t *testing.T) {
+		if env := mustRender(t, installable...).env(t); env["BRIDGE_PRIORITY_POLICY"].Value != "none" {
+			t.Errorf("BRIDGE_PRIORITY_POLICY %q by default, want none", env["BRIDGE_PRIORITY_POLICY"].Value)
+		}
+		env := mustRender(t, with("bridge.priority.policy=overflow", "bridge.priority.overflowMinPending=5000", "bridge.priority.group=eu-bridges")...).env(t)
+		for name, want := range map[string]string{"BRIDGE_PRIORITY_POLICY": "overflow", "BRIDGE_OVERFLOW_MIN_PENDING": "5000", "BRIDGE_PRIORITY_GROUP": "eu-bridges", "BRIDGE_PINNED_TTL": "15s"} {
+			if got := env[name].Value; got != want {
+				t.Errorf("%s %q, want %q", name, got, want)
+			}
+		}
+	})
 	t.Run("sandbox", func(t *testing.T) {
 		env := mustRender(t, "nats.url=nats://nats:4222", "sandbox=true").env(t)
 		if env["BRIDGE_SANDBOX"].Value != "true" {

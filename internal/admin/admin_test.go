@@ -388,3 +388,24 @@ func TestStatusPageSaysWhatToDo(t *testing.T) {
 		}
 	})
 }
+
+// A replica standing by is ready: /readyz answers 200 and says why it
+// stands by, and the status page shows "standby" with the reason.
+func TestStandbyReplicaIsReadyAndSaysSo(t *testing.T) {
+	h := allReady()
+	const why = "another replica is pinned in priority group konnect-bridge; this one takes over once it stops pulling for BRIDGE_PINNED_TTL 15s"
+	h.SetStandby(why)
+	url := serve(t, h, metrics.New(), nil)
+	code, _, body := get(t, url+"/readyz")
+	var r health.Report
+	if err := json.Unmarshal([]byte(body), &r); err != nil || code != http.StatusOK || r.Standby != why {
+		t.Errorf("/readyz = %d with standby %q (%v), want 200 saying why the replica stands by", code, r.Standby, err)
+	}
+	if _, _, page := get(t, url+"/"); !strings.Contains(page, `id="standby"><span class="state">standby</span>: `+why) {
+		t.Errorf("the status page does not say the replica stands by, and why")
+	}
+	h.SetStandby("")
+	if _, _, page := get(t, url+"/"); strings.Contains(page, `id="standby"`) {
+		t.Errorf("the status page says standby for a replica that pulls")
+	}
+}

@@ -241,6 +241,7 @@ td,code{overflow-wrap:anywhere} .ok{color:#176f2c;font-weight:bold} .bad{color:#
 {{else}}<tr><td>error cleared</td><td id="last-error"><span class="ok">cleared {{.LastErrorCleared.UTC.Format "15:04:05"}}</span> (since {{.LastErrorAt.UTC.Format "15:04:05"}}): {{.LastError}}</td></tr>
 {{end}}{{end}}
 {{if .Report.LastUnexpected}}<tr><td>last answer not from Konnect</td><td id="last-unexpected">{{.Report.LastUnexpectedAt.UTC.Format "2006-01-02 15:04:05"}}: {{.Report.LastUnexpected}}</td></tr>{{end}}
+{{with .Report.Standby}}<tr><td>replica</td><td id="standby"><span class="state">standby</span>: {{.}}</td></tr>{{end}}
 {{with .Report.Durability}}<tr><td>stream durability</td><td id="durability"><span class="{{if .OK}}ok{{else}}bad{{end}}">{{.Replicas}} replica(s), {{.Storage}} storage</span>: {{.Says}}</td></tr>{{end}}
 </table>
 {{if .DeadKinds}}<h2 id="dead-letters">Dead letters <span class="warn">{{printf "%.0f" .DeadLettered}} stored since start</span></h2>

@@ -195,18 +195,25 @@ func TestBindOnlyRefusesToStartWithoutWhatItBindsTo(t *testing.T) {
 	tests := map[string]struct {
 		streams  []string
 		consumer *jetstream.ConsumerConfig
+		tune     func(*config.Config)
 		want     []string
 	}{
 		"no consumer":           {streams: []string{"AGENT_RUNS", "AGENT_RUNS_DLQ"}, want: []string{"BRIDGE_CONSUMER konnect-bridge", "BRIDGE_BIND_ONLY"}},
 		"no dead-letter stream": {streams: []string{"AGENT_RUNS"}, want: []string{"BRIDGE_DLQ_STREAM AGENT_RUNS_DLQ", "BRIDGE_BIND_ONLY"}},
 		"a consumer without acks": {streams: []string{"AGENT_RUNS", "AGENT_RUNS_DLQ"}, consumer: &jetstream.ConsumerConfig{Durable: "konnect-bridge", AckPolicy: jetstream.AckNonePolicy},
 			want: []string{"BRIDGE_CONSUMER konnect-bridge", "explicit acks"}},
+		"a consumer of another priority policy": {streams: []string{"AGENT_RUNS", "AGENT_RUNS_DLQ"}, consumer: &jetstream.ConsumerConfig{Durable: "konnect-bridge", AckPolicy: jetstream.AckExplicitPolicy},
+			tune: func(c *config.Config) { c.Bridge.PriorityPolicy = config.PriorityPinned },
+			want: []string{"BRIDGE_CONSUMER konnect-bridge has priority policy none and BRIDGE_PRIORITY_POLICY is pinned_client: set BRIDGE_PRIORITY_POLICY=none"}},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			cfg := testkit.Config("", "")
 			cfg.Bridge.BindOnly = true
+			if tt.tune != nil {
+				tt.tune(&cfg)
+			}
 			ns, _, js := restricted(t, natsconn.NeededPermissions(cfg, "$SRV.>"), func(*server.Options) {})
 			ctx, cancel := brief()
 			defer cancel()

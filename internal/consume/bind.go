@@ -76,6 +76,7 @@ func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created t
 		MaxDeliver:    -1,
 		FilterSubject: j.cfg.Bridge.Subject,
 	}
+	prioritize(j.cfg, &cc)
 	if durable != j.cfg.Bridge.Consumer {
 		// The sandbox's own: it never holds what bills, and NATS removes
 		// it an hour after the last sandbox stopped.
@@ -88,6 +89,10 @@ func (j *JetStream) bindConsumer(ctx context.Context, streamID string, created t
 		// Where a consumer starts cannot be changed; keep what it has.
 		ec := existing.CachedInfo().Config
 		cc.DeliverPolicy, cc.OptStartSeq, cc.OptStartTime = ec.DeliverPolicy, ec.OptStartSeq, ec.OptStartTime
+		if m := priorityMismatch(j.cfg, ec); m != "" {
+			j.log.Info().Str("consumer", durable).Str("priority_policy", j.cfg.Bridge.PriorityPolicy).Str("priority_group", j.cfg.Bridge.PriorityGroup).
+				Msg("changing the consumer's priority policy to BRIDGE_PRIORITY_POLICY's")
+		}
 	case errors.Is(err, jetstream.ErrConsumerNotFound):
 		if err := j.startAt(ctx, &cc, streamID, state); err != nil {
 			return err

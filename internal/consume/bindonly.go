@@ -39,6 +39,9 @@ func CheckBound(ctx context.Context, js jetstream.JetStream, cfg config.Config, 
 	case cc.AckPolicy != jetstream.AckExplicitPolicy:
 		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s acks %s: the bridge needs explicit acks, or messages would count as delivered before Konnect accepted them", natsconn.ErrNotBound, b.Consumer, cc.AckPolicy)
 	}
+	if m := priorityMismatch(cfg, cc); m != "" {
+		return cfg, fmt.Errorf("%w: BRIDGE_CONSUMER %s %s", natsconn.ErrNotBound, b.Consumer, m)
+	}
 	if cc.AckWait > 0 && cc.AckWait != cfg.Batch.AckWait {
 		log.Info().Dur("ack_wait", cc.AckWait).Msg("bind-only: using the consumer's AckWait instead of BRIDGE_ACK_WAIT")
 		cfg.Batch.AckWait = cc.AckWait
@@ -57,6 +60,9 @@ func (j *JetStream) bindExisting(ctx context.Context, streamID string, created t
 	c, err := j.js.Consumer(ctx, j.cfg.Bridge.Stream, durable)
 	if err != nil {
 		return fmt.Errorf("durable consumer %s on stream %s (BRIDGE_BIND_ONLY: waiting for it to be created): %w", durable, j.cfg.Bridge.Stream, err)
+	}
+	if m := priorityMismatch(j.cfg, c.CachedInfo().Config); m != "" {
+		return fmt.Errorf("durable consumer %s on stream %s (BRIDGE_BIND_ONLY: waiting for it to be changed) %s", durable, j.cfg.Bridge.Stream, m)
 	}
 	j.use(ctx, c, streamID, created)
 	return nil

@@ -68,6 +68,24 @@ type binding struct {
 	// through this binding. A consumer's delivery sequence only grows, so
 	// a lower one comes from a consumer created again under the same name.
 	lastDelivery atomic.Uint64
+	// pinID is the pin NATS last delivered to this replica under
+	// (pinned_client); nil before any.
+	pinID atomic.Pointer[string]
+}
+
+// notePin records id, the pin a message was delivered under, if any.
+func (b *binding) notePin(id string) {
+	if id != "" && b.pin() != id {
+		b.pinID.Store(&id)
+	}
+}
+
+// pin is the pin NATS last delivered to this replica under; "" before any.
+func (b *binding) pin() string {
+	if p := b.pinID.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 func (j *JetStream) bound() *binding { return j.current.Load() }
@@ -87,7 +105,7 @@ func NewJetStream(js jetstream.JetStream, cfg config.Config, log zerolog.Logger,
 // stream or consumer leader lost in a cluster) is noticed after two missed
 // heartbeats, half of it each, and pulled again from the new leader: 5 s
 // rather than nats.go's 30 s of standing still.
-const PullExpiry = jetstream.PullExpiry(5 * time.Second)
+const PullExpiry = jetstream.PullExpiry(config.PullExpiry)
 
 // Run pulls messages and sends their events to out until ctx ends. The
 // consumer prefetches, so the next messages arrive while a batch is being

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/konnect-bridge/konnect-bridge/config"
 	"github.com/konnect-bridge/konnect-bridge/internal/delivery"
 )
 
@@ -23,9 +24,10 @@ const handBackWait = 5 * time.Second
 // never pushes one of them out.
 func (j *JetStream) pull(ctx context.Context, b *binding, out chan<- delivery.Item, rebind chan struct{}) {
 	r := newReader(ctx, j, b, out)
-	cc, err := b.cons.Consume(r.receive,
+	opts := append([]jetstream.PullConsumeOpt{
 		jetstream.PullMaxMessagesWithBytesLimit(j.cfg.Prefetch(), j.prefetchBytes()), PullExpiry,
-		jetstream.ConsumeErrHandler(r.failed))
+		jetstream.ConsumeErrHandler(r.failed)}, priorityPulls(j.cfg)...)
+	cc, err := b.cons.Consume(r.receive, opts...)
 	if err != nil {
 		j.recover(ctx, err, rebind)
 		return
@@ -68,6 +70,8 @@ type reader struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	replaced chan struct{}
+	// pinned: the consumer pins a replica, and its messages say which.
+	pinned bool
 	// mu is held while a message is handled, so that leave can wait for
 	// the one being handled.
 	mu sync.Mutex
@@ -77,7 +81,7 @@ type reader struct {
 }
 
 func newReader(ctx context.Context, j *JetStream, b *binding, out chan<- delivery.Item) *reader {
-	r := &reader{j: j, b: b, out: out, parent: ctx, replaced: make(chan struct{}, 1)}
+	r := &reader{j: j, b: b, out: out, parent: ctx, replaced: make(chan struct{}, 1), pinned: j.cfg.Bridge.PriorityPolicy == config.PriorityPinned}
 	r.ctx, r.cancel = context.WithCancel(ctx)
 	return r
 }
@@ -89,6 +93,9 @@ func newReader(ctx context.Context, j *JetStream, b *binding, out chan<- deliver
 func (r *reader) receive(msg jetstream.Msg) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.pinned {
+		r.b.notePin(msg.Headers().Get(pinHeader))
+	}
 	switch {
 	case r.parent.Err() != nil:
 		_ = msg.Nak()

@@ -45,6 +45,7 @@ func (j *JetStream) watchConsumer(ctx context.Context, rebind chan<- struct{}) {
 			j.metrics.ConsumerAckPending.Set(float64(info.NumAckPending))
 			j.metrics.ConsumerRedelivered.Set(float64(info.NumRedelivered))
 			j.metrics.ConsumerAckFloor.Set(float64(info.AckFloor.Stream))
+			j.noteStandby(standby(j.cfg, b, info))
 		}
 		cancel()
 	}
@@ -56,5 +57,16 @@ func askRebind(rebind chan<- struct{}) {
 	select {
 	case rebind <- struct{}{}:
 	default: // asked already
+	}
+}
+
+// noteStandby records why this replica stands by ("" while it pulls) in
+// the status page and the standby gauge.
+func (j *JetStream) noteStandby(reason string) {
+	j.health.SetStandby(reason)
+	if reason == "" {
+		j.metrics.Standby.Set(0)
+	} else {
+		j.metrics.Standby.Set(1)
 	}
 }

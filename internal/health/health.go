@@ -52,6 +52,10 @@ type Report struct {
 	// acknowledged; nil before the stream is bound. It never decides
 	// readiness.
 	Durability *Durability `json:"durability,omitempty"`
+	// Standby says why this replica, ready, receives nothing: another one
+	// is pinned, or the backlog is below its overflow threshold; empty
+	// while it pulls. It never decides readiness.
+	Standby string `json:"standby,omitempty"`
 }
 
 // Durability is the bound stream's durability posture.
@@ -78,6 +82,7 @@ type Health struct {
 	unexpected string
 	unexpAt    time.Time
 	durability *Durability
+	standby    string
 	letters    letters
 	onChange   func(Component, bool)
 }
@@ -147,6 +152,13 @@ func (h *Health) SetDurability(d Durability) {
 	h.mu.Unlock()
 }
 
+// SetStandby records why this replica stands by; "" when it pulls.
+func (h *Health) SetStandby(reason string) {
+	h.mu.Lock()
+	h.standby = reason
+	h.mu.Unlock()
+}
+
 // Ready reports whether every component is ready.
 func (h *Health) Ready() bool { return h.Report().Ready }
 
@@ -154,7 +166,7 @@ func (h *Health) Ready() bool { return h.Report().Ready }
 func (h *Health) Report() Report {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt, LastErrorCleared: h.cleared, LastUnexpected: h.unexpected, LastUnexpectedAt: h.unexpAt}
+	r := Report{Ready: true, LastError: h.lastErr, LastErrorAt: h.lastAt, LastErrorCleared: h.cleared, LastUnexpected: h.unexpected, LastUnexpectedAt: h.unexpAt, Standby: h.standby}
 	if h.durability != nil {
 		d := *h.durability
 		r.Durability = &d

@@ -33,9 +33,13 @@ type Metrics struct {
 	ConsumerAckPending  prometheus.Gauge
 	ConsumerRedelivered prometheus.Gauge
 	ConsumerAckFloor    prometheus.Gauge
-	CoreDropped         prometheus.Counter
-	LastDelivery        prometheus.Gauge
-	Ready               *prometheus.GaugeVec // component
+	// Standby is 1 while this replica, ready, receives nothing by the
+	// consumer's priority policy (another is pinned, or the backlog is
+	// below its overflow threshold).
+	Standby      prometheus.Gauge
+	CoreDropped  prometheus.Counter
+	LastDelivery prometheus.Gauge
+	Ready        *prometheus.GaugeVec // component
 	// UnexpectedAnswers counts answers not shaped like the ingest API's
 	// (labels: status, content_type class); PausedUntil and Pauses show
 	// Konnect's Retry-After pauses.
@@ -119,6 +123,7 @@ func New() *Metrics {
 		ConsumerAckPending:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_pending_messages", Help: "Messages delivered to the consumer and not yet acknowledged, read from JetStream."}),
 		ConsumerRedelivered: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_redelivered_messages", Help: "Messages redelivered and not yet acknowledged, read from JetStream."}),
 		ConsumerAckFloor:    prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "consumer_ack_floor_sequence", Help: "Stream sequence below which every message is acknowledged, read from JetStream."}),
+		Standby:             prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "standby", Help: "1 while this replica stands by under BRIDGE_PRIORITY_POLICY: another replica is pinned, or the backlog is below its BRIDGE_OVERFLOW_MIN_PENDING; it is ready and takes over by itself."}),
 		CoreDropped:         prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "core_dropped_total", Help: "Core NATS messages NATS dropped because more than BRIDGE_CORE_PENDING waited for the bridge (slow consumer); their events are lost."}),
 		LastDelivery:        prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_delivery_timestamp_seconds", Help: "Unix time of the last batch Konnect accepted."}),
 		Ready:               prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "ready", Help: "1 when the component is ready (nats, consumer, konnect_auth, konnect_reachable, dead_letters)."}, []string{"component"}),
@@ -126,7 +131,7 @@ func New() *Metrics {
 		PausedUntil:         prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "konnect_paused_until_seconds", Help: "Unix time until which Konnect asked the bridge to wait (Retry-After); in the past when no pause holds."}),
 		Pauses:              prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "konnect_pauses_total", Help: "Runs of Retry-After pauses Konnect asked for: a pause asked for within 30s of the last one's end renews its run rather than counting again (each pause is at most 10 minutes)."}),
 	}
-	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLettersForeign, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.CoreDropped, m.LastDelivery, m.Ready, m.UnexpectedAnswers, m.PausedUntil, m.Pauses} {
+	for _, c := range []prometheus.Collector{m.EventsReceived, m.EventsDelivered, m.EventsDeadLettered, m.DeadLettersForeign, m.FenceRefusals, m.EventsOutOfTime, m.DeadLetterFailures, m.Retries, m.BatchesSent, m.BatchSize, m.RequestDuration, m.KonnectResponses, m.BatchesInFlight, m.ConcurrencyLimit, m.ConsumerPending, m.ConsumerAckPending, m.ConsumerRedelivered, m.ConsumerAckFloor, m.Standby, m.CoreDropped, m.LastDelivery, m.Ready, m.UnexpectedAnswers, m.PausedUntil, m.Pauses} {
 		f(c)
 	}
 	for _, reason := range []string{"invalid", "undecodable", "fenced", "rejected", "too_large", "too_many_events", "too_many_bad_events", "out_of_time", "unmappable"} {
