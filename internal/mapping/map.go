@@ -10,7 +10,6 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
-	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
 )
@@ -83,53 +82,68 @@ func variables(msg Message) (map[string]any, error) {
 	}, nil
 }
 
-// event evaluates r's fields into the structured CloudEvent.
+// attributes are the event's attributes the fields give, by field.
+var attributes = [...]string{fieldID: "id", fieldType: "type", fieldSource: "source", fieldCustomer: "subject", fieldTime: "time"}
+
+// event evaluates r's fields into the structured CloudEvent's JSON, its
+// members in the order encoding/json gives a map's keys, written straight
+// from CEL's values.
 func (r *rule) event(vars map[string]any) ([]byte, error) {
-	e := map[string]any{"specversion": "1.0", "datacontenttype": "application/json"}
-	attr := [...]string{fieldID: "id", fieldType: "type", fieldSource: "source", fieldCustomer: "subject", fieldTime: "time", fieldData: "data"}
-	for f, prg := range r.fields {
-		if prg == nil {
+	var text [fieldData]string
+	for f := range text {
+		if r.fields[f] == nil {
 			continue
 		}
-		v, err := eval(prg, vars)
+		v, err := eval(r.fields[f], vars)
 		if err != nil {
 			return nil, r.fail(fieldNames[f], err)
 		}
-		if e[attr[f]], err = value(f, v); err != nil {
+		if text[f], err = value(f, v); err != nil {
 			return nil, r.fail(fieldNames[f], err)
 		}
 	}
-	return json.Marshal(e)
+	data, err := eval(r.fields[fieldData], vars)
+	if err != nil {
+		return nil, r.fail("data", err)
+	}
+	b := append(make([]byte, 0, 512), `{"data":`...)
+	if b, err = appendData(b, data); err != nil {
+		return nil, r.fail("data", err)
+	}
+	b = append(b, `,"datacontenttype":"application/json"`...)
+	for _, f := range [...]int{fieldID, fieldSource, -1, fieldCustomer, fieldTime, fieldType} {
+		switch {
+		case f < 0:
+			b = append(b, `,"specversion":"1.0"`...)
+		case r.fields[f] != nil:
+			b = append(append(append(b, `,"`...), attributes[f]...), `":`...)
+			b = appendString(b, text[f])
+		}
+	}
+	return append(b, '}'), nil
 }
 
-// value is what field f's result v becomes in the event's JSON.
-func value(f int, v ref.Val) (any, error) {
-	switch f {
-	case fieldData:
-		s, err := v.ConvertToNative(types.JSONStructType)
-		if err != nil {
-			return nil, fmt.Errorf("yields %s, not a map of JSON values: %v", v.Type(), err)
-		}
-		return s.(*structpb.Struct).AsMap(), nil
-	case fieldTime:
+// value is what the attribute field f's result v becomes in the event.
+func value(f int, v ref.Val) (string, error) {
+	if f == fieldTime {
 		switch t := v.Value().(type) {
 		case time.Time:
 			return t.UTC().Format(time.RFC3339Nano), nil
 		case string:
 			p, err := time.Parse(time.RFC3339Nano, t)
 			if err != nil {
-				return nil, fmt.Errorf("%q is not an RFC 3339 time", clip(t))
+				return "", fmt.Errorf("%q is not an RFC 3339 time", clip(t))
 			}
 			return p.Format(time.RFC3339Nano), nil
 		}
-		return nil, fmt.Errorf("yields %s, not an RFC 3339 string or a timestamp", v.Type())
+		return "", fmt.Errorf("yields %s, not an RFC 3339 string or a timestamp", v.Type())
 	}
 	s, ok := v.Value().(string)
 	if !ok {
-		return nil, fmt.Errorf("yields %s, not string", v.Type())
+		return "", fmt.Errorf("yields %s, not string", v.Type())
 	}
 	if f == fieldCustomer && strings.TrimSpace(s) == "" {
-		return nil, errors.New("yields an empty string; the customer must be a non-empty string")
+		return "", errors.New("yields an empty string; the customer must be a non-empty string")
 	}
 	return s, nil
 }
