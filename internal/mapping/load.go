@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
 	"go.yaml.in/yaml/v3"
 
@@ -187,8 +189,21 @@ func program(env *cel.Env, field, expr string, want *cel.Type) (cel.Program, err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", field, err)
 	}
+	if e := ast.NativeRep().Expr(); e.Kind() == celast.LiteralKind {
+		return literal{prg, e.AsLiteral()}, nil
+	}
 	return prg, nil
 }
+
+// literal is the program of an expression that is a literal, such as
+// 'agent_run', whose Eval gives its value with nothing to evaluate per
+// message.
+type literal struct {
+	cel.Program
+	v ref.Val
+}
+
+func (l literal) Eval(any) (ref.Val, *cel.EvalDetails, error) { return l.v, nil, nil }
 
 // emptyMap is the type of {}, which is checked when evaluated too.
 var emptyMap = cel.MapType(cel.DynType, cel.DynType)
