@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/konnect-bridge/konnect-bridge/config"
+	"github.com/konnect-bridge/konnect-bridge/internal/deadletter"
 	"github.com/konnect-bridge/konnect-bridge/internal/sandbox"
 	"github.com/konnect-bridge/konnect-bridge/internal/testkit"
 )
@@ -84,6 +85,14 @@ func TestStateBucketDeletedWhileRunningIsCreatedAgain(t *testing.T) {
 	e.waitSettled()
 	ctx, cancel := brief()
 	defer cancel()
+	first, err := e.js.KeyValue(ctx, e.cfg.Bridge.StateBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal, err := first.Get(ctx, deadletter.SealKeyName)
+	if err != nil {
+		t.Fatalf("no dead-letter key in BRIDGE_STATE_BUCKET: %v", err)
+	}
 	if err := e.js.DeleteKeyValue(ctx, e.cfg.Bridge.StateBucket); err != nil {
 		t.Fatal(err)
 	}
@@ -98,6 +107,11 @@ func TestStateBucketDeletedWhileRunningIsCreatedAgain(t *testing.T) {
 	}
 	if _, err := kv.Get(ctx, e.cfg.Bridge.Stream+"."+e.cfg.Bridge.Consumer); err != nil {
 		t.Fatalf("no ack floor in the bucket created again: %v", err)
+	}
+	// The dead-letter key too: the dead letters sealed so far still read
+	// as the bridge's to `bridge dlq` and to the next bridge.
+	if again, err := kv.Get(ctx, deadletter.SealKeyName); err != nil || string(again.Value()) != string(seal.Value()) {
+		t.Fatalf("the dead-letter key in the bucket created again: %v (same: %v)", err, err == nil && string(again.Value()) == string(seal.Value()))
 	}
 	e.loseConsumerAndRestart(&posted, 25)
 }

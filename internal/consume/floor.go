@@ -216,6 +216,11 @@ func (j *JetStream) reopenFloors(ctx context.Context, record []byte) (jetstream.
 		return old, fmt.Errorf("BRIDGE_STATE_BUCKET %s is gone and could not be created again", j.cfg.Bridge.StateBucket)
 	}
 	_, err := kv.Put(ctx, j.floorKey(), record)
+	if err == nil && j.emitter.dlq != nil {
+		if err := j.emitter.dlq.KeepSeal(ctx, kv); err != nil {
+			j.log.Warn().Err(err).Msg("could not write the dead-letter key into BRIDGE_STATE_BUCKET again: a bridge started later seals with another key")
+		}
+	}
 	return kv, err
 }
 

@@ -181,6 +181,25 @@ func (d *DeadLetters) OpenSeal(ctx context.Context, replicas int) {
 	}
 }
 
+// KeepSeal writes the shared dead-letter key into kv again, when
+// BRIDGE_STATE_BUCKET was deleted under the running bridge and created
+// anew: without it the next bridge would make another key, and every dead
+// letter sealed so far would read as sealed with another key. A key of
+// BRIDGE_DLQ_KEY, or one of this process only, is not written.
+func (d *DeadLetters) KeepSeal(ctx context.Context, kv jetstream.KeyValue) error {
+	d.mu.Lock()
+	s, ephemeral := d.sealer, d.ephemeral
+	d.mu.Unlock()
+	if s == nil || ephemeral || d.key != "" {
+		return nil
+	}
+	_, err := kv.Create(ctx, SealKeyName, []byte(hex.EncodeToString(s.key)))
+	if errors.Is(err, jetstream.ErrKeyExists) {
+		return nil
+	}
+	return err
+}
+
 // sealRetry is how often a bridge sealing with a key of its own process
 // tries the shared key again.
 const sealRetry = time.Minute
