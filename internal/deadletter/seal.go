@@ -126,9 +126,9 @@ func (s *sealer) mac(subject string, h nats.Header, data []byte) []byte {
 
 // wireValue is a header value as nats.go writes it and a stored message
 // gives it back: spaces and tabs trimmed at both ends, CR and LF as spaces.
-func wireValue(v string) string {
-	return strings.NewReplacer("\r", " ", "\n", " ").Replace(textproto.TrimString(v))
-}
+func wireValue(v string) string { return lineBreaks.Replace(textproto.TrimString(v)) }
+
+var lineBreaks = strings.NewReplacer("\r", " ", "\n", " ")
 
 // aside is where a dead letter goes when someone else's message holds its
 // subject: a subject under it that only the key's holder can name, the
